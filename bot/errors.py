@@ -1,0 +1,117 @@
+"""The one error hierarchy of StreamOps.
+
+::
+
+    BotError
+    ├── ConfigError                 a setting is missing or invalid
+    ├── UserFacingError             a known business reason; shown to the user in words
+    │   ├── NotAuthorized           the user lacks the role for the action
+    │   ├── NotFound                the named thing does not exist (locally)
+    │   ├── InvalidInput            a command argument is wrong
+    │   └── Conflict                the action was already done, or is in progress
+    └── ProviderError               a provider refused or failed a call
+        ├── AuthFailed              bad or missing API key / user id / signature
+        ├── Forbidden               the key is valid but may not touch this resource
+        ├── ProviderNotFound        the provider says the resource does not exist
+        ├── RateLimited             too many requests; ``retry_after`` seconds to wait
+        ├── InvalidRequest          the provider rejected the parameters
+        └── ProviderUnavailable     timeout, connection error, 5xx, unparseable reply
+
+Provider errors carry the provider's own message, never a secret: the clients
+build them from response bodies and status codes, not from request URLs.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Root of every error StreamOps raises on purpose."""
+
+
+class ConfigError(BotError):
+    """A required setting is missing or has an invalid value."""
+
+
+class UserFacingError(BotError):
+    """The request did not proceed for a reason the user should read."""
+
+
+class NotAuthorized(UserFacingError):
+    """The Slack user does not hold a role that allows the action."""
+
+
+class NotFound(UserFacingError):
+    """The named project, build, video or session is not known."""
+
+
+class InvalidInput(UserFacingError):
+    """A command argument or form value is malformed."""
+
+
+class Conflict(UserFacingError):
+    """The action was already done or is under way."""
+
+
+class ProviderError(BotError):
+    """A provider refused or failed a call.
+
+    Attributes:
+        provider: ``"streampixel"``, ``"streamstack"`` or ``"streamapi"``.
+        message: the provider's own words (safe to show to users).
+        status: the HTTP status, when there was one.
+        code: the provider's error code (StreamAPI ``<code>``), when there was one.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class AuthFailed(ProviderError):
+    """The provider did not accept our credentials or signature."""
+
+
+class Forbidden(ProviderError):
+    """The credentials are valid but may not act on this resource."""
+
+
+class ProviderNotFound(ProviderError):
+    """The provider says the resource does not exist."""
+
+
+class RateLimited(ProviderError):
+    """The provider asked us to slow down.
+
+    Attributes:
+        retry_after: seconds to wait before the next attempt, when known.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = 429,
+        code: int | None = None,
+    ) -> None:
+        super().__init__(provider, message, status=status, code=code)
+        self.retry_after = retry_after
+
+
+class InvalidRequest(ProviderError):
+    """The provider rejected the request's parameters."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider timed out, could not be reached, or failed (5xx)."""

@@ -1,0 +1,1 @@
+"""Provider clients: one module per provider, each on an injected ``httpx.AsyncClient``."""

@@ -1,0 +1,99 @@
+"""Typed settings, read once from the environment (and an optional ``.env``).
+
+This is the only module that reads the environment. Everything else receives
+a :class:`Settings` instance from the composition root.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from bot.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Every setting StreamOps reads. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr = Field(alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+
+    database_url: str = Field(default="sqlite+aiosqlite:///./streamops.db", alias="DATABASE_URL")
+    auto_migrate: bool = Field(default=True, alias="STREAMOPS_AUTO_MIGRATE")
+
+    streampixel_api_key: SecretStr | None = Field(default=None, alias="STREAMPIXEL_API_KEY")
+    streampixel_user_id: str | None = Field(default=None, alias="STREAMPIXEL_USER_ID")
+    streampixel_base_url: str = Field(
+        default="https://api.streampixel.io/pixelStripeApi", alias="STREAMPIXEL_BASE_URL"
+    )
+    streamstack_api_key: SecretStr | None = Field(default=None, alias="STREAMSTACK_API_KEY")
+    streamstack_base_url: str = Field(
+        default="https://streamstack.it", alias="STREAMSTACK_BASE_URL"
+    )
+    streamapi_key: SecretStr | None = Field(default=None, alias="STREAMAPI_KEY")
+    streamapi_secret: SecretStr | None = Field(default=None, alias="STREAMAPI_SECRET")
+    streamapi_base_url: str = Field(
+        default="http://api.streamapi.com/service", alias="STREAMAPI_BASE_URL"
+    )
+
+    webhook_token: SecretStr | None = Field(default=None, alias="STREAMOPS_WEBHOOK_TOKEN")
+    admins: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), alias="STREAMOPS_ADMINS"
+    )
+    default_channel: str | None = Field(default=None, alias="STREAMOPS_DEFAULT_CHANNEL")
+
+    http_timeout: float = Field(default=10.0, alias="STREAMOPS_HTTP_TIMEOUT", gt=0)
+    http_max_connections: int = Field(default=20, alias="STREAMOPS_HTTP_MAX_CONNECTIONS", ge=1)
+    log_level: str = Field(default="INFO", alias="STREAMOPS_LOG_LEVEL")
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("streampixel_base_url", "streamstack_base_url", "streamapi_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, raising one readable :class:`ConfigError`.
+
+    Args:
+        overrides: values that take precedence over the environment (by alias name).
+
+    Raises:
+        ConfigError: naming the first missing or invalid setting.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # values come from the environment
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        if first["type"] == "missing":
+            raise ConfigError(f"missing required setting {name}") from None
+        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None

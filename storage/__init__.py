@@ -1,0 +1,5 @@
+"""Persistence: the database engine, table models, repositories and migrations."""
+
+from storage.db import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,47 @@
+"""Apply and inspect the Alembic schema from inside the running event loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def script_heads() -> set[str]:
+    """The revisions the code expects the database to be at."""
+    return set(ScriptDirectory.from_config(_config()).get_heads())
+
+
+async def upgrade(db: Database, target: str = "heads") -> None:
+    """Bring the schema up to ``target`` (all heads by default)."""
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(_config(sync), target))
+
+
+async def current_heads(db: Database) -> set[str]:
+    """The revisions the database is at (empty before the first upgrade)."""
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+        )
+
+
+async def is_current(db: Database) -> bool:
+    """True when every migration the code knows has been applied."""
+    return await current_heads(db) == script_heads()

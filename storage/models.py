@@ -1,0 +1,6 @@
+"""Every table model, imported here so SQLModel.metadata knows them all.
+
+Each feature keeps its tables in its own module; this one only gathers them.
+"""
+
+from __future__ import annotations
