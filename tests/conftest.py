@@ -1,0 +1,84 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage import migrate
+from storage.db import Database
+
+POSTGRES_URL = os.environ.get("STREAMOPS_TEST_POSTGRES_URL")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SLACK_PAYLOADS = SHARED / "research" / "slack-payloads"
+
+_BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL,
+            reason="STREAMOPS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped",
+        ),
+    ),
+]
+
+
+async def _postgres_schema_db(url: str) -> tuple[Database, str]:
+    """A Database whose connections all live in a fresh, private schema."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = Database(url)
+    async with admin.engine.begin() as conn:
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    await admin.dispose()
+    db = Database(url, connect_args={"server_settings": {"search_path": schema}})
+    return db, schema
+
+
+async def _drop_schema(url: str, schema: str) -> None:
+    admin = Database(url)
+    async with admin.engine.begin() as conn:
+        await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    await admin.dispose()
+
+
+def database_url_for(backend: str, tmp_path: Path) -> str:
+    """The URL a test database of ``backend`` lives at."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'streamops.db'}"
+    assert POSTGRES_URL
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=_BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """``"sqlite"``, and ``"postgresql"`` when STREAMOPS_TEST_POSTGRES_URL is set."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def empty_database(db_backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A real, empty database (no migrations applied)."""
+    if db_backend == "sqlite":
+        db = Database(database_url_for("sqlite", tmp_path))
+        yield db
+        await db.dispose()
+        return
+    assert POSTGRES_URL
+    db, schema = await _postgres_schema_db(POSTGRES_URL)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        await _drop_schema(POSTGRES_URL, schema)
+
+
+@pytest.fixture
+async def database(empty_database: Database) -> Database:
+    """A real database with every migration applied."""
+    await migrate.upgrade(empty_database)
+    return empty_database
