@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,12 @@ async def database(empty_database: Database) -> Database:
     """A real database with every migration applied."""
     await migrate.upgrade(empty_database)
     return empty_database
+
+
+@pytest.fixture
+async def bot(database: Database) -> AsyncIterator[Any]:
+    """The real app on loopback HTTP, on a migrated database, talking to a fake Slack."""
+    from tests.harness import running_bot
+
+    async with running_bot(database) as running:
+        yield running
