@@ -13,8 +13,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Auditor
+from bot.authz import Authorizer
 from bot.settings import Settings
 from storage.db import Database
+from storage.roles import RoleStore
 
 Clock = Callable[[], datetime]
 BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
@@ -49,6 +52,8 @@ class Deps:
     settings: Settings
     db: Database
     slack: AsyncWebClient
+    authz: Authorizer
+    audit: Auditor
     clock: Clock = utcnow
     background: list[BackgroundJob] = field(default_factory=list)
 
@@ -59,8 +64,13 @@ class Deps:
 
 def build_deps(settings: Settings) -> Deps:
     """Create the dependencies from settings (no I/O happens here)."""
+    from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
+
+    db = Database(settings.database_url)
     return Deps(
         settings=settings,
-        db=Database(settings.database_url),
+        db=db,
         slack=make_slack_client(settings),
+        authz=Authorizer(settings.admins, RoleStore(db)),
+        audit=AuditLog(db),
     )

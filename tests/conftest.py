@@ -29,6 +29,13 @@ _BACKENDS = [
 ]
 
 
+def pytest_report_header() -> str:
+    """Say up front whether the database tests also run on PostgreSQL."""
+    if POSTGRES_URL:
+        return "databases: SQLite and PostgreSQL (STREAMOPS_TEST_POSTGRES_URL)"
+    return "databases: SQLite only; PostgreSQL run skipped: STREAMOPS_TEST_POSTGRES_URL is not set"
+
+
 async def _postgres_schema_db(url: str) -> tuple[Database, str]:
     """A Database whose connections all live in a fresh, private schema."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
