@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.settings import Settings
+from storage.claims import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
 
@@ -54,6 +55,7 @@ class Deps:
     slack: AsyncWebClient
     authz: Authorizer
     audit: Auditor
+    claims: ClaimStore
     clock: Clock = utcnow
     background: list[BackgroundJob] = field(default_factory=list)
 
@@ -73,4 +75,5 @@ def build_deps(settings: Settings) -> Deps:
         slack=make_slack_client(settings),
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=AuditLog(db),
+        claims=ClaimStore(db),
     )

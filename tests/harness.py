@@ -17,6 +17,7 @@ from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import BackgroundServer, serve_in_background
 from bot.settings import Settings
+from storage.claims import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
 from tests import slack_requests
@@ -91,6 +92,7 @@ async def running_bot(
             slack=make_slack_client(settings),
             authz=Authorizer(settings.admins, RoleStore(database)),
             audit=RecordingAuditor(),
+            claims=ClaimStore(database),
         )
         app = create_app(settings, deps)
         async with serve_in_background(app) as server, httpx.AsyncClient() as http:
