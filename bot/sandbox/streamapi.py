@@ -6,9 +6,11 @@ Every reply is HTTP 200 with a ``<code>`` (0 = OK) and, on error, the documented
 form body or the query string (the body wins). There are no background tasks:
 liveness and the list delay are computed from the injected clock.
 
-Usage::
+Usage (the demo account is :data:`DEMO_API_KEY` / :data:`DEMO_SECRET`)::
 
     app = create_app(StreamAPISimulator.with_demo_data())
+    # STREAMAPI_BASE_URL=http://127.0.0.1:PORT/service
+    # STREAMAPI_KEY=DEMOKEY0123456789 STREAMAPI_SECRET=DEMOSECRET0123456789
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from starlette.routing import Route
 from bot.providers.streamapi_xml import CODE_MESSAGES
 from bot.sandbox.streamapi_state import (
     ALNUM,
+    DEMO_API_KEY,
+    DEMO_SECRET,
     DIGITS,
     SimError,
     SimSession,
@@ -33,7 +37,7 @@ from bot.sandbox.streamapi_state import (
     check_format,
 )
 
-__all__ = ["BASE_PATH", "StreamAPISimulator", "create_app"]
+__all__ = ["BASE_PATH", "DEMO_API_KEY", "DEMO_SECRET", "StreamAPISimulator", "create_app"]
 
 BASE_PATH = "/service"
 
