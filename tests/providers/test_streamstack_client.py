@@ -107,7 +107,8 @@ async def test_delete_answers_204_then_404() -> None:
     sim = make_sim()
     mine = sim.seed_media("a", "Old")
     async with served(sim) as url, client_for(url) as client:
-        assert await client.delete_media(mine.uuid) is None
+        await client.delete_media(mine.uuid)
+        assert mine.uuid not in sim.media
         with pytest.raises(ProviderNotFound):
             await client.delete_media(mine.uuid)
         with pytest.raises(ProviderNotFound):
