@@ -17,6 +17,8 @@ from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
+from bot.providers.streamstack import StreamStackClient
+from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
 from storage.claims import ClaimStore
 from storage.db import Database
@@ -60,12 +62,13 @@ class Deps:
     audit: Auditor
     claims: ClaimStore
     streamapi: StreamAPIClient | None = None
+    streamstack: StreamStackClient | None = None
     clock: Clock = utcnow
     background: list[BackgroundJob] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """Release every connection the dependencies hold."""
-        for client in (self.streamapi,):
+        for client in (self.streamapi, self.streamstack):
             if client is not None:
                 await client.aclose()
         await self.db.dispose()
@@ -93,4 +96,5 @@ def build_deps(
         audit=audit,
         claims=ClaimStore(db),
         streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
+        streamstack=streamstack_from_settings(settings),
     )
