@@ -31,7 +31,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from bot.sandbox.streampixel_state import SimError, SimProject, StreampixelSimulator
+from bot.sandbox.streampixel_models import (
+    DEMO_API_KEY,
+    DEMO_OTHER_API_KEY,
+    DEMO_OTHER_USER_ID,
+    DEMO_READONLY_API_KEY,
+    DEMO_READONLY_USER_ID,
+    DEMO_USER_ID,
+    SimError,
+    SimProject,
+    StageTimings,
+    WebhookDelivery,
+)
+from bot.sandbox.streampixel_state import StreampixelSimulator
+
+__all__ = [
+    "BASE_PATH",
+    "DEMO_API_KEY",
+    "DEMO_OTHER_API_KEY",
+    "DEMO_OTHER_USER_ID",
+    "DEMO_READONLY_API_KEY",
+    "DEMO_READONLY_USER_ID",
+    "DEMO_USER_ID",
+    "StageTimings",
+    "StreampixelSimulator",
+    "WebhookDelivery",
+    "create_app",
+]
 
 BASE_PATH = "/pixelStripeApi"
 

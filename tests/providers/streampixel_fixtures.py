@@ -15,12 +15,12 @@ from starlette.routing import Route
 
 from bot.providers._http import RetryPolicy
 from bot.providers.streampixel import StreampixelClient
-from bot.sandbox.streampixel import create_app
-from bot.sandbox.streampixel_state import (
+from bot.sandbox.streampixel import (
     DEMO_API_KEY,
     DEMO_USER_ID,
     StageTimings,
     StreampixelSimulator,
+    create_app,
 )
 from bot.serving import serve_in_background
 

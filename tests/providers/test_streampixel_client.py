@@ -23,7 +23,7 @@ from bot.providers.streampixel import (
     UserStats,
     WebhookTestResult,
 )
-from bot.sandbox.streampixel_state import (
+from bot.sandbox.streampixel import (
     DEMO_API_KEY,
     DEMO_OTHER_API_KEY,
     DEMO_OTHER_USER_ID,

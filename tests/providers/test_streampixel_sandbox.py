@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.streampixel_state import (
+from bot.sandbox.streampixel import (
     DEMO_API_KEY,
     DEMO_OTHER_API_KEY,
     DEMO_OTHER_USER_ID,
@@ -156,13 +156,17 @@ async def test_failing_receiver_is_recorded_and_not_retried() -> None:
     assert not any(d.ok for d in env.sim.deliveries)
 
 
-async def test_unreachable_receiver_is_recorded_with_status_zero() -> None:
-    """A webhook URL nobody listens on gives deliveries with status 0 and the error's name."""
-    async with running_simulator("http://127.0.0.1:9/hooks") as env:
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [("http://127.0.0.1:9/hooks", "ConnectError"), ("not a url", "UnsupportedProtocol")],
+)
+async def test_unreachable_receiver_is_recorded_with_status_zero(url: str, error: str) -> None:
+    """A webhook URL that cannot be reached gives deliveries with status 0 and the error's name."""
+    async with running_simulator(url) as env:
         async with httpx.AsyncClient(base_url=env.base_url) as http:
             await _upload(http)
         await env.sim.drain()
-    assert {(d.status_code, d.error) for d in env.sim.deliveries} == {(0, "ConnectError")}
+    assert [(d.status_code, d.error) for d in env.sim.deliveries] == [(0, error)] * 6
     assert len(env.sim.events) == 6
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import AuthFailed, ProviderError, ProviderUnavailable, RateLimited
 from bot.providers.streampixel import StreampixelClient, from_settings, secret_forms
-from bot.sandbox.streampixel_state import DEMO_USER_ID
+from bot.sandbox.streampixel import DEMO_USER_ID
 from bot.settings import Settings
 from tests.providers.streampixel_fixtures import (
     APPROVED_BUILD,
