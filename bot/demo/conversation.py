@@ -70,6 +70,7 @@ class Conversation:
         channel: where they type.
         prompter: answers confirm dialogs and modal inputs.
         out: where rendered lines go (``print`` in the terminal).
+        echo: also print what the user does (scripts; at the keyboard it was just typed).
         channel_names: channel id → name, for readable headings.
         quiet: seconds without new bot output after which a reply counts as complete.
         settle_limit: the longest :meth:`settle` waits.
@@ -78,7 +79,7 @@ class Conversation:
     def __init__(
         self, *, http: httpx.AsyncClient, bot_url: str, slack: FakeSlack, slack_url: str,
         requests: SlackRequests, user: DemoUser, channel: Channel, prompter: Prompter,
-        out: Callable[[str], None] = print, channel_names: dict[str, str] | None = None,
+        out: Callable[[str], None] = print, echo: bool = True, channel_names: dict[str, str] | None = None,
         quiet: float = 0.4, settle_limit: float = 10.0,
     ) -> None:  # fmt: skip
         self.http = http
@@ -90,6 +91,7 @@ class Conversation:
         self.channel = channel
         self.prompter = prompter
         self.out = out
+        self.echo = echo
         self.channel_names = {channel.id: channel.name, **(channel_names or {})}
         self.quiet = quiet
         self.settle_limit = settle_limit
@@ -210,8 +212,10 @@ class Conversation:
         self._arrived.set()
 
     def _begin(self, heading: str) -> None:
-        self.mark = len(self.transcript)
-        self._show([heading])
+        self.transcript.append(heading)
+        self.mark = len(self.transcript)  # what the user typed never satisfies an expectation
+        if self.echo:
+            self.out(heading)
 
     def _show(self, lines: list[str]) -> None:
         self.transcript.extend(lines)
