@@ -178,13 +178,15 @@ async def run_demo(
     """
     try:
         first = resolve_user(user)
-        steps = parse_script(script.read_text(), script.name) if script else None
+        text = await asyncio.to_thread(script.read_text) if script else None
+        steps = parse_script(text, script.name) if script and text is not None else None
     except (UserFacingError, OSError) as exc:
         print(f"streamops demo: {exc}", file=sys.stderr)
         return 2
-    async with run_demo_stack(database_url, pace=pace) as stack, httpx.AsyncClient(
-        timeout=30.0
-    ) as http:
+    async with (
+        run_demo_stack(database_url, pace=pace) as stack,
+        httpx.AsyncClient(timeout=30.0) as http,
+    ):
         if steps is None:
             print(f"StreamOps demo: bot at {stack.bot_url}, fake Slack at {stack.slack_url}.")
             reader = read or KeyboardReader()

@@ -79,8 +79,8 @@ class Conversation:
     def __init__(
         self, *, http: httpx.AsyncClient, bot_url: str, slack: FakeSlack, slack_url: str,
         requests: SlackRequests, user: DemoUser, channel: Channel, prompter: Prompter,
-        out: Callable[[str], None] = print, echo: bool = True, channel_names: dict[str, str] | None = None,
-        quiet: float = 0.4, settle_limit: float = 10.0,
+        out: Callable[[str], None] = print, echo: bool = True,
+        channel_names: dict[str, str] | None = None, quiet: float = 0.4, settle_limit: float = 10.0,
     ) -> None:  # fmt: skip
         self.http = http
         self.bot_url = bot_url
@@ -281,13 +281,18 @@ class Conversation:
         if response.status_code != 200:
             self._show([f"  (the bot answered HTTP {response.status_code})"])
             return response
-        if response.content:
-            with contextlib.suppress(ValueError):
-                ack = response.json()
-                if isinstance(ack, dict) and (ack.get("text") or ack.get("blocks")):
-                    self._display_response({**ack, "response_type": ack.get("response_type")})
-                elif isinstance(ack, dict) and ack.get("response_action"):
-                    self._view_response(ack)
+        if not response.content:
+            return response
+        if "json" not in response.headers.get("content-type", ""):
+            # Bolt answers ack(text=...) as text/plain; Slack shows it to the user only.
+            self._display_response({"text": response.text})
+            return response
+        with contextlib.suppress(ValueError):
+            ack = response.json()
+            if isinstance(ack, dict) and (ack.get("text") or ack.get("blocks")):
+                self._display_response(ack)
+            elif isinstance(ack, dict) and ack.get("response_action"):
+                self._view_response(ack)
         return response
 
     def _view_response(self, ack: dict[str, Any]) -> None:

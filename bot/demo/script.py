@@ -89,7 +89,9 @@ class ScriptPrompter:
             return self.answers.popleft()
         if default:
             return default
-        raise ScriptFailed(f"a modal asks `{question.strip()}` and the script has no `answer:` for it")
+        raise ScriptFailed(
+            f"a modal asks `{question.strip()}` and the script has no `answer:` for it"
+        )
 
 
 async def run_script(

@@ -82,7 +82,7 @@ def demo_settings(
         "STREAMOPS_LOG_LEVEL": "WARNING",
         **provider_settings,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # aliases as kwargs
+    return Settings(_env_file=None, **values)
 
 
 def _set_pace(sandbox: Sandbox, pace: float) -> None:
