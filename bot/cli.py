@@ -80,9 +80,9 @@ async def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
     from bot.demo.console import run_demo
 
-    logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
     return await run_demo(script=args.script, user=args.as_user, pace=args.pace)
 
 
