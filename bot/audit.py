@@ -1,0 +1,306 @@
+"""The audit interface every feature writes through, and `/audit` filter parsing.
+
+Features build an :class:`AuditEvent` for each state-changing action and each
+refused or failed attempt and hand it to an :class:`Auditor`
+(``storage.audit.AuditLog`` in production, a recording fake in tests).
+:class:`BackgroundAuditor` puts the write behind a queue so that recording
+never delays a Slack ack.
+
+Filter text such as ``user=U123 action=distribute since=7d page=2`` is parsed
+by :func:`parse_filters` into :class:`AuditFilters`, which the repository,
+the CLI and the Slack handler share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal, Protocol, get_args
+
+from bot.errors import InvalidInput
+
+Outcome = Literal["ok", "denied", "failed"]
+Source = Literal["slash_command", "button", "modal", "cli", "scheduler", "webhook"]
+
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+SOURCES: tuple[str, ...] = get_args(Source)
+PROVIDERS: tuple[str, ...] = ("streampixel", "streamstack", "streamapi")
+
+#: The action names features record (others may be added; none is enforced).
+ACTIONS: tuple[str, ...] = (
+    "upload",
+    "distribute",
+    "rollback",
+    "queue",
+    "delete",
+    "session.create",
+    "role.grant",
+    "role.revoke",
+    "subscription.change",
+    "audit.query",
+    "audit.export",
+    "audit.purge",
+)
+
+_log = logging.getLogger("streamops.audit")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEvent:
+    """One thing that was done, refused or failed, as features report it.
+
+    Attributes:
+        action: what was attempted, e.g. ``"distribute"`` or ``"role.grant"``.
+        outcome: ``"ok"``, ``"denied"`` (refused by us) or ``"failed"`` (an error).
+        actor_id: the Slack user id (or ``"cli:<login>"``, ``"scheduler"``).
+        source: where the request came from.
+        requested_at: when the request arrived (timezone-aware).
+        completed_at: when it finished, if it did.
+        actor_name: the actor's display name at the time.
+        team_id: the Slack workspace.
+        channel_id: the Slack channel the request came from.
+        provider: ``"streampixel"``, ``"streamstack"``, ``"streamapi"`` or None.
+        target_type: ``"project"``, ``"upload"``, ``"video"``, ``"host"``, ``"user"``...
+        target_id: the project id, uploadId, video uuid, host id...
+        params: the request parameters; secret-named keys are scrubbed on storage.
+        message: the provider's or our own message about the outcome.
+        correlation_id: links the row to the Slack request and notification message.
+    """
+
+    action: str
+    outcome: Outcome
+    actor_id: str
+    source: Source
+    requested_at: datetime
+    completed_at: datetime | None = None
+    actor_name: str = ""
+    team_id: str = ""
+    channel_id: str = ""
+    provider: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+    message: str = ""
+    correlation_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.action:
+            raise ValueError("an audit event needs an action")
+        if not self.actor_id:
+            raise ValueError("an audit event needs an actor_id")
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, not {self.outcome!r}")
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {self.source!r}")
+        for name in ("requested_at", "completed_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+
+
+class Auditor(Protocol):
+    """Anything that can durably record an :class:`AuditEvent`."""
+
+    async def record(self, event: AuditEvent) -> None:
+        """Record ``event``; raises if it could not be stored."""
+        ...
+
+
+class BackgroundAuditor:
+    """An :class:`Auditor` whose ``record`` only enqueues; a task does the writing.
+
+    Handlers call ``record`` right after ``ack()`` without waiting on the
+    database. :meth:`aclose` drains the queue on shutdown. A write that fails is
+    logged (without parameters) and the writer keeps going.
+    """
+
+    def __init__(self, inner: Auditor, *, max_pending: int = 10_000) -> None:
+        self._inner = inner
+        self._queue: asyncio.Queue[AuditEvent | None] = asyncio.Queue(max_pending)
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def start(self) -> None:
+        """Start the writer task on the running loop (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def record(self, event: AuditEvent) -> None:
+        """Enqueue ``event``; waits only when ``max_pending`` writes are already queued."""
+        self.start()
+        await self._queue.put(event)
+
+    async def flush(self) -> None:
+        """Wait until every event enqueued so far has been written (or has failed)."""
+        await self._queue.join()
+
+    async def aclose(self) -> None:
+        """Write what is queued, then stop the writer task."""
+        if self._task is None:
+            return
+        await self._queue.put(None)
+        await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                if event is None:
+                    return
+                await self._inner.record(event)
+            except Exception:
+                self.failures += 1
+                _log.exception(
+                    "audit write failed: action=%s actor=%s correlation=%s",
+                    event.action if event else "-",
+                    event.actor_id if event else "-",
+                    event.correlation_id if event else "-",
+                )
+            finally:
+                self._queue.task_done()
+
+
+# ---------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditFilters:
+    """What to select from the audit log; every field is optional.
+
+    ``since`` is inclusive and ``until`` exclusive, both on ``requested_at``.
+    ``page`` counts from 1.
+    """
+
+    actor_id: str | None = None
+    action: str | None = None
+    provider: str | None = None
+    target: str | None = None
+    outcome: Outcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    page: int = 1
+
+    def with_page(self, page: int) -> AuditFilters:
+        """The same filters on another page."""
+        return replace(self, page=max(1, page))
+
+    def as_text(self) -> str:
+        """Filter text that :func:`parse_filters` turns back into these filters."""
+        parts = []
+        for key, value in (
+            ("user", self.actor_id),
+            ("action", self.action),
+            ("provider", self.provider),
+            ("target", self.target),
+            ("outcome", self.outcome),
+        ):
+            if value is not None:
+                parts.append(f"{key}={value}")
+        for key, moment in (("since", self.since), ("until", self.until)):
+            if moment is not None:
+                parts.append(f"{key}={moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}")
+        if self.page != 1:
+            parts.append(f"page={self.page}")
+        return " ".join(parts)
+
+
+_KEYS = {
+    "user": "actor_id",
+    "actor": "actor_id",
+    "action": "action",
+    "provider": "provider",
+    "target": "target",
+    "outcome": "outcome",
+    "since": "since",
+    "until": "until",
+    "page": "page",
+}
+_RELATIVE = re.compile(r"^(\d{1,5})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+_TOKEN = re.compile(r"^[\w.:@/+-]{1,200}$")
+
+
+def parse_filters(text: str, *, now: datetime | None = None) -> AuditFilters:
+    """Parse ``/audit`` arguments such as ``user=U1 action=distribute since=7d page=2``.
+
+    Keys: ``user`` (or ``actor``; a Slack mention works too), ``action``,
+    ``provider``, ``target``, ``outcome``, ``since``, ``until``, ``page``.
+    Times are relative (``30m``, ``24h``, ``7d``, ``2w`` before ``now``), ISO
+    dates (``2026-11-01``, midnight UTC; as ``until`` the whole day is
+    included) or ISO datetimes (UTC unless they carry an offset).
+
+    Args:
+        text: the argument text; empty means "no filter".
+        now: the current time for relative values (defaults to the wall clock).
+
+    Returns:
+        The parsed filters.
+
+    Raises:
+        InvalidInput: naming the first bad token and what would be accepted.
+    """
+    now = now or datetime.now(UTC)
+    values: dict[str, object] = {}
+    for token in text.split():
+        key, sep, raw = token.partition("=")
+        key = key.lower()
+        if not sep or not raw:
+            raise InvalidInput(f"'{token}' is not a filter: write key=value, e.g. since=7d")
+        if key not in _KEYS:
+            raise InvalidInput(f"unknown filter '{key}': use one of {', '.join(sorted(_KEYS))}")
+        field_name = _KEYS[key]
+        if field_name in values:
+            raise InvalidInput(f"filter '{key}' is given twice")
+        values[field_name] = _parse_value(key, raw, now)
+    since, until = values.get("since"), values.get("until")
+    if isinstance(since, datetime) and isinstance(until, datetime) and since >= until:
+        raise InvalidInput("'since' must be before 'until'")
+    return AuditFilters(**values)  # type: ignore[arg-type]  # each value was checked by _parse_value
+
+
+def _parse_value(key: str, raw: str, now: datetime) -> object:
+    if key in ("user", "actor"):
+        mention = _MENTION.match(raw)
+        raw = mention.group(1) if mention else raw
+    if key in ("since", "until"):
+        return _parse_time(key, raw, now)
+    if not _TOKEN.match(raw):
+        raise InvalidInput(f"'{raw}' is not a valid value for {key}")
+    if key == "provider":
+        if raw.lower() not in PROVIDERS:
+            raise InvalidInput(f"unknown provider '{raw}': use one of {', '.join(PROVIDERS)}")
+        return raw.lower()
+    if key == "outcome":
+        if raw.lower() not in OUTCOMES:
+            raise InvalidInput(f"unknown outcome '{raw}': use one of {', '.join(OUTCOMES)}")
+        return raw.lower()
+    if key == "page":
+        if not raw.isdigit() or int(raw) < 1 or int(raw) > 100_000:
+            raise InvalidInput(f"page must be a whole number from 1, not '{raw}'")
+        return int(raw)
+    return raw
+
+
+def _parse_time(key: str, raw: str, now: datetime) -> datetime:
+    relative = _RELATIVE.match(raw.lower())
+    if relative:
+        amount, unit = int(relative.group(1)), _UNITS[relative.group(2)]
+        return now - timedelta(**{unit: amount})
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if key == "until" else start
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"'{raw}' is not a time for {key}: use e.g. 30m, 24h, 7d, 2026-11-01"
+            " or 2026-11-01T12:00"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
