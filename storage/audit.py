@@ -9,12 +9,12 @@ the head is written, which makes a truncated tail detectable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.audit import AuditEvent, AuditFilters
@@ -235,10 +235,48 @@ class AuditLog:
             .limit(limit + 1)
             .offset((filters.page - 1) * limit)
         )
-        async with self._db.engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self._read(query)
         records = [AuditRecord.from_row(row) for row in rows[:limit]]
         return AuditPage(records, filters.page, limit, has_more=len(rows) > limit)
+
+    async def _read(self, query: Select[Any]) -> Sequence[Mapping[str, Any]]:
+        """Run a SELECT outside any transaction and return its rows as mappings.
+
+        On SQLite the engine opens every transaction with ``BEGIN IMMEDIATE``,
+        which would make a read take the write lock and cost four extra thread
+        hops through aiosqlite; a lone SELECT needs no transaction, so it runs
+        in one ``execute_fetchall`` on the pooled driver connection, with the
+        column types' own bind and result processors.
+        """
+        async with self._db.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                result = await conn.execute(query)
+                return list(result.mappings().all())
+            dialect = conn.dialect
+            compiled = query.compile(dialect=dialect)
+            bound = compiled.construct_params()
+            binders = {
+                name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                for name, bind in compiled.binds.items()
+            }
+            params = []
+            for name in compiled.positiontup or ():
+                process = binders.get(name)
+                params.append(process(bound[name]) if process else bound[name])
+            columns = [
+                (column.name, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                for column in query.selected_columns
+            ]
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection  # the aiosqlite.Connection
+            rows = await driver.execute_fetchall(compiled.string, params)
+        return [
+            {
+                name: (process(value) if process else value)
+                for (name, process), value in zip(columns, row, strict=True)
+            }
+            for row in rows
+        ]
 
     async def summary(self, filters: AuditFilters, *, top: int = 10) -> AuditSummary:
         """Counts of matching rows in total, by action, by actor and by outcome."""
