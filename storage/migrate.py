@@ -28,9 +28,15 @@ def script_heads() -> set[str]:
     return set(ScriptDirectory.from_config(_config()).get_heads())
 
 
+#: Held while migrating on PostgreSQL, so replicas starting together migrate once.
+MIGRATION_LOCK_KEY = 0x5EA0_0001
+
+
 async def upgrade(db: Database, target: str = "heads") -> None:
     """Bring the schema up to ``target`` (all heads by default)."""
     async with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         await conn.run_sync(lambda sync: command.upgrade(_config(sync), target))
 
 

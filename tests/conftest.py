@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,13 @@ _BACKENDS = [
         ),
     ),
 ]
+
+
+def pytest_report_header() -> str:
+    """Say up front whether the database tests also run on PostgreSQL."""
+    if POSTGRES_URL:
+        return "databases: SQLite and PostgreSQL (STREAMOPS_TEST_POSTGRES_URL)"
+    return "databases: SQLite only; PostgreSQL run skipped: STREAMOPS_TEST_POSTGRES_URL is not set"
 
 
 async def _postgres_schema_db(url: str) -> tuple[Database, str]:
@@ -82,3 +90,12 @@ async def database(empty_database: Database) -> Database:
     """A real database with every migration applied."""
     await migrate.upgrade(empty_database)
     return empty_database
+
+
+@pytest.fixture
+async def bot(database: Database) -> AsyncIterator[Any]:
+    """The real app on loopback HTTP, on a migrated database, talking to a fake Slack."""
+    from tests.harness import running_bot
+
+    async with running_bot(database) as running:
+        yield running

@@ -1,0 +1,126 @@
+"""The ``streamops`` command line: ``serve``, ``db``, and each feature's own commands.
+
+Every subcommand sets ``run``: an async function ``(args, settings) -> exit code``.
+A settings problem ends the program with one line naming it, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
+
+Runner = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def configure_logging(level: str) -> None:
+    """Plain stdlib logging; httpx's per-request INFO lines are silenced (they carry URLs)."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    await serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        socket_mode=args.socket_mode,
+        migrate=settings.auto_migrate and not args.no_migrate,
+    )
+    return 0
+
+
+async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        heads = ", ".join(sorted(await migrate.current_heads(db)))
+    finally:
+        await db.dispose()
+    print(f"database is at {heads}")
+    return 0
+
+
+async def _db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        current = await migrate.current_heads(db)
+        expected = migrate.script_heads()
+    finally:
+        await db.dispose()
+    print(f"database: {', '.join(sorted(current)) or '(empty)'}")
+    print(f"code expects: {', '.join(sorted(expected))}")
+    return 0 if current == expected else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (features add their subcommands here)."""
+    parser = argparse.ArgumentParser(prog="streamops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the bot (HTTP, or Slack over Socket Mode)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
+    serve.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="receive Slack over Socket Mode (needs SLACK_APP_TOKEN); webhooks stay on HTTP",
+    )
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not apply database migrations at start-up"
+    )
+    serve.set_defaults(run=_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply every pending migration").set_defaults(run=_db_upgrade)
+    db_sub.add_parser("current", help="show the applied and expected revisions").set_defaults(
+        run=_db_current
+    )
+
+    for register in _feature_clis():
+        register(sub)
+    return parser
+
+
+def _feature_clis() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``streamops`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"streamops: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        code: int = asyncio.run(args.run(args, settings))
+        return code
+    except ConfigError as exc:
+        print(f"streamops: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

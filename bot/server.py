@@ -1,0 +1,54 @@
+"""Run the app: uvicorn for HTTP, plus a Socket Mode connection when asked."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from bot.app import create_app
+from bot.errors import ConfigError
+from bot.settings import Settings
+from storage.migrate import current_heads, upgrade
+
+log = logging.getLogger("streamops.server")
+
+
+async def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    socket_mode: bool = False,
+    migrate: bool = True,
+) -> None:
+    """Serve until interrupted.
+
+    Args:
+        socket_mode: receive Slack over Socket Mode (``SLACK_APP_TOKEN``); the
+            webhook, health and metrics routes are still served over HTTP.
+        migrate: apply pending migrations before accepting requests.
+    """
+    if socket_mode and settings.slack_app_token is None:
+        raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
+    app = create_app(settings)
+    deps = app.state.deps
+    if migrate:
+        await upgrade(deps.db)
+        log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
+    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower())
+    server = uvicorn.Server(config)
+    if not socket_mode:
+        await server.serve()
+        return
+
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(app.state.bolt, settings.slack_app_token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+    log.info("connected to Slack over Socket Mode")
+    try:
+        await server.serve()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt

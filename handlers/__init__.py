@@ -1,0 +1,48 @@
+"""Slack listeners and HTTP routes. ``register`` wires every Slack surface onto the Bolt app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from handlers.router import CommandRouter
+
+
+@dataclass(frozen=True)
+class Routers:
+    """The five slash commands; feature modules add their subcommands to them."""
+
+    build: CommandRouter
+    media: CommandRouter
+    live: CommandRouter
+    audit: CommandRouter
+    streamops: CommandRouter
+
+    def all(self) -> tuple[CommandRouter, ...]:
+        """Every router, in the order help lists them."""
+        return (self.build, self.media, self.live, self.audit, self.streamops)
+
+
+def make_routers() -> Routers:
+    """Empty routers for the five commands."""
+    return Routers(
+        build=CommandRouter("/build", "Streampixel builds"),
+        media=CommandRouter("/media", "StreamStack videos"),
+        live=CommandRouter("/live", "StreamAPI live sessions"),
+        audit=CommandRouter("/audit", "who did what (admins)", default="query"),
+        streamops=CommandRouter("/streamops", "help, roles, subscriptions"),
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Attach every Slack listener to ``app``."""
+    from handlers import help as help_command
+    from handlers import home
+
+    routers = make_routers()
+    home.register(app, deps)
+    help_command.register(routers)
+    for router in routers.all():
+        router.register(app)

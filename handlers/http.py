@@ -1,0 +1,48 @@
+"""Plain HTTP routes: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.deps import Deps
+from bot.metrics import Metrics
+from storage import migrate
+
+log = logging.getLogger("streamops.http")
+
+
+def routes(deps: Deps, metrics: Metrics) -> list[Route]:
+    """``/healthz``, ``/readyz`` and ``/metrics``."""
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await deps.db.ping()
+            current = await migrate.is_current(deps.db)
+        except Exception as exc:  # any failure means "not ready"; say which kind
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"},
+                status_code=503,
+            )
+        if not current:
+            return JSONResponse(
+                {"status": "unavailable", "database": "migrations pending"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]

@@ -1,0 +1,192 @@
+"""Slash-command routing: parse, ack at once, authorize, run, answer in words.
+
+Every slash command (``/build``, ``/media``, ``/live``, ``/audit``,
+``/streamops``) is a :class:`CommandRouter` whose subcommands are plain
+async functions. The router acks within Slack's deadline *before* anything
+slow: a malformed command is answered in the ack itself (ephemeral usage);
+everything else acks empty, then runs and answers through ``respond``.
+User-facing errors become ephemeral messages; provider errors are shown in
+the provider's words; anything unexpected is logged and answered politely.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import InvalidInput, ProviderError, UserFacingError
+
+log = logging.getLogger("streamops.commands")
+
+PROVIDER_NAMES = {
+    "streampixel": "Streampixel",
+    "streamstack": "StreamStack",
+    "streamapi": "StreamAPI",
+}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One parsed slash command."""
+
+    command: str
+    subcommand: str
+    args: list[str]
+    user_id: str
+    user_name: str
+    team_id: str
+    channel_id: str
+    trigger_id: str
+    response_url: str
+    correlation_id: str
+    raw_text: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Invocation:
+        """Split the command text shell-style; raises :class:`InvalidInput` on bad quoting."""
+        text = str(body.get("text") or "").strip()
+        try:
+            words = shlex.split(text)
+        except ValueError as exc:
+            raise InvalidInput(f"could not read the arguments ({exc})") from None
+        return cls(
+            command=str(body.get("command", "")),
+            subcommand=words[0].lower() if words else "",
+            args=words[1:],
+            user_id=str(body.get("user_id", "")),
+            user_name=str(body.get("user_name", "")),
+            team_id=str(body.get("team_id", "")),
+            channel_id=str(body.get("channel_id", "")),
+            trigger_id=str(body.get("trigger_id", "")),
+            response_url=str(body.get("response_url", "")),
+            correlation_id=uuid.uuid4().hex,
+            raw_text=text,
+        )
+
+
+SubcommandFn = Callable[[Invocation, AsyncRespond, AsyncWebClient], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A subcommand: its usage line, a one-line summary and the function that runs it."""
+
+    name: str
+    usage: str
+    summary: str
+    run: SubcommandFn
+    min_args: int = 0
+    max_args: int | None = None
+
+
+@dataclass
+class CommandRouter:
+    """The subcommands of one slash command.
+
+    Attributes:
+        command: e.g. ``"/build"``.
+        summary: one line for ``/streamops help``.
+        default: the subcommand run when the text is empty (``help`` if None).
+    """
+
+    command: str
+    summary: str
+    default: str | None = None
+    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+
+    def sub(
+        self, name: str, usage: str, summary: str, *, min_args: int = 0, max_args: int | None = None
+    ) -> Callable[[SubcommandFn], SubcommandFn]:
+        """Decorator adding a subcommand. ``usage`` is the text after the command name."""
+
+        def decorate(fn: SubcommandFn) -> SubcommandFn:
+            self.subcommands[name] = Subcommand(name, usage, summary, fn, min_args, max_args)
+            return fn
+
+        return decorate
+
+    def usage(self) -> str:
+        """Usage of every subcommand, one per line (mrkdwn)."""
+        lines = [f"*{self.command}* — {self.summary}"]
+        for sub in self.subcommands.values():
+            lines.append(f"• `{self.command} {sub.usage}` — {sub.summary}")
+        if "help" not in self.subcommands:
+            lines.append(f"• `{self.command} help` — this list")
+        return "\n".join(lines)
+
+    def usage_of(self, name: str) -> str:
+        """The usage line of one subcommand."""
+        return f"Usage: `{self.command} {self.subcommands[name].usage}`"
+
+    def check(self, inv: Invocation) -> Subcommand | str:
+        """The subcommand to run, or the ephemeral text that answers a bad invocation."""
+        name = inv.subcommand or self.default or "help"
+        if name == "help" and "help" not in self.subcommands:
+            return self.usage()
+        sub = self.subcommands.get(name)
+        if sub is None:
+            return f"Unknown subcommand `{name}`.\n{self.usage()}"
+        if inv.args and inv.args[0].lower() == "help":
+            return f"{self.usage_of(name)}\n{sub.summary}"
+        if len(inv.args) < sub.min_args:
+            return f"`{self.command} {name}` needs more arguments. {self.usage_of(name)}"
+        if sub.max_args is not None and len(inv.args) > sub.max_args:
+            extra = " ".join(inv.args[sub.max_args :])
+            return f"Unexpected argument `{extra}`. {self.usage_of(name)}"
+        return sub
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach the router to ``app`` as the listener of :attr:`command`."""
+
+        async def listener(
+            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ) -> None:
+            try:
+                inv = Invocation.parse(body)
+            except InvalidInput as exc:
+                await ack(text=f"{exc}.\n{self.usage()}")
+                return
+            target = self.check(inv)
+            if isinstance(target, str):
+                await ack(text=target)
+                return
+            await ack()
+            await run_safely(target.run(inv, respond, client), respond, context=inv)
+
+        app.command(self.command)(listener)
+
+
+async def run_safely(
+    work: Awaitable[None], respond: AsyncRespond, *, context: Invocation | None = None
+) -> None:
+    """Await ``work``; turn any failure into an ephemeral message instead of a stack trace."""
+    try:
+        await work
+    except UserFacingError as exc:
+        await respond(text=f":warning: {exc}", response_type="ephemeral")
+    except ProviderError as exc:
+        await respond(text=f":x: {provider_error_text(exc)}", response_type="ephemeral")
+    except Exception:
+        ref = context.correlation_id[:8] if context else uuid.uuid4().hex[:8]
+        log.exception("command failed (ref %s)", ref)
+        await respond(
+            text=f":x: Something went wrong on our side (ref `{ref}`). It has been logged.",
+            response_type="ephemeral",
+        )
+
+
+def provider_error_text(exc: ProviderError) -> str:
+    """A provider error in words: who said what, and when to retry if known."""
+    name = PROVIDER_NAMES.get(exc.provider, exc.provider)
+    text = f"{name} said: {exc.message}"
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        text += f" (try again in {int(retry_after)} s)"
+    return text

@@ -1,0 +1,56 @@
+"""Role grants made by admins with ``/streamops roles grant|revoke``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+from sqlmodel import Field, SQLModel, select
+
+from storage.db import Database
+
+
+class RoleGrant(SQLModel, table=True):
+    """One role held by one Slack user."""
+
+    __tablename__ = "role_grants"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    role: str = Field(primary_key=True, max_length=16)
+    granted_by: str = Field(max_length=32)
+    granted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class RoleStore:
+    """Reads and changes role grants."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def roles_of(self, user_id: str) -> set[str]:
+        """The roles granted to ``user_id`` (not counting configured admins)."""
+        async with self.db.session() as session:
+            rows = await session.exec(select(RoleGrant.role).where(RoleGrant.user_id == user_id))
+            return set(rows.all())
+
+    async def grant(self, user_id: str, role: str, granted_by: str) -> bool:
+        """Grant ``role``; False when the user already had it."""
+        async with self.db.session() as session:
+            if await session.get(RoleGrant, (user_id, role)) is not None:
+                return False
+            session.add(RoleGrant(user_id=user_id, role=role, granted_by=granted_by))
+        return True
+
+    async def revoke(self, user_id: str, role: str) -> bool:
+        """Revoke ``role``; False when the user did not have it."""
+        async with self.db.session() as session:
+            result = await session.exec(
+                delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)  # type: ignore[arg-type]  # sqlmodel stubs cover select only
+            )
+            return bool(result.rowcount)
+
+    async def all_grants(self) -> list[RoleGrant]:
+        """Every grant, by user then role."""
+        async with self.db.session() as session:
+            rows = await session.exec(select(RoleGrant).order_by(RoleGrant.user_id, RoleGrant.role))
+            return list(rows.all())

@@ -1,0 +1,89 @@
+"""The running bot under test: real ASGI app on loopback, fake Slack Web API beside it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import create_app
+from bot.deps import Deps, build_deps
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack import create_app as create_fake_slack
+from bot.serving import BackgroundServer, serve_in_background
+from bot.settings import Settings
+from storage.db import Database
+from tests import slack_requests
+from tests.fakes import RecordingAuditor
+
+BOT_TOKEN = "xoxb-test-not-a-real-token"
+ADMIN = "UADMIN01"
+
+
+@dataclass
+class Bot:
+    """Handles on a running bot: its URL, the fake Slack it talks to, its deps."""
+
+    server: BackgroundServer
+    slack: FakeSlack
+    slack_server: BackgroundServer
+    deps: Deps
+    http: httpx.AsyncClient
+    bolt: AsyncApp
+
+    @property
+    def url(self) -> str:
+        """Base URL of the bot's HTTP server."""
+        return self.server.url
+
+    def response_url(self, name: str = "cmd") -> str:
+        """A ``response_url`` that lands in the fake Slack."""
+        return f"{self.slack_server.url}/response/{name}"
+
+    async def post_signed(self, body: bytes, **header_kwargs: Any) -> httpx.Response:
+        """POST a correctly signed request to ``/slack/events``."""
+        headers = slack_requests.signed_headers(body, **header_kwargs)
+        return await self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
+
+    async def command(self, command: str, text: str = "", **kwargs: Any) -> httpx.Response:
+        """Send a signed slash command whose ``response_url`` points at the fake Slack."""
+        kwargs.setdefault("response_url", self.response_url())
+        return await self.post_signed(slack_requests.slash_command(command, text, **kwargs))
+
+    async def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:
+        """Send a signed ``block_actions`` click."""
+        kwargs.setdefault("response_url", self.response_url("action"))
+        return await self.post_signed(slack_requests.block_actions(action_id, value, **kwargs))
+
+
+def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Settings:
+    """Settings for tests, built literally (the environment is not consulted for these)."""
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": slack_requests.SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "DATABASE_URL": database_url,
+        "STREAMOPS_ADMINS": ADMIN,
+        "STREAMOPS_WEBHOOK_TOKEN": "webhook-token-0123456789",
+        "STREAMOPS_DEFAULT_CHANNEL": "C0DEFAULT",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # aliases as kwargs
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    database: Database, fake_slack: FakeSlack | None = None, **overrides: Any
+) -> AsyncIterator[Bot]:
+    """Start a fake Slack and the bot (on ``database``); stop both afterwards."""
+    slack = fake_slack or FakeSlack()
+    async with serve_in_background(create_fake_slack(slack)) as slack_server:
+        settings = make_settings(database.url, f"{slack_server.url}/api/", **overrides)
+        deps = build_deps(settings, db=database, audit=RecordingAuditor())
+        app = create_app(settings, deps)
+        async with serve_in_background(app) as server, httpx.AsyncClient() as http:
+            yield Bot(server, slack, slack_server, deps, http, app.state.bolt)

@@ -1,0 +1,65 @@
+"""The command line: readable settings errors and the database commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STREAMOPS_"))}
+    clean.pop("DATABASE_URL", None)
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_setting_is_one_readable_line(tmp_path: Path) -> None:
+    """Start-up without SLACK_BOT_TOKEN prints one line naming it and exits 2."""
+    result = _run(["db", "upgrade"], {}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "streamops: missing required setting SLACK_BOT_TOKEN"
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_setting_names_the_setting(tmp_path: Path) -> None:
+    """A malformed value names the setting and the problem, not a traceback."""
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "STREAMOPS_HTTP_TIMEOUT": "soon"}
+    result = _run(["db", "upgrade"], env, tmp_path)
+    assert result.returncode == 2
+    assert "invalid setting STREAMOPS_HTTP_TIMEOUT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_socket_mode_without_app_token_is_refused(tmp_path: Path) -> None:
+    """`serve --socket-mode` without SLACK_APP_TOKEN names the missing setting."""
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
+    result = _run(["serve", "--socket-mode", "--port", "0"], env, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr
+
+
+@pytest.mark.parametrize("step", ["upgrade", "current"])
+def test_db_commands_on_a_fresh_sqlite_file(tmp_path: Path, step: str) -> None:
+    """`db upgrade` creates the schema in the default ./streamops.db; `db current` agrees."""
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
+    first = _run(["db", "upgrade"], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "streamops.db").exists()
+    if step == "current":
+        current = _run(["db", "current"], env, tmp_path)
+        assert current.returncode == 0, current.stdout + current.stderr
+        assert "code expects" in current.stdout
