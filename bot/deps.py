@@ -88,7 +88,7 @@ def build_deps(
     """
     db = db or Database(settings.database_url)
     if audit is None:
-        from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
+        from storage.audit import AuditLog
 
         audit = AuditLog(db)
     return Deps(
