@@ -83,7 +83,9 @@ async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
     from bot.demo.console import run_demo
 
-    return await run_demo(script=args.script, user=args.as_user, pace=args.pace)
+    return await run_demo(
+        script=args.script, user=args.as_user, pace=args.pace, reply_within=args.expect_timeout
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="multiply the simulated pipelines' stage durations (default 1.0)",
+    )
+    demo.add_argument(
+        "--expect-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a script's `expect:` waits for its reply (default 5)",
     )
     demo.set_defaults(run=_demo, needs_settings=False)
 

@@ -162,6 +162,7 @@ async def run_demo(
     user: str = "admin",
     database_url: str = DEFAULT_DATABASE_URL,
     pace: float = 1.0,
+    reply_within: float = 5.0,
     read: Reader | None = None,
 ) -> int:
     """``streamops demo``: start everything, then play ``script`` or read the keyboard.
@@ -171,6 +172,7 @@ async def run_demo(
         user: who types first (``admin``, ``viewer`` or a Slack user id).
         database_url: the bot's database (``./streamops-demo.db`` by default).
         pace: multiplies the simulated pipelines' stage durations.
+        reply_within: seconds a script's ``expect:`` waits for its reply.
         read: reads one line after showing a prompt (the keyboard by default).
 
     Returns:
@@ -198,7 +200,8 @@ async def run_demo(
         prompter = ScriptPrompter()
         conversation = _conversation(stack, http, first, prompter, echo=True)
         try:
-            await run_script(steps, conversation, prompter, name=script.name if script else "")
+            name = script.name if script else ""
+            await run_script(steps, conversation, prompter, name=name, reply_within=reply_within)
         except ScriptFailed as exc:
             print(f"streamops demo: {exc}", file=sys.stderr)
             return 1
