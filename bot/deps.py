@@ -90,6 +90,8 @@ def build_deps(
     if audit is None:
         from storage.audit import AuditLog
 
+        # Written after the ack by every handler, so a direct, durable write
+        # never delays Slack (an in-memory queue would lose rows on a crash).
         audit = AuditLog(db)
     return Deps(
         settings=settings,
