@@ -4,5 +4,3 @@ Each feature keeps its tables in its own module; this one only gathers them.
 """
 
 from __future__ import annotations
-
-import storage.audit_models  # noqa: F401  (audit log tables)
