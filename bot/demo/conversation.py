@@ -346,6 +346,8 @@ class Conversation:
         return f"{int(time.time())}.{next(self._rids):06d}"
 
     def _name(self, channel: str) -> str:
+        if channel.startswith("D") and channel not in self.channel_names:
+            return "DM"
         return "#" + self.channel_names.get(channel, channel)
 
     @staticmethod

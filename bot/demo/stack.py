@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.app import create_app
 from bot.demo.conversation import Channel
 from bot.demo.slack_payloads import SlackRequests
-from bot.demo.users import ADMIN
+from bot.demo.users import ADMIN, PREDEFINED
 from bot.sandbox.runner import Sandbox, run_sandbox
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
@@ -110,7 +110,7 @@ async def run_demo_stack(
             migrations are applied before the bot accepts requests.
         pace: multiplies the simulators' pipeline stage durations (tests use a small one).
     """
-    slack = FakeSlack()
+    slack = FakeSlack(users={user.id: user.name for user in PREDEFINED.values()})
     webhook_token = secrets.token_urlsafe(16)
     bot_app = _Deferred()
     bot_server = BackgroundServer(bot_app)
