@@ -1,6 +1,11 @@
 """Every table model, imported here so SQLModel.metadata knows them all.
 
-Each feature keeps its tables in its own module; this one only gathers them.
+Each feature keeps its tables in its own module; this one only gathers them
+(listed in ``__all__`` so linters keep the imports).
 """
 
 from __future__ import annotations
+
+from storage import audit_models, claims, roles, streamapi_rid
+
+__all__ = ["audit_models", "claims", "roles", "streamapi_rid"]
