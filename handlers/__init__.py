@@ -39,10 +39,12 @@ def make_routers() -> Routers:
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
     from handlers import help as help_command
-    from handlers import home
+    from handlers import home, live, media
 
     routers = make_routers()
     home.register(app, deps)
     help_command.register(routers)
+    media.register(app, deps, routers)
+    live.register(deps, routers)
     for router in routers.all():
         router.register(app)

@@ -124,9 +124,7 @@ def media_details(media: Media, *, with_delete: bool = True) -> list[Block]:
     ]
     if links:
         blocks.append(context(" · ".join(links)))
-    blocks.append(
-        context(f"`/media stats {esc(media.uuid)}` · `/media embed {esc(media.uuid)}`")
-    )
+    blocks.append(context(f"`/media stats {esc(media.uuid)}` · `/media embed {esc(media.uuid)}`"))
     if with_delete:
         blocks.append(actions(delete_button(media)))
     return blocks
@@ -147,7 +145,7 @@ def delete_prompt(media: Media) -> list[Block]:
 
 def watch_time(seconds: float) -> str:
     """Average watch time as ``3m 25s`` / ``48s``."""
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
@@ -216,7 +214,9 @@ def upload_started(media: Media, actor_id: str, source: str) -> list[Block]:
 def presigned(upload: PresignedUpload, title: str, filename: str) -> list[Block]:
     """The requester-only reply to ``/media presign``: where and how to send the file."""
     header_lines = "".join(f' -H "{k}: {v}"' for k, v in upload.headers.items())
-    command = f'curl -X {upload.method}{header_lines} --upload-file "{filename}" "{upload.upload_url}"'
+    command = (
+        f'curl -X {upload.method}{header_lines} --upload-file "{filename}" "{upload.upload_url}"'
+    )
     expiry = f"expires in {upload.expires_in // 60} min" if upload.expires_in else "expires soon"
     headers = "\n".join(f"{k}: {v}" for k, v in upload.headers.items()) or "(none)"
     return [
