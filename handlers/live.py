@@ -16,7 +16,7 @@ from bot.providers.streamapi_xml import PROVIDER
 from bot.services.actor import AuditTrail, Target, authorize
 from bot.services.live import LiveService, parse_create, parse_recordings
 from handlers.blocks import live as render
-from handlers.requests import actor_of_command
+from handlers.requests import actor_of_command, keep_out_of_logs
 from handlers.router import Invocation
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ def register(deps: Deps, routers: Routers) -> None:
         target = Target(PROVIDER, "host", None, {"username": options.username or ""})
         await authorize(deps.authz, trail, "live.create", "session.create", target)
         created = await service.create(options, trail)
+        session = created.session
+        keep_out_of_logs(session.private_hostid, created.encoder_key, session.encoder_url)
         await respond(
             text=f"New live session {created.session.public_hostid}; details only for you",
             blocks=render.created_session(created),
@@ -84,6 +86,7 @@ def register(deps: Deps, routers: Routers) -> None:
             target = Target(PROVIDER, "host", inv.args[0])
             await authorize(deps.authz, trail, "live.create", "host.lookup", target)
         ids = await service.lookup(inv.args[0])
+        keep_out_of_logs(ids.private_hostid)
         await respond(
             text=f"Host {ids.public_hostid}",
             blocks=render.host_ids(ids),

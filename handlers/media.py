@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -37,6 +38,7 @@ from handlers.requests import (
     click_listener,
     clicked_value,
     is_ephemeral,
+    keep_out_of_logs,
     message_blocks,
     message_ts,
 )
@@ -137,6 +139,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         await authorize(deps.authz, trail(actor), "media.upload", "upload", target)
         title = check_title(inv.args[1:], filename.rsplit(".", 1)[0] or filename)
         upload_target = await service.presign(filename, title, trail(actor))
+        keep_out_of_logs(urlsplit(upload_target.upload_url).query or upload_target.upload_url)
         await respond(
             text=f"Upload target for {title} ({upload_target.uuid}), only for you",
             blocks=render.presigned(upload_target, title, filename),

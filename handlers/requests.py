@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -9,8 +10,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
+from bot.redact import protect_loggers
 from bot.services.actor import Actor
 from handlers.router import Invocation, run_safely
+
+#: Where slack_sdk logs every ``respond()`` body at DEBUG; bot.redact's list misses it.
+RESPOND_LOGGER = "slack_sdk.webhook.async_client"
 
 ClickWork = Callable[[dict[str, Any], AsyncRespond], Awaitable[None]]
 ClickListener = Callable[[AsyncAck, dict[str, Any], AsyncRespond], Awaitable[None]]
@@ -76,3 +81,15 @@ def click_listener(work: ClickWork) -> ClickListener:
         await run_safely(work(body, respond), respond)
 
     return listener
+
+
+def keep_out_of_logs(*secrets: str | None) -> None:
+    """Mask ``secrets`` in every log record, including slack_sdk's DEBUG log of reply bodies.
+
+    Call it before ``respond()`` carries a per-request secret (a private host
+    id, an encoder key, a presigned URL) to the requester.
+    """
+    guard = protect_loggers(*secrets)
+    logger = logging.getLogger(RESPOND_LOGGER)
+    if guard not in logger.filters:
+        logger.addFilter(guard)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -120,8 +121,11 @@ async def test_upload_title_defaults_to_file_name_and_needs_the_role(stack: Stac
     assert stack.streamstack_http.count("POST") == 1
 
 
-async def test_presign_goes_only_to_the_requester(stack: Stack) -> None:
-    """`/media presign` answers ephemerally with URL, method and headers; the audit has no URL."""
+async def test_presign_goes_only_to_the_requester(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`/media presign` answers privately with URL, method, headers; audit and logs lack the URL."""
+    caplog.set_level(logging.DEBUG)
     reply = await stack.command("/media", 'presign keynote.mp4 "Keynote 2026"', MEDIA_USER)
     created = acme(stack, "Keynote 2026")
     assert reply["response_type"] == "ephemeral"
@@ -131,6 +135,7 @@ async def test_presign_goes_only_to_the_requester(stack: Stack) -> None:
     (event,) = stack.events("upload")
     assert created.upload_token not in repr(event)
     assert event.params["filename"] == "keynote.mp4"
+    assert created.upload_token not in caplog.text
 
 
 async def test_presign_refuses_non_video_files(stack: Stack) -> None:
