@@ -38,12 +38,14 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
-    from handlers import audit, home
+    from handlers import audit, home, live, media
     from handlers import help as help_command
 
     routers = make_routers()
     home.register(app, deps)
     help_command.register(routers)
     audit.register(app, deps, routers)
+    media.register(app, deps, routers)
+    live.register(deps, routers)
     for router in routers.all():
         router.register(app)
