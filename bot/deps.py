@@ -15,10 +15,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Auditor
 from bot.authz import Authorizer
+from bot.providers.streamapi import StreamAPIClient
+from bot.providers.streamapi import from_settings as streamapi_from_settings
+from bot.providers.streamstack import StreamStackClient
+from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
 from storage.claims import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
+from storage.streamapi_rid import DatabaseRidSource
 
 Clock = Callable[[], datetime]
 BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
@@ -56,24 +61,40 @@ class Deps:
     authz: Authorizer
     audit: Auditor
     claims: ClaimStore
+    streamapi: StreamAPIClient | None = None
+    streamstack: StreamStackClient | None = None
     clock: Clock = utcnow
     background: list[BackgroundJob] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """Release every connection the dependencies hold."""
+        for client in (self.streamapi, self.streamstack):
+            if client is not None:
+                await client.aclose()
         await self.db.dispose()
 
 
-def build_deps(settings: Settings) -> Deps:
-    """Create the dependencies from settings (no I/O happens here)."""
-    from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
+def build_deps(
+    settings: Settings, *, db: Database | None = None, audit: Auditor | None = None
+) -> Deps:
+    """Create the dependencies from settings (no I/O happens here).
 
-    db = Database(settings.database_url)
+    Args:
+        db: an already-open database (tests pass theirs); built from settings if omitted.
+        audit: the auditor; the database-backed audit log if omitted.
+    """
+    db = db or Database(settings.database_url)
+    if audit is None:
+        from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
+
+        audit = AuditLog(db)
     return Deps(
         settings=settings,
         db=db,
         slack=make_slack_client(settings),
         authz=Authorizer(settings.admins, RoleStore(db)),
-        audit=AuditLog(db),
+        audit=audit,
         claims=ClaimStore(db),
+        streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
+        streamstack=streamstack_from_settings(settings),
     )

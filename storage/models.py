@@ -5,6 +5,4 @@ Each feature keeps its tables in its own module; this one only gathers them.
 
 from __future__ import annotations
 
-import storage.builds
-import storage.claims
-import storage.roles  # noqa: F401
+import storage.builds  # noqa: F401
