@@ -17,6 +17,8 @@ from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
+from bot.providers.streampixel import StreampixelClient
+from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
@@ -63,12 +65,13 @@ class Deps:
     claims: ClaimStore
     streamapi: StreamAPIClient | None = None
     streamstack: StreamStackClient | None = None
+    streampixel: StreampixelClient | None = None
     clock: Clock = utcnow
     background: list[BackgroundJob] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """Release every connection the dependencies hold."""
-        for client in (self.streamapi, self.streamstack):
+        for client in (self.streamapi, self.streamstack, self.streampixel):
             if client is not None:
                 await client.aclose()
         await self.db.dispose()
@@ -97,4 +100,5 @@ def build_deps(
         claims=ClaimStore(db),
         streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
         streamstack=streamstack_from_settings(settings),
+        streampixel=streampixel_from_settings(settings),
     )
