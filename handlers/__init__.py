@@ -38,11 +38,13 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
+    from handlers import build, home, roles
     from handlers import help as help_command
-    from handlers import home
 
     routers = make_routers()
     home.register(app, deps)
     help_command.register(routers)
+    build.register(app, deps, routers)
+    roles.register(deps, routers)
     for router in routers.all():
         router.register(app)
