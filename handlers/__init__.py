@@ -38,12 +38,13 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
-    from handlers import build, home, roles
+    from handlers import audit, build, home, roles
     from handlers import help as help_command
 
     routers = make_routers()
     home.register(app, deps)
     help_command.register(routers)
+    audit.register(app, deps, routers)
     build.register(app, deps, routers)
     roles.register(deps, routers)
     for router in routers.all():
