@@ -66,11 +66,15 @@ def build_deps(settings: Settings) -> Deps:
     """Create the dependencies from settings (no I/O happens here)."""
     from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
 
+    from bot import outbox
+
     db = Database(settings.database_url)
-    return Deps(
+    deps = Deps(
         settings=settings,
         db=db,
         slack=make_slack_client(settings),
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=AuditLog(db),
     )
+    outbox.install(deps)
+    return deps
