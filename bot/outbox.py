@@ -46,7 +46,7 @@ from handlers.blocks.notifications import (
 )
 from storage.db import Database
 from storage.outbox import Lease, OutboxStore
-from storage.webhooks import FAILED, POSTED, WebhookStore
+from storage.webhooks import WebhookStore
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -188,15 +188,13 @@ class OutboxWorker:
             log.warning("outbox row %s: lease lost, another worker has it", row.id)
         except _Permanent as exc:
             log.warning("outbox row %s to %s failed for good: %s", row.id, row.channel, exc.reason)
-            if await self.store.fail(lease, self.clock(), exc.reason) and row.delivery_id:
-                await self.webhooks.set_outcome(row.delivery_id, FAILED)
+            await self.store.fail(lease, self.clock(), exc.reason)
         except _Retry as exc:
             at = exc.at or self.clock() + timedelta(seconds=self._backoff(row.attempts))
             log.info("outbox row %s to %s: retry at %s (%s)", row.id, row.channel, at, exc.reason)
             await self.store.retry_later(lease, at, exc.reason)
         else:
-            if await self.store.complete(lease, self.clock(), result_ts) and row.delivery_id:
-                await self.webhooks.set_outcome(row.delivery_id, POSTED)
+            await self.store.complete(lease, self.clock(), result_ts)
         return True
 
     def _backoff(self, attempts: int) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import column, or_, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
@@ -26,6 +26,9 @@ from storage.timeutil import as_utc, to_db, utc_column
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+
+# The delivery log (storage.webhooks imports this module, so name the table here).
+_deliveries = table("webhook_deliveries", column("id"), column("outcome"))
 
 
 class OutboxRow(SQLModel, table=True):
@@ -134,9 +137,13 @@ class OutboxStore:
         return await self._update_owned(lease, progress=progress)
 
     async def complete(self, lease: Lease, now: datetime, result_ts: str | None) -> bool:
-        """Mark the row sent (``result_ts``: the ts of the last message posted)."""
+        """Mark the row sent (``result_ts``: the ts of the last message posted).
+
+        Its webhook delivery is marked ``posted`` in the same transaction.
+        """
         return await self._update_owned(
             lease,
+            delivery_outcome="posted",
             status=SENT,
             result_ts=result_ts,
             finished_at=to_db(now),
@@ -152,9 +159,10 @@ class OutboxStore:
         )
 
     async def fail(self, lease: Lease, now: datetime, error: str) -> bool:
-        """Give up on the row for good (a permanent error)."""
+        """Give up on the row for good (a permanent error); its delivery is marked ``failed``."""
         return await self._update_owned(
             lease,
+            delivery_outcome="failed",
             status=FAILED,
             error=error[:500],
             finished_at=to_db(now),
@@ -162,7 +170,9 @@ class OutboxStore:
             lease_until=None,
         )
 
-    async def _update_owned(self, lease: Lease, **values: object) -> bool:
+    async def _update_owned(
+        self, lease: Lease, *, delivery_outcome: str | None = None, **values: object
+    ) -> bool:
         statement = (
             update(OutboxRow)
             .where(
@@ -174,7 +184,14 @@ class OutboxStore:
         )
         async with self.db.session() as session:
             result = await session.exec(statement)
-            return bool(result.rowcount)
+            owned = bool(result.rowcount)
+            if owned and delivery_outcome and lease.row.delivery_id is not None:
+                await session.exec(
+                    update(_deliveries)
+                    .where(_deliveries.c.id == lease.row.delivery_id)
+                    .values(outcome=delivery_outcome)
+                )
+            return owned
 
     async def rows(self, *, channel: str | None = None) -> list[OutboxRow]:
         """Every row (of ``channel``), oldest first: for tests and diagnostics."""

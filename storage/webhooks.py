@@ -169,14 +169,6 @@ class WebhookStore:
                 )
             return Recorded(duplicate=False, outcome=outcome, channels=tuple(channels))
 
-    async def set_outcome(self, delivery_id: int, outcome: str) -> None:
-        """Record how the notifications of a delivery ended (``posted`` / ``failed``)."""
-        async with self.db.session() as session:
-            row = await session.get(WebhookDelivery, delivery_id)
-            if row is not None:
-                row.outcome = outcome
-                session.add(row)
-
     async def recent(
         self, *, provider: str | None = None, limit: int = 20
     ) -> list[WebhookDelivery]:
