@@ -318,6 +318,8 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
 def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker:
     """Create the worker for ``deps`` and add it to ``deps.background``.
 
+    With ``STREAMOPS_DELIVERY_WORKER=false`` the worker is created but not started.
+
     Args:
         deps: the app's dependencies (its ``slack`` client is copied without retry handlers).
         options: timings (defaults for production).
@@ -326,5 +328,6 @@ def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker
         The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
     """
     worker = OutboxWorker(deps.db, delivery_client(deps.slack), clock=deps.clock, options=options)
-    deps.background.append(worker.run)
+    if deps.settings.delivery_worker:
+        deps.background.append(worker.run)
     return worker

@@ -38,12 +38,13 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
+    from handlers import audit, home, subscriptions
     from handlers import help as help_command
-    from handlers import home, subscriptions
 
     routers = make_routers()
     home.register(app, deps)
     subscriptions.register(app, deps, routers)
     help_command.register(routers)
+    audit.register(app, deps, routers)
     for router in routers.all():
         router.register(app)

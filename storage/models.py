@@ -6,6 +6,5 @@ Each feature keeps its tables in its own module; this one only gathers them.
 from __future__ import annotations
 
 import storage.outbox
-import storage.roles
 import storage.subscriptions
-import storage.webhooks  # noqa: F401
+import storage.webhooks  # noqa: F401  (webhooks: deliveries, notification messages)

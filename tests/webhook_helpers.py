@@ -16,7 +16,7 @@ from bot.outbox import OutboxOptions, OutboxWorker, delivery_client
 from storage.db import Database
 from storage.outbox import OutboxRow
 from storage.webhooks import WebhookDelivery
-from tests.harness import Bot
+from tests.harness import Bot, running_bot
 
 TOKEN = "webhook-token-0123456789"
 PROJECT = "664f1a2b3c4d5e6f7a8b9c0d"
@@ -81,6 +81,11 @@ def streamstack(event: str, *, uuid: str = VIDEO, status: str = "processing") ->
         },
         "timestamp": f"2026-04-21T11:{len(event):02d}:00Z",
     }
+
+
+def quiet_bot(database: Database, *args: Any, **overrides: Any) -> Any:
+    """``running_bot`` without the app's own delivery worker (tests run a fast one)."""
+    return running_bot(database, *args, STREAMOPS_DELIVERY_WORKER=False, **overrides)
 
 
 async def post_webhook(

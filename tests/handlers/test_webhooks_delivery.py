@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import replace
+
+import pytest
 
 from bot.sandbox.slack import FakeSlack
 from handlers import ids
@@ -17,10 +20,19 @@ from tests.webhook_helpers import (
     counts,
     drained,
     post_webhook,
+    quiet_bot,
     running_worker,
     streampixel,
     streamstack,
 )
+
+
+@pytest.fixture
+async def hook_bot(database) -> AsyncIterator[Bot]:
+    """The running bot without its own delivery worker."""
+    async with quiet_bot(database) as bot:
+        yield bot
+
 
 PIPELINE = ("build.uploaded", "build.downloading", "build.extracting", "build.saving")
 
@@ -43,7 +55,8 @@ def _replies(slack: FakeSlack, channel: str, ts: str) -> list:
     return [m for m in slack.channel_messages(channel) if m.thread_ts == ts]
 
 
-async def test_auto_release_build_is_one_message_updated_in_place_with_replies(bot) -> None:
+async def test_auto_release_build_is_one_message_updated_in_place_with_replies(hook_bot) -> None:
+    bot = hook_bot
     """uploaded→…→distributing→approved: one message, edited per step, each step a thread reply."""
     events = [*PIPELINE, "build.distributing", "build.approved"]
     async with running_worker(bot):
@@ -60,7 +73,8 @@ async def test_auto_release_build_is_one_message_updated_in_place_with_replies(b
     assert not any(p.get("reply_broadcast") in (True, "true", "1") for p in posts)
 
 
-async def test_manual_release_approved_carries_distribute_until_distributing(bot) -> None:
+async def test_manual_release_approved_carries_distribute_until_distributing(hook_bot) -> None:
+    bot = hook_bot
     """approved with no distributing before it offers Distribute; distributing then removes it."""
     async with running_worker(bot):
         await _send_all(bot, [*PIPELINE, "build.approved"])
@@ -79,7 +93,8 @@ async def test_manual_release_approved_carries_distribute_until_distributing(bot
     assert "Approved and distributed" in parent.text
 
 
-async def test_rejection_shows_the_objection_and_is_broadcast(bot) -> None:
+async def test_rejection_shows_the_objection_and_is_broadcast(hook_bot) -> None:
+    bot = hook_bot
     """A rejected build shows the objection in place and its reply is broadcast to the channel."""
     objection = "Build contains unsupported file formats."
     async with running_worker(bot):
@@ -98,7 +113,8 @@ async def test_rejection_shows_the_objection_and_is_broadcast(bot) -> None:
     assert objection in last["text"]
 
 
-async def test_media_failed_offers_delete_and_details_and_is_broadcast(bot) -> None:
+async def test_media_failed_offers_delete_and_details_and_is_broadcast(hook_bot) -> None:
+    bot = hook_bot
     """media.failed updates the video's message with Delete and Details, broadcasting the reply."""
     async with running_worker(bot):
         for event in ("media.uploaded", "media.failed"):
@@ -113,7 +129,8 @@ async def test_media_failed_offers_delete_and_details_and_is_broadcast(bot) -> N
     assert last["reply_broadcast"] in (True, "true", "1")
 
 
-async def test_published_video_links_the_player(bot) -> None:
+async def test_published_video_links_the_player(hook_bot) -> None:
+    bot = hook_bot
     """uploaded→transcoded→published ends with the player link in the video's message."""
     async with running_worker(bot):
         for event in ("media.uploaded", "media.transcoded", "media.published"):
@@ -125,7 +142,8 @@ async def test_published_video_links_the_player(bot) -> None:
     assert len(_replies(bot.slack, "C0DEFAULT", parent.ts)) == 2
 
 
-async def test_webhook_test_answers_in_the_channel(bot) -> None:
+async def test_webhook_test_answers_in_the_channel(hook_bot) -> None:
+    bot = hook_bot
     """webhook.test posts a standalone message saying the webhook works, and it is marked posted."""
     async with running_worker(bot):
         response = await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
@@ -141,7 +159,7 @@ async def test_webhook_test_answers_in_the_channel(bot) -> None:
 async def test_slack_outage_then_recovery_loses_and_doubles_nothing(database) -> None:
     """Slack answers 503 for a while; afterwards every notification is there exactly once."""
     slack = FakeSlack(failures=12)
-    async with running_bot(database, slack) as bot, running_worker(bot):
+    async with quiet_bot(database, slack) as bot, running_worker(bot):
         await _send_all(bot, [*PIPELINE, "build.distributing", "build.approved"])
         await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
         await drained(bot.deps.db, within=15)
@@ -163,7 +181,7 @@ async def test_rate_limited_slack_is_waited_out_and_then_delivered_once(database
     """Slack answers 429 with Retry-After; the row waits, then goes out once."""
     slack = FakeSlack(retry_after=1)
     calls_while_limited: list[int] = []
-    async with running_bot(database, slack) as bot, running_worker(bot):
+    async with quiet_bot(database, slack) as bot, running_worker(bot):
         await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
         await slack.wait_for(lambda s: len(s.calls_to("chat.postMessage")) >= 1)
         calls_while_limited.append(len(slack.calls_to("chat.postMessage")))
@@ -178,13 +196,13 @@ async def test_restart_with_pending_deliveries_delivers_each_once(database) -> N
     """Webhooks stored while Slack is down survive a stop; a new app on the DB posts them once."""
     down = FakeSlack(failures=10_000)
     short_lease = replace(FAST, lease_seconds=0.3)
-    async with running_bot(database, down) as first, running_worker(first, options=short_lease):
+    async with quiet_bot(database, down) as first, running_worker(first, options=short_lease):
         await _send_all(first, list(PIPELINE))
         await down.wait_for(lambda s: len(s.calls) >= 2)
     assert await counts(database) == (4, 4)
     assert down.channel_messages("C0DEFAULT") == []
     up = FakeSlack()
-    async with running_bot(database, up) as second, running_worker(second):
+    async with quiet_bot(database, up) as second, running_worker(second):
         await drained(second.deps.db)
     [parent] = _parents(up, "C0DEFAULT")
     assert len(_replies(up, "C0DEFAULT", parent.ts)) == 3
@@ -194,7 +212,7 @@ async def test_restart_with_pending_deliveries_delivers_each_once(database) -> N
 async def test_permanent_slack_error_marks_the_row_and_delivery_failed(database) -> None:
     """A channel Slack does not know fails the notification for good instead of retrying forever."""
     slack = FakeSlack()
-    async with running_bot(database, slack) as bot:
+    async with quiet_bot(database, slack) as bot:
         original = slack._m_chat_postMessage
         slack._m_chat_postMessage = lambda p: {"ok": False, "error": "channel_not_found"}  # type: ignore[method-assign]
         async with running_worker(bot):
@@ -204,3 +222,13 @@ async def test_permanent_slack_error_marks_the_row_and_delivery_failed(database)
     [delivery] = await WebhookStore(database).recent()
     assert delivery.outcome == "failed"
     assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_the_app_runs_its_own_delivery_worker(database) -> None:
+    """With default settings, build_deps installs the worker: a webhook reaches Slack unaided."""
+    async with running_bot(database) as bot:
+        await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
+        await bot.slack.wait_for(lambda s: bool(s.channel_messages("C0DEFAULT")))
+        await drained(bot.deps.db)
+    [message] = bot.slack.channel_messages("C0DEFAULT")
+    assert "webhook works" in message.text

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+
+import pytest
 
 from bot.webhooks.signatures import streamstack_signature
 from storage.outbox import OutboxStore
 from storage.webhooks import WebhookStore
-from tests.harness import running_bot
-from tests.webhook_helpers import PROJECT, UPLOAD, counts, post_webhook, streampixel, streamstack
+from tests.harness import Bot
+from tests.webhook_helpers import (
+    PROJECT,
+    UPLOAD,
+    counts,
+    post_webhook,
+    quiet_bot,
+    streampixel,
+    streamstack,
+)
 
 
-async def test_wrong_or_missing_token_is_404_and_stores_nothing(bot) -> None:
+@pytest.fixture
+async def hook_bot(database) -> AsyncIterator[Bot]:
+    """The running bot without its own delivery worker."""
+    async with quiet_bot(database) as bot:
+        yield bot
+
+
+async def test_wrong_or_missing_token_is_404_and_stores_nothing(hook_bot) -> None:
+    bot = hook_bot
     """A wrong token, an empty token and a token of another length all get 404 and no row."""
     for token in ("wrong-token-0123456789x", "x", "webhook-token-012345678"):
         response = await post_webhook(
@@ -25,13 +44,14 @@ async def test_wrong_or_missing_token_is_404_and_stores_nothing(bot) -> None:
 
 async def test_unset_webhook_token_refuses_every_request(database) -> None:
     """With STREAMOPS_WEBHOOK_TOKEN unset, even the token tests normally use gets 404."""
-    async with running_bot(database, STREAMOPS_WEBHOOK_TOKEN=None) as bot:
+    async with quiet_bot(database, STREAMOPS_WEBHOOK_TOKEN=None) as bot:
         response = await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
         assert response.status_code == 404
         assert await counts(bot.deps.db) == (0, 0)
 
 
-async def test_malformed_bodies_are_400_with_a_reason_and_store_nothing(bot) -> None:
+async def test_malformed_bodies_are_400_with_a_reason_and_store_nothing(hook_bot) -> None:
+    bot = hook_bot
     """Bad JSON, a non-object, a missing or wrongly typed field: each 400 with a reason."""
     cases = [
         (b"{not json", "not valid JSON"),
@@ -53,7 +73,8 @@ async def test_malformed_bodies_are_400_with_a_reason_and_store_nothing(bot) -> 
     assert await counts(bot.deps.db) == (0, 0)
 
 
-async def test_known_event_is_stored_with_its_outbox_row_before_the_2xx(bot) -> None:
+async def test_known_event_is_stored_with_its_outbox_row_before_the_2xx(hook_bot) -> None:
+    bot = hook_bot
     """The 200 comes after the delivery and its outbox row (default channel) are committed."""
     response = await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
     assert response.status_code == 200
@@ -72,7 +93,8 @@ async def test_known_event_is_stored_with_its_outbox_row_before_the_2xx(bot) -> 
     assert json.loads(delivery.payload)["status"] == "pending"
 
 
-async def test_replayed_delivery_is_stored_once(bot) -> None:
+async def test_replayed_delivery_is_stored_once(hook_bot) -> None:
+    bot = hook_bot
     """The same event twice (same ids and timestamp) yields one delivery and one outbox row."""
     first = await post_webhook(bot, "streampixel", streampixel("build.saving"))
     again = await post_webhook(bot, "streampixel", streampixel("build.saving"))
@@ -84,7 +106,8 @@ async def test_replayed_delivery_is_stored_once(bot) -> None:
     assert await counts(bot.deps.db) == (2, 2)
 
 
-async def test_unknown_event_is_stored_and_answered_202_without_a_notification(bot) -> None:
+async def test_unknown_event_is_stored_and_answered_202_without_a_notification(hook_bot) -> None:
+    bot = hook_bot
     """An event we do not know is kept for /streamops events but queues nothing."""
     response = await post_webhook(bot, "streampixel", streampixel("build.archived"))
     assert response.status_code == 202
@@ -96,7 +119,7 @@ async def test_unknown_event_is_stored_and_answered_202_without_a_notification(b
 
 async def test_without_subscription_or_default_channel_the_delivery_is_unrouted(database) -> None:
     """No subscription and no default channel: the delivery is stored as unrouted, no row queued."""
-    async with running_bot(database, STREAMOPS_DEFAULT_CHANNEL=None) as bot:
+    async with quiet_bot(database, STREAMOPS_DEFAULT_CHANNEL=None) as bot:
         response = await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
         assert response.status_code == 200
         assert response.json()["result"] == "unrouted"
@@ -106,7 +129,7 @@ async def test_without_subscription_or_default_channel_the_delivery_is_unrouted(
 async def test_streamstack_signature_is_required_when_a_secret_is_configured(database) -> None:
     """With a secret, unsigned or wrongly signed bodies get 401; a correct HMAC is accepted."""
     secret = "streamstack-signing-secret"
-    async with running_bot(database, STREAMSTACK_WEBHOOK_SECRET=secret) as bot:
+    async with quiet_bot(database, STREAMSTACK_WEBHOOK_SECRET=secret) as bot:
         body = json.dumps(streamstack("media.uploaded")).encode()
         unsigned = await post_webhook(bot, "streamstack", body)
         forged = await post_webhook(
@@ -128,7 +151,8 @@ async def test_streamstack_signature_is_required_when_a_secret_is_configured(dat
         assert secret not in signed.text
 
 
-async def test_streamstack_without_secret_accepts_unsigned_bodies(bot) -> None:
+async def test_streamstack_without_secret_accepts_unsigned_bodies(hook_bot) -> None:
+    bot = hook_bot
     """With no secret configured, the path token alone authenticates StreamStack."""
     response = await post_webhook(bot, "streamstack", streamstack("media.uploaded"))
     assert response.status_code == 200

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
+
 from storage.subscriptions import SubscriptionStore
 from tests.harness import ADMIN, Bot
-from tests.webhook_helpers import PROJECT, drained, post_webhook, running_worker, streampixel
+from tests.webhook_helpers import (
+    PROJECT,
+    drained,
+    post_webhook,
+    quiet_bot,
+    running_worker,
+    streampixel,
+)
+
+
+@pytest.fixture
+async def hook_bot(database) -> AsyncIterator[Bot]:
+    """The running bot without its own delivery worker."""
+    async with quiet_bot(database) as bot:
+        yield bot
 
 
 async def _say(bot: Bot, text: str, user_id: str = ADMIN) -> str:
@@ -17,7 +35,8 @@ async def _say(bot: Bot, text: str, user_id: str = ADMIN) -> str:
     return str(bot.slack.calls_to("response_url")[-1]["text"])
 
 
-async def test_subscribe_routes_matching_events_and_is_audited(bot) -> None:
+async def test_subscribe_routes_matching_events_and_is_audited(hook_bot) -> None:
+    bot = hook_bot
     """A subscription narrowed to one project's approvals gets those; the rest go to the default."""
     answer = await _say(
         bot, f"subscribe <#C0BUILDS|builds> streampixel project={PROJECT} events=approved"
@@ -40,7 +59,8 @@ async def test_subscribe_routes_matching_events_and_is_audited(bot) -> None:
     assert "Saving" in saving.text
 
 
-async def test_bare_channel_id_is_accepted_and_listing_and_unsubscribe_work(bot) -> None:
+async def test_bare_channel_id_is_accepted_and_listing_and_unsubscribe_work(hook_bot) -> None:
+    bot = hook_bot
     """A bare channel id subscribes; the list shows it; unsubscribe removes it."""
     await _say(bot, "subscribe C0MEDIA streamstack")
     listing = await _say(bot, "subscriptions")
@@ -52,7 +72,8 @@ async def test_bare_channel_id_is_accepted_and_listing_and_unsubscribe_work(bot)
     assert [e.outcome for e in bot.deps.audit.events] == ["ok", "ok"]
 
 
-async def test_non_admin_cannot_subscribe_and_the_refusal_is_audited(bot) -> None:
+async def test_non_admin_cannot_subscribe_and_the_refusal_is_audited(hook_bot) -> None:
+    bot = hook_bot
     """A viewer is told they need the admin role; nothing is stored; a denied event is recorded."""
     answer = await _say(bot, "subscribe <#C0X|x> streampixel", user_id="UVIEWER1")
     assert "admin" in answer
@@ -62,14 +83,16 @@ async def test_non_admin_cannot_subscribe_and_the_refusal_is_audited(bot) -> Non
     ]
 
 
-async def test_unresolvable_channel_and_provider_are_explained(bot) -> None:
+async def test_unresolvable_channel_and_provider_are_explained(hook_bot) -> None:
+    bot = hook_bot
     """A plain #name and an unknown provider are refused with the reason."""
     assert "is not a channel" in await _say(bot, "subscribe #builds streampixel")
     assert "unknown provider" in await _say(bot, "subscribe <#C0X|x> vimeo")
     assert "unknown option" in await _say(bot, "subscribe <#C0X|x> streampixel colour=red")
 
 
-async def test_events_lists_recent_deliveries_with_outcomes_for_admins(bot) -> None:
+async def test_events_lists_recent_deliveries_with_outcomes_for_admins(hook_bot) -> None:
+    bot = hook_bot
     """/streamops events shows each delivery and outcome; a filter by provider narrows it."""
     await post_webhook(bot, "streampixel", streampixel("build.archived"))
     await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))

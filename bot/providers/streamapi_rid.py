@@ -1,0 +1,61 @@
+"""Request ids for StreamAPI: strictly increasing per API key.
+
+StreamAPI refuses a ``rid`` that is not greater than the last one it accepted
+for the key (code 203), so every request needs a fresh, larger id. The docs
+suggest the time in milliseconds; :class:`ClockRidSource` uses that but never
+repeats or goes back, even when the clock does or two calls share a millisecond.
+It only remembers ids inside one process; ``storage.streamapi_rid.DatabaseRidSource``
+keeps the mark in the database, across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+Clock = Callable[[], float]
+
+
+def key_digest(api_key: str) -> str:
+    """SHA-256 hex of an API key: how rid marks are keyed without storing the key."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def now_ms(clock: Clock) -> int:
+    """The clock's current time in whole milliseconds."""
+    return int(clock() * 1000)
+
+
+class RidSource(Protocol):
+    """Hands out request ids that strictly increase per API key."""
+
+    async def next_rid(self, api_key: str) -> int:
+        """A request id greater than every id this source returned before for ``api_key``."""
+        ...
+
+
+class ClockRidSource:
+    """In-process ids: ``max(now_ms, last + 1)`` under a lock.
+
+    Args:
+        clock: seconds since the epoch (injectable for tests).
+    """
+
+    def __init__(self, clock: Clock = time.time) -> None:
+        self._clock = clock
+        self._last: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"ClockRidSource(keys={len(self._last)})"
+
+    async def next_rid(self, api_key: str) -> int:
+        """A request id greater than every id handed out before for ``api_key``."""
+        digest = key_digest(api_key)
+        async with self._lock:
+            rid = max(now_ms(self._clock), self._last.get(digest, 0) + 1)
+            self._last[digest] = rid
+            return rid
