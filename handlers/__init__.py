@@ -38,11 +38,12 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
-    from handlers import audit, build, home, live, media, roles
+    from handlers import audit, build, home, live, media, roles, subscriptions
     from handlers import help as help_command
 
     routers = make_routers()
     home.register(app, deps)
+    subscriptions.register(app, deps, routers)
     help_command.register(routers)
     audit.register(app, deps, routers)
     build.register(app, deps, routers)

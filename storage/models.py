@@ -6,6 +6,24 @@ Each feature keeps its tables in its own module; this one only gathers them
 
 from __future__ import annotations
 
-from storage import audit_models, builds, claims, roles, streamapi_rid
+from storage import (
+    audit_models,
+    builds,
+    claims,
+    outbox,
+    roles,
+    streamapi_rid,
+    subscriptions,
+    webhooks,
+)
 
-__all__ = ["audit_models", "builds", "claims", "roles", "streamapi_rid"]
+__all__ = [
+    "audit_models",
+    "builds",
+    "claims",
+    "outbox",
+    "roles",
+    "streamapi_rid",
+    "subscriptions",
+    "webhooks",
+]
