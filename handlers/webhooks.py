@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +32,7 @@ from bot.webhooks.signatures import (
     streamstack_signature_valid,
     token_matches,
 )
+from storage.builds import BuildStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
@@ -42,6 +44,7 @@ MAX_BODY_BYTES = 256 * 1024
 def routes(deps: Deps) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
     store = WebhookStore(deps.db)
+    builds = BuildStore(deps.db)
 
     def receiver(
         provider: str, parse: Callable[[bytes], WebhookEvent]
@@ -82,6 +85,8 @@ def routes(deps: Deps) -> list[Route]:
             log.info(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
+            if provider == "streampixel" and not recorded.duplicate:
+                await _note_build(builds, event, body)
             status = 200 if event.known else 202
             return JSONResponse({"ok": True, "result": recorded.outcome}, status_code=status)
 
@@ -99,6 +104,34 @@ def routes(deps: Deps) -> list[Route]:
             methods=["POST"],
         ),
     ]
+
+
+async def _note_build(builds: BuildStore, event: WebhookEvent, body: bytes) -> None:
+    """Keep `/build builds` current: the build's last pipeline status, from the webhook.
+
+    The event itself is already stored; a failure here is logged, not answered
+    with an error (the provider does not retry, and the next event corrects it).
+    """
+    if not (event.known and event.subject and event.project and event.event.startswith("build.")):
+        return
+    payload = json.loads(body)
+    try:
+        at = datetime.fromisoformat(str(payload.get("timestamp")).replace("Z", "+00:00"))
+    except ValueError:
+        at = datetime.now(UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    try:
+        await builds.note_pipeline_event(
+            event.project,
+            event.subject,
+            str(payload.get("status") or event.event.removeprefix("build.")),
+            payload.get("fileUrl"),
+            payload.get("objection"),
+            at,
+        )
+    except Exception:  # the delivery is stored; the build list catches up on the next event
+        log.exception("could not update the build list from %s", event.event)
 
 
 def _error(status: int, reason: str) -> Response:
