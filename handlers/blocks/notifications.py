@@ -12,6 +12,8 @@ from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
 from handlers import ids
+from handlers.blocks.builds import confirm_dialog
+from handlers.blocks.media import delete_confirm
 
 Blocks = list[dict[str, Any]]
 
@@ -59,7 +61,13 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:_MAX_SECTION]}]}
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+def _button(
+    text: str,
+    action_id: str,
+    value: str,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": text},
@@ -68,6 +76,8 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     }
     if style:
         button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
     return button
 
 
@@ -109,7 +119,15 @@ def _build_message(t: Timeline) -> tuple[str, Blocks]:
         blocks.append(
             {
                 "type": "actions",
-                "elements": [_button("Distribute", ids.BUILD_DISTRIBUTE, value, "primary")],
+                "elements": [
+                    _button(
+                        "Distribute",
+                        ids.BUILD_DISTRIBUTE,
+                        value,
+                        "primary",
+                        confirm_dialog("distribute", t.project or "", t.subject or ""),
+                    )
+                ],
             }
         )
     return f"Build {t.subject} ({t.project}): {_plain(status)}", blocks
@@ -129,7 +147,13 @@ def _media_message(t: Timeline) -> tuple[str, Blocks]:
             {
                 "type": "actions",
                 "elements": [
-                    _button("Delete", ids.MEDIA_DELETE, t.subject, "danger"),
+                    _button(
+                        "Delete",
+                        ids.MEDIA_DELETE,
+                        t.subject,
+                        "danger",
+                        delete_confirm(t.subject, t.title or ""),
+                    ),
                     _button("Details", ids.MEDIA_DETAILS, t.subject),
                 ],
             }
