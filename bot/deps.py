@@ -89,7 +89,7 @@ def build_deps(
         db: an already-open database (tests pass theirs); built from settings if omitted.
         audit: the auditor; the database-backed audit log if omitted.
     """
-    from bot import outbox
+    from bot import live_poller, outbox
 
     db = db or Database(settings.database_url)
     background: list[BackgroundJob] = []
@@ -112,6 +112,7 @@ def build_deps(
         background=background,
     )
     outbox.install(deps)
+    live_poller.install(deps)
     return deps
 
 

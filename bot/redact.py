@@ -22,6 +22,8 @@ URL_LOGGERS = (
     "httpcore.http2",
     "httpcore.proxy",
     "slack_sdk",
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.webhook.async_client",
     "slack_bolt",
     "streamops",
     "uvicorn.access",
@@ -30,7 +32,8 @@ URL_LOGGERS = (
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every occurrence of each secret in ``text`` with ``***``."""
-    for secret in secrets:
+    # Longest first: a short secret must not break up a longer one before it is masked.
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, MASK)
     return text

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
 
     webhook_token: SecretStr | None = Field(default=None, alias="STREAMOPS_WEBHOOK_TOKEN")
+    streamapi_poll_seconds: float = Field(
+        default=60.0, alias="STREAMOPS_STREAMAPI_POLL_SECONDS", ge=0
+    )
     delivery_worker: bool = Field(default=True, alias="STREAMOPS_DELIVERY_WORKER")
     streamstack_webhook_secret: SecretStr | None = Field(
         default=None, alias="STREAMSTACK_WEBHOOK_SECRET"

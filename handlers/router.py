@@ -169,19 +169,27 @@ class CommandRouter:
 async def run_safely(
     work: Awaitable[None], respond: AsyncRespond, *, context: Invocation | None = None
 ) -> None:
-    """Await ``work``; turn any failure into an ephemeral message instead of a stack trace."""
+    """Await ``work``; turn any failure into an ephemeral message instead of a stack trace.
+
+    The message never replaces the one a button was clicked on (the buttons stay usable).
+    """
     try:
         await work
     except UserFacingError as exc:
-        await respond(text=f":warning: {exc}", response_type="ephemeral")
+        await respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
     except ProviderError as exc:
-        await respond(text=f":x: {provider_error_text(exc)}", response_type="ephemeral")
+        await respond(
+            text=f":x: {provider_error_text(exc)}",
+            response_type="ephemeral",
+            replace_original=False,
+        )
     except Exception:
         ref = context.correlation_id[:8] if context else uuid.uuid4().hex[:8]
         log.exception("command failed (ref %s)", ref)
         await respond(
             text=f":x: Something went wrong on our side (ref `{ref}`). It has been logged.",
             response_type="ephemeral",
+            replace_original=False,
         )
 
 

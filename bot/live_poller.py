@@ -1,0 +1,103 @@
+"""StreamAPI has no webhooks: poll the live list and announce went-live / ended once each.
+
+StreamAPI lists a session up to 60 s after it starts (providers.md §3), so
+the default interval (``STREAMOPS_STREAMAPI_POLL_SECONDS``, 60 s) loses
+nothing. A failed poll changes nothing: a session is only called ended after a
+*successful* list that no longer has it. State lives in the database
+(:mod:`storage.live_sessions`); the notifications go through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.errors import ProviderError
+from bot.providers.streamapi import StreamAPIClient
+from bot.providers.streamapi_models import LiveSession
+from storage.db import Database
+from storage.live_sessions import LiveNow, LiveSessionStore
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger("streamops.live_poller")
+
+
+def session_key(live: LiveSession) -> str:
+    """One live session: the host plus its start time (a host may go live again later)."""
+    if live.start_time is None:
+        return live.public_hostid
+    return f"{live.public_hostid}@{int(live.start_time.timestamp())}"
+
+
+class LivePoller:
+    """Polls ``streamapi.live_sessions()`` and queues start/end notifications.
+
+    Args:
+        db: the database (poller state and outbox).
+        streamapi: the StreamAPI client.
+        clock: the current time, timezone-aware.
+        interval: seconds between polls.
+        default_channel: where notifications go when no subscription matches.
+        sleep: how to wait (injected by tests).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        streamapi: StreamAPIClient,
+        *,
+        clock: Callable[[], datetime],
+        interval: float,
+        default_channel: str | None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = LiveSessionStore(db)
+        self.streamapi = streamapi
+        self.clock = clock
+        self.interval = interval
+        self.default_channel = default_channel
+        self.sleep = sleep
+
+    async def poll_once(self) -> list[tuple[str, str]]:
+        """Poll once; the ``(event, session)`` notifications queued (none when the poll failed)."""
+        try:
+            sessions = await self.streamapi.live_sessions()
+        except ProviderError as exc:
+            log.warning("StreamAPI live list failed, state unchanged: %s", exc.message)
+            return []
+        live = [
+            LiveNow(session_key(s), s.username or s.public_hostid) for s in sessions if s.is_live
+        ]
+        return await self.store.sync(live, self.clock(), default_channel=self.default_channel)
+
+    async def run(self) -> None:
+        """Poll every ``interval`` seconds until cancelled."""
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep polling after a database hiccup
+                log.exception("live poll failed")
+            await self.sleep(self.interval)
+
+
+def install(deps: Deps) -> LivePoller | None:
+    """Add the poller to ``deps.background`` when StreamAPI is configured (and polling is on)."""
+    seconds = deps.settings.streamapi_poll_seconds
+    if deps.streamapi is None or seconds <= 0:
+        return None
+    poller = LivePoller(
+        deps.db,
+        deps.streamapi,
+        clock=deps.clock,
+        interval=seconds,
+        default_channel=deps.settings.default_channel,
+    )
+    deps.background.append(poller.run)
+    return poller
