@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
@@ -69,6 +70,24 @@ async def _db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == expected else 1
 
 
+async def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
+    from bot.sandbox.runner import run_forever
+
+    await run_forever(
+        args.host, (args.streampixel_port, args.streamstack_port, args.streamapi_port)
+    )
+    return 0
+
+
+async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
+    from bot.demo.console import run_demo
+
+    return await run_demo(
+        script=args.script, user=args.as_user, pace=args.pace, reply_within=args.expect_timeout
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (features add their subcommands here)."""
     parser = argparse.ArgumentParser(prog="streamops", description=__doc__)
@@ -94,24 +113,66 @@ def build_parser() -> argparse.ArgumentParser:
         run=_db_current
     )
 
+    sandbox = sub.add_parser(
+        "sandbox", help="run the three provider simulators locally and print their settings"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--streampixel-port", type=int, default=8101)
+    sandbox.add_argument("--streamstack-port", type=int, default=8102)
+    sandbox.add_argument("--streamapi-port", type=int, default=8103)
+    sandbox.set_defaults(run=_sandbox, needs_settings=False)
+
+    demo = sub.add_parser(
+        "demo",
+        help="try the whole bot locally: simulated providers, a fake Slack and a chat console",
+    )
+    demo.add_argument(
+        "--script", type=Path, help="play a scripted conversation instead of reading the keyboard"
+    )
+    demo.add_argument(
+        "--as",
+        dest="as_user",
+        default="admin",
+        metavar="USER",
+        help="who types: admin (default), viewer (no roles) or any Slack user id",
+    )
+    demo.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        help="multiply the simulated pipelines' stage durations (default 1.0)",
+    )
+    demo.add_argument(
+        "--expect-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a script's `expect:` waits for its reply (default 5)",
+    )
+    demo.set_defaults(run=_demo, needs_settings=False)
+
     for register in _feature_clis():
         register(sub)
     return parser
 
 
 def _feature_clis() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    return []
+    from bot import cli_audit
+
+    return [cli_audit.register_cli]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamops`` console script."""
     args = build_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"streamops: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
+    settings: Settings | None = None
+    if getattr(args, "needs_settings", True):
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            print(f"streamops: {exc}", file=sys.stderr)
+            return 2
+    configure_logging(settings.log_level if settings else "INFO")
     try:
         code: int = asyncio.run(args.run(args, settings))
         return code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,9 +19,12 @@ from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
+from bot.providers.streampixel import StreampixelClient
+from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
+from storage.audit import AuditLog
 from storage.claims import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
@@ -63,12 +68,13 @@ class Deps:
     claims: ClaimStore
     streamapi: StreamAPIClient | None = None
     streamstack: StreamStackClient | None = None
+    streampixel: StreampixelClient | None = None
     clock: Clock = utcnow
     background: list[BackgroundJob] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """Release every connection the dependencies hold."""
-        for client in (self.streamapi, self.streamstack):
+        for client in (self.streamapi, self.streamstack, self.streampixel):
             if client is not None:
                 await client.aclose()
         await self.db.dispose()
@@ -83,12 +89,17 @@ def build_deps(
         db: an already-open database (tests pass theirs); built from settings if omitted.
         audit: the auditor; the database-backed audit log if omitted.
     """
-    db = db or Database(settings.database_url)
-    if audit is None:
-        from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
+    from bot import outbox
 
-        audit = AuditLog(db)
-    return Deps(
+    db = db or Database(settings.database_url)
+    background: list[BackgroundJob] = []
+    if audit is None:
+        # Written after the ack by every handler, so a direct, durable write
+        # never delays Slack (an in-memory queue would lose rows on a crash).
+        audit_log = AuditLog(db)
+        audit = audit_log
+        background.append(lambda: checkpoint_periodically(audit_log))
+    deps = Deps(
         settings=settings,
         db=db,
         slack=make_slack_client(settings),
@@ -97,4 +108,18 @@ def build_deps(
         claims=ClaimStore(db),
         streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
         streamstack=streamstack_from_settings(settings),
+        streampixel=streampixel_from_settings(settings),
+        background=background,
     )
+    outbox.install(deps)
+    return deps
+
+
+async def checkpoint_periodically(log: AuditLog, every: float = 300.0) -> None:
+    """Checkpoint the audit chain head every ``every`` seconds (makes truncation detectable)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await log.checkpoint()
+        except Exception:  # keep checkpointing after a transient database error
+            logging.getLogger("streamops.audit").exception("audit checkpoint failed")

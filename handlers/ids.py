@@ -15,3 +15,4 @@ AUDIT_PAGE = "audit_page"
 
 # Modal callback ids.
 VIEW_CONFIRM = "confirm_action"
+BUILD_PAGE = "build_page"
