@@ -101,7 +101,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    database: Database, *, streamstack: bool = True, streamapi: bool = True
+    database: Database, *, streamstack: bool = True, streamapi: bool = True, **overrides: Any
 ) -> AsyncIterator[Stack]:
     """The simulators asked for (demo data, instant pipelines) and the bot wired to them.
 
@@ -112,7 +112,7 @@ async def running_stack(
     api_sim = StreamAPISimulator.with_demo_data()
     ss_http = Recorded(streamstack_sandbox.create_app(stack_sim))
     sa_http = Recorded(streamapi_sandbox.create_app(api_sim))
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] = dict(overrides)
     async with contextlib.AsyncExitStack() as servers:
         if streamstack:
             ss_server = await servers.enter_async_context(serve_in_background(ss_http))

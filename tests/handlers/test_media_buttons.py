@@ -19,6 +19,8 @@ from tests.handlers.media_fixtures import (
     running_stack,
     text_of,
 )
+from tests.webhook_helpers import drained, post_webhook, running_worker
+from tests.webhook_helpers import streamstack as streamstack_hook
 
 
 @pytest.fixture
@@ -158,3 +160,27 @@ async def test_failed_delete_is_reported_and_audited(stack: Stack) -> None:
     assert event.outcome == "failed" and event.message == "Internal server error"
     claim = await stack.bot.deps.claims.get(f"media.delete:{video.uuid}:5.5")
     assert claim is not None and claim.outcome == "failed"
+
+
+async def test_delete_from_a_real_media_failed_notification(database: Database) -> None:
+    """A media.failed webhook's message offers Delete; clicking it deletes at StreamStack."""
+    async with running_stack(database, streamapi=False, STREAMOPS_DELIVERY_WORKER=False) as stack:
+        video = acme(stack, "Onboarding walkthrough")
+        bot = stack.bot
+        async with running_worker(bot):
+            payload = streamstack_hook("media.failed", uuid=video.uuid, status="failed")
+            assert (await post_webhook(bot, "streamstack", payload)).status_code == 200
+            await drained(bot.deps.db)
+        (notice,) = [m for m in bot.slack.channel_messages("C0DEFAULT") if m.thread_ts is None]
+
+        await bot.click(
+            MEDIA_DELETE, video.uuid, user_id=MEDIA_USER, channel_id="C0DEFAULT",
+            message_ts=notice.ts, message_blocks=notice.blocks,
+        )  # fmt: skip
+        updated = (await stack.reply_count(1))[0]
+        assert video.uuid not in stack.streamstack.media
+        assert updated["replace_original"] is True
+        assert [b["action_id"] for b in buttons(updated["blocks"])] == [MEDIA_DETAILS]
+        assert updated["blocks"][: len(notice.blocks) - 1] == notice.blocks[:-1]
+        (event,) = stack.events("delete")
+        assert (event.outcome, event.channel_id) == ("ok", "C0DEFAULT")
