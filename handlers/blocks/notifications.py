@@ -167,8 +167,13 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
     name = escape(t.title) if t.title else "Live session"
     status = status_of(current.event)
-    blocks: Blocks = [_section(f"*{name}* `{escape(t.subject)}`\n{status}")]
-    return f"{t.title or 'Live session'} ({t.subject}): {_plain(status)}", blocks
+    # The subject is "<public host id>@<start epoch>"; people know the host id.
+    host = t.subject.split("@", 1)[0]
+    blocks: Blocks = [
+        _section(f"*{name}* · public host `{escape(host)}`\n{status}"),
+        _context(f"`/live info {escape(host)}` for viewers and duration"),
+    ]
+    return f"{t.title or 'Live session'} (host {host}): {_plain(status)}", blocks
 
 
 def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
