@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feature_clis() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    return []
+    from bot import cli_audit
+
+    return [cli_audit.register_cli]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

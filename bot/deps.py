@@ -88,8 +88,10 @@ def build_deps(
     """
     db = db or Database(settings.database_url)
     if audit is None:
-        from storage.audit import AuditLog  # type: ignore[import-not-found]  # lands with the audit branch
+        from storage.audit import AuditLog
 
+        # Written after the ack by every handler, so a direct, durable write
+        # never delays Slack (an in-memory queue would lose rows on a crash).
         audit = AuditLog(db)
     return Deps(
         settings=settings,

@@ -38,11 +38,12 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
+    from handlers import audit, home
     from handlers import help as help_command
-    from handlers import home
 
     routers = make_routers()
     home.register(app, deps)
     help_command.register(routers)
+    audit.register(app, deps, routers)
     for router in routers.all():
         router.register(app)

@@ -131,6 +131,9 @@ class CommandRouter:
         if name == "help" and "help" not in self.subcommands:
             return self.usage()
         sub = self.subcommands.get(name)
+        if sub is None and self.default and "=" in name:
+            # `/audit user=U1 since=7d`: the text is the default subcommand's arguments
+            return self.subcommands[self.default]
         if sub is None:
             return f"Unknown subcommand `{name}`.\n{self.usage()}"
         if inv.args and inv.args[0].lower() == "help":

@@ -11,6 +11,7 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_app
+from bot.audit import Auditor
 from bot.deps import Deps, build_deps
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
@@ -77,13 +78,17 @@ def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Se
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    database: Database, fake_slack: FakeSlack | None = None, **overrides: Any
+    database: Database,
+    fake_slack: FakeSlack | None = None,
+    *,
+    audit: Auditor | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Bot]:
     """Start a fake Slack and the bot (on ``database``); stop both afterwards."""
     slack = fake_slack or FakeSlack()
     async with serve_in_background(create_fake_slack(slack)) as slack_server:
         settings = make_settings(database.url, f"{slack_server.url}/api/", **overrides)
-        deps = build_deps(settings, db=database, audit=RecordingAuditor())
+        deps = build_deps(settings, db=database, audit=audit or RecordingAuditor())
         app = create_app(settings, deps)
         async with serve_in_background(app) as server, httpx.AsyncClient() as http:
             yield Bot(server, slack, slack_server, deps, http, app.state.bolt)

@@ -161,6 +161,10 @@ class FakeSlack:
         name = self.users.get(user, user.lower())
         return {"ok": True, "user": {"id": user, "name": name, "real_name": name}}
 
+    def _m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        users = str(p.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+
     def _m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **(p.get("view") or {})}}
 

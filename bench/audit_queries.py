@@ -1,0 +1,196 @@
+"""Benchmark the audit log: filtered query latency and full-chain verification.
+
+Fills ``--rows`` rows (default 1,000,000) with a valid precomputed hash chain
+through bulk ``executemany`` inserts, then measures p50/p99 of
+
+- actor + 30-day time range, LIMIT 50, and
+- target + 30-day time range, LIMIT 50,
+
+through the real ``AuditLog.query`` and, on SQLite, the same SQL through the
+stdlib ``sqlite3`` module as a baseline, and finally times ``AuditLog.verify``.
+
+Usage::
+
+    python bench/audit_queries.py [--rows N] [--db URL] [--samples N] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert
+
+from bot.audit import ACTIONS, PROVIDERS, AuditFilters
+from storage import migrate
+from storage.audit import ENTRIES, AuditLog
+from storage.audit_chain import GENESIS, chain_hash, content_json
+from storage.db import Database
+
+START = datetime(2025, 1, 1)
+SPAN = timedelta(days=365)
+ACTORS = 1_000
+TARGETS = 20_000
+WINDOW = timedelta(days=30)
+BATCH = 20_000
+
+
+def make_rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
+    """``n`` rows in chain order with valid hashes (naive UTC times, as stored)."""
+    step = SPAN / n
+    rows = []
+    prev = GENESIS
+    for i in range(n):
+        requested = START + step * i
+        actor = rng.randrange(ACTORS)
+        row: dict[str, Any] = {
+            "requested_at": requested,
+            "completed_at": requested + timedelta(milliseconds=rng.randrange(50, 5_000)),
+            "actor_id": f"U{actor:08d}",
+            "actor_name": f"user{actor}",
+            "team_id": "T0001",
+            "channel_id": f"C{rng.randrange(50):04d}",
+            "source": rng.choice(("slash_command", "button", "modal", "scheduler")),
+            "provider": rng.choice(PROVIDERS),
+            "action": rng.choice(ACTIONS[:9]),
+            "target_type": "project",
+            "target_id": f"proj-{rng.randrange(TARGETS):06d}",
+            "params": f'{{"uploadId":"up-{i}"}}',
+            "outcome": rng.choices(("ok", "denied", "failed"), (90, 5, 5))[0],
+            "message": "done",
+            "correlation_id": f"corr-{i}",
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = chain_hash(prev, content_json(row))
+        rows.append(row)
+    return rows
+
+
+async def fill(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Bulk-insert ``rows`` in batches, one transaction each."""
+    for start in range(0, len(rows), BATCH):
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(ENTRIES), rows[start : start + BATCH])
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def time_repo(log: AuditLog, filters: list[AuditFilters]) -> list[float]:
+    """Latency of AuditLog.query for each filter."""
+    out = []
+    for f in filters:
+        t0 = time.perf_counter()
+        page = await log.query(f, limit=50)
+        out.append(time.perf_counter() - t0)
+        assert len(page.records) <= 50
+    return out
+
+
+def time_raw(path: str, column: str, filters: list[AuditFilters]) -> list[float]:
+    """Latency of the same query through stdlib sqlite3."""
+    conn = sqlite3.connect(path)
+    sql = (
+        f"SELECT * FROM audit_entries WHERE {column} = ? AND requested_at >= ?"  # noqa: S608
+        " AND requested_at < ? ORDER BY requested_at DESC, id DESC LIMIT 51"
+    )
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    out = []
+    for f in filters:
+        key = f.actor_id if column == "actor_id" else f.target
+        assert f.since and f.until
+        params = (key, f.since.strftime(fmt), f.until.strftime(fmt))
+        t0 = time.perf_counter()
+        conn.execute(sql, params).fetchall()
+        out.append(time.perf_counter() - t0)
+    conn.close()
+    return out
+
+
+def random_filters(rng: random.Random, kind: str, n: int) -> list[AuditFilters]:
+    """``n`` actor or target filters over random 30-day windows."""
+    result = []
+    for _ in range(n):
+        since = (START + (SPAN - WINDOW) * rng.random()).replace(tzinfo=UTC)
+        until = since + WINDOW
+        if kind == "actor":
+            result.append(
+                AuditFilters(actor_id=f"U{rng.randrange(ACTORS):08d}", since=since, until=until)
+            )
+        else:
+            result.append(
+                AuditFilters(target=f"proj-{rng.randrange(TARGETS):06d}", since=since, until=until)
+            )
+    return result
+
+
+async def main(argv: list[str] | None = None) -> None:
+    """Fill, measure and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--samples", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    tmp = tempfile.TemporaryDirectory(prefix="audit-bench-")
+    url = args.db or f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        t0 = time.perf_counter()
+        rows = make_rows(args.rows, rng)
+        t_hash = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await fill(db, rows)
+        t_fill = time.perf_counter() - t0
+        del rows
+        if db.dialect == "sqlite":
+            async with db.engine.connect() as conn:
+                await conn.exec_driver_sql("ANALYZE")
+        log = AuditLog(db)
+        print(f"backend {db.dialect}, rows {args.rows:,}, samples {args.samples} per query")
+        print(
+            f"chain precompute {t_hash:.1f} s, bulk insert {t_fill:.1f} s"
+            f" ({args.rows / t_fill:,.0f} rows/s)"
+        )
+        print(f"{'query':<30}{'p50 ms':>9}{'p99 ms':>9}{'raw p50':>9}{'raw p99':>9}{'p99 x':>7}")
+        for kind, column in (("actor", "actor_id"), ("target", "target_id")):
+            filters = random_filters(rng, kind, args.samples)
+            await time_repo(log, filters[:50])  # warm the pool and page cache
+            p50, p99 = percentiles(await time_repo(log, filters))
+            raw = ""
+            if db.dialect == "sqlite":
+                path = url.split(":///", 1)[1]
+                r50, r99 = percentiles(time_raw(path, column, filters))
+                raw = f"{r50:>9.3f}{r99:>9.3f}{p99 / r99:>7.1f}"
+            print(f"{kind + ' + 30d range, LIMIT 50':<30}{p50:>9.3f}{p99:>9.3f}{raw}")
+        t0 = time.perf_counter()
+        report = await log.verify()
+        t_verify = time.perf_counter() - t0
+        print(
+            f"verify: {report.describe()[:60]}... in {t_verify:.1f} s"
+            f" ({report.rows_checked / t_verify:,.0f} rows/s)"
+        )
+    finally:
+        await db.dispose()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,125 @@
+"""``/audit``: admins query and export the audit log; everyone else is refused politely."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.audit import AuditEvent, AuditFilters, Source, parse_filters
+from bot.deps import Deps
+from bot.errors import NotAuthorized
+from handlers import ids
+from handlers.blocks.audit import audit_page
+from handlers.router import Invocation, run_safely
+
+if TYPE_CHECKING:
+    from handlers import Routers
+
+PAGE_SIZE = 20
+
+
+def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
+    """Add ``query`` (the default) and ``export`` to ``/audit`` and the paging buttons."""
+    from storage.audit import AuditLog
+
+    log = AuditLog(deps.db)
+
+    async def require_admin(user_id: str, channel_id: str, source: Source, what: str) -> None:
+        if await deps.authz.allowed(user_id, "audit.query"):
+            return
+        await deps.audit.record(
+            AuditEvent(
+                action=what,
+                outcome="denied",
+                actor_id=user_id,
+                channel_id=channel_id,
+                source=source,
+                requested_at=deps.clock(),
+                message="audit log is for admins",
+            )
+        )
+        raise NotAuthorized("Sorry, the audit log is only open to StreamOps admins.")
+
+    async def show(filters: AuditFilters, respond: AsyncRespond, *, replace: bool) -> None:
+        page = await log.query(filters, limit=PAGE_SIZE)
+        summary = await log.summary(filters)
+        text = filters.with_page(1).as_text()
+        blocks = audit_page(
+            page,
+            summary,
+            text,
+            prev_value=filters.with_page(filters.page - 1).as_text(),
+            next_value=filters.with_page(filters.page + 1).as_text(),
+        )
+        await respond(
+            text=f"Audit log: {summary.total} entries",
+            blocks=blocks,
+            response_type="ephemeral",
+            replace_original=replace,
+        )
+
+    @routers.audit.sub(
+        "query",
+        "[user=…] [action=…] [provider=…] [target=…] [outcome=ok|denied|failed] "
+        "[since=7d] [until=2026-11-01] [page=N]",
+        "who did what, newest first, with counts by action and actor",
+    )
+    async def query(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+        await require_admin(inv.user_id, inv.channel_id, "slash_command", "audit.query")
+        text = inv.raw_text if inv.subcommand != "query" else " ".join(inv.args)
+        await show(parse_filters(text, now=deps.clock()), respond, replace=False)
+
+    @routers.audit.sub(
+        "export", "export [filters]", "send yourself the matching rows as CSV and JSON"
+    )
+    async def export(inv: Invocation, respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await require_admin(inv.user_id, inv.channel_id, "slash_command", "audit.export")
+        filters = parse_filters(" ".join(inv.args), now=deps.clock())
+        csv_out, json_out = io.StringIO(), io.StringIO()
+        count = await log.export(filters, "csv", csv_out)
+        await log.export(filters, "json", json_out)
+        dm = await client.conversations_open(users=inv.user_id)
+        stamp = deps.clock().strftime("%Y%m%dT%H%M%SZ")
+        await client.files_upload_v2(
+            channel=dm["channel"]["id"],
+            initial_comment=f"Audit export: {count} entries (`{filters.as_text() or 'all'}`)",
+            file_uploads=[
+                {"content": csv_out.getvalue(), "filename": f"audit-{stamp}.csv"},
+                {"content": json_out.getvalue(), "filename": f"audit-{stamp}.json"},
+            ],
+        )
+        await deps.audit.record(
+            AuditEvent(
+                action="audit.export",
+                outcome="ok",
+                actor_id=inv.user_id,
+                actor_name=inv.user_name,
+                team_id=inv.team_id,
+                channel_id=inv.channel_id,
+                source="slash_command",
+                requested_at=deps.clock(),
+                params={"filters": filters.as_text(), "rows": count},
+                correlation_id=inv.correlation_id,
+            )
+        )
+        await respond(
+            text=f"Sent you {count} audit entries as CSV and JSON in a direct message.",
+            response_type="ephemeral",
+        )
+
+    @app.action(re.compile(f"^{ids.AUDIT_PAGE}_"))
+    async def page(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel_id = (body.get("channel") or {}).get("id", "")
+
+        async def work() -> None:
+            await require_admin(user_id, channel_id, "button", "audit.query")
+            value = body["actions"][0].get("value", "")
+            await show(parse_filters(value, now=deps.clock()), respond, replace=True)
+
+        await run_safely(work(), respond)

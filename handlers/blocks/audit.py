@@ -1,0 +1,93 @@
+"""Audit query results as Block Kit: a summary line, one line per entry, paging buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import ids
+from storage.audit import AuditPage, AuditSummary
+from storage.audit_chain import AuditRecord
+
+SECTION_LIMIT = 3000
+_OUTCOME_ICON = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": ":x:"}
+
+
+def entry_line(record: AuditRecord) -> str:
+    """One audit row in one line of mrkdwn."""
+    when = record.requested_at.strftime("%Y-%m-%d %H:%M")
+    icon = _OUTCOME_ICON.get(record.outcome, "")
+    who = f"<@{record.actor_id}>" if record.actor_id.startswith(("U", "W")) else record.actor_id
+    target = ""
+    if record.target_id:
+        target = f" `{record.target_type or 'target'}:{record.target_id}`"
+    provider = f" {record.provider}" if record.provider else ""
+    message = f" — {record.message}" if record.message else ""
+    line = f"{icon} `{when}` *{record.action}* {record.outcome} by {who}{provider}{target}{message}"
+    return line if len(line) <= 500 else line[:497] + "…"
+
+
+def summary_line(summary: AuditSummary) -> str:
+    """Counts by action and actor, most frequent first."""
+    if summary.total == 0:
+        return "No audit entries match."
+    actions = ", ".join(f"{a} {n}" for a, n in summary.by_action[:6])
+    actors = ", ".join(f"{name or actor} {n}" for actor, name, n in summary.by_actor[:6])
+    outcomes = ", ".join(f"{o} {n}" for o, n in summary.by_outcome)
+    return f"*{summary.total}* entries · {outcomes}\nBy action: {actions}\nBy actor: {actors}"
+
+
+def _chunk(lines: list[str]) -> list[str]:
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def audit_page(
+    page: AuditPage, summary: AuditSummary, filter_text: str, *, prev_value: str, next_value: str
+) -> list[dict[str, Any]]:
+    """The reply to ``/audit``: summary, entries (newest first), Previous/Next.
+
+    Args:
+        filter_text: the filters as typed (shown so the reader knows what was asked).
+        prev_value / next_value: the button values (filter text with the page).
+    """
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary_line(summary)}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Filters: `{filter_text or 'none'}` · page {page.page}",
+                }
+            ],
+        },
+    ]
+    lines = [entry_line(r) for r in page.records]
+    for chunk in _chunk(lines):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    buttons: list[dict[str, Any]] = []
+    if page.page > 1:
+        buttons.append(_button("Previous", prev_value))
+    if page.has_more:
+        buttons.append(_button("Next", next_value))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "audit_paging", "elements": buttons})
+    return blocks
+
+
+def _button(label: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": f"{ids.AUDIT_PAGE}_{label.lower()}",
+        "text": {"type": "plain_text", "text": label},
+        "value": value[:2000],
+    }

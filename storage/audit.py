@@ -1,0 +1,455 @@
+"""The audit log repository: append-only, hash-chained, queryable, purgeable.
+
+Every write runs in one transaction that first serialises writers (PostgreSQL:
+``pg_advisory_xact_lock``; SQLite: the engine's ``BEGIN IMMEDIATE``), reads the
+chain head, and appends a row whose hash covers the head's hash, so concurrent
+writers never fork the chain. Every ``checkpoint_every`` rows a checkpoint of
+the head is written, which makes a truncated tail detectable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import IO, Any, Literal
+
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.audit import AuditEvent, AuditFilters
+from bot.errors import Conflict, InvalidInput
+from storage.audit_chain import (
+    GENESIS,
+    AuditRecord,
+    chain_hash,
+    checkpoint_hash,
+    content_json,
+    iso,
+    params_json,
+    to_db_time,
+)
+from storage.audit_export import write_csv, write_json
+from storage.audit_models import AuditCheckpoint, AuditEntry
+from storage.audit_verify import VerifyReport, verify_chain
+from storage.db import Database
+
+ENTRIES: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+CHECKPOINTS: Table = AuditCheckpoint.metadata.tables[AuditCheckpoint.__tablename__]
+
+#: Key of the PostgreSQL advisory lock that serialises audit writers ("AUDT").
+ADVISORY_LOCK_KEY = 0x41554454
+DEFAULT_PAGE_SIZE = 50
+_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of query results, newest first."""
+
+    records: list[AuditRecord]
+    page: int
+    per_page: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    """Counts over every row matching a filter (most frequent first)."""
+
+    total: int
+    by_action: list[tuple[str, int]]
+    by_actor: list[tuple[str, str, int]]
+    by_outcome: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A recorded chain head."""
+
+    id: int
+    kind: str
+    entry_id: int
+    entry_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed and the anchor verification now starts from."""
+
+    purged: int
+    first_id: int | None
+    last_id: int | None
+    anchor_hash: str | None
+
+
+class AuditLog:
+    """The audit repository over a :class:`storage.db.Database`.
+
+    Args:
+        db: the database (migrated to include revision 0002).
+        checkpoint_every: write a checkpoint after this many new rows.
+        clock: returns the current aware UTC time (checkpoint and purge times).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        checkpoint_every: int = 1_000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._db = db
+        self._checkpoint_every = checkpoint_every
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._last_checkpoint_entry: int | None = None
+
+    # ------------------------------------------------------------ writing
+
+    async def record(self, event: AuditEvent) -> None:
+        """Append ``event`` (the :class:`bot.audit.Auditor` interface)."""
+        await self.append(event)
+
+    async def append(self, event: AuditEvent) -> AuditRecord:
+        """Append ``event`` to the chain and return the stored row.
+
+        Secret-named parameter keys are scrubbed before hashing and storage.
+        """
+        async with self._db.engine.begin() as conn:
+            await self._lock(conn)
+            return await self._append(conn, event)
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Record the current chain head as a checkpoint (None if nothing new to record)."""
+        async with self._db.engine.begin() as conn:
+            await self._lock(conn)
+            head = await self._head(conn)
+            last = await self._last_checkpoint(conn)
+            if head is None or (last is not None and last.entry_id >= head[0]):
+                return None
+            return await self._add_checkpoint(conn, "checkpoint", head[0], head[1])
+
+    async def _lock(self, conn: AsyncConnection) -> None:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            )
+
+    async def _append(self, conn: AsyncConnection, event: AuditEvent) -> AuditRecord:
+        head = await self._head(conn)
+        prev_hash = head[1] if head else await self._anchor_hash(conn)
+        values: dict[str, Any] = {
+            "requested_at": to_db_time(event.requested_at),
+            "completed_at": to_db_time(event.completed_at),
+            "actor_id": event.actor_id,
+            "actor_name": event.actor_name,
+            "team_id": event.team_id,
+            "channel_id": event.channel_id,
+            "source": event.source,
+            "provider": event.provider or None,
+            "action": event.action,
+            "target_type": event.target_type or None,
+            "target_id": event.target_id or None,
+            "params": params_json(event.params),
+            "outcome": event.outcome,
+            "message": event.message,
+            "correlation_id": event.correlation_id,
+            "prev_hash": prev_hash,
+        }
+        values["hash"] = chain_hash(prev_hash, content_json(values))
+        result = await conn.execute(insert(ENTRIES).values(**values).returning(ENTRIES.c.id))
+        entry_id = int(result.scalar_one())
+        await self._maybe_checkpoint(conn, entry_id, values["hash"])
+        return AuditRecord.from_row({"id": entry_id, **values})
+
+    async def _maybe_checkpoint(self, conn: AsyncConnection, entry_id: int, digest: str) -> None:
+        if self._last_checkpoint_entry is None:
+            last = await self._last_checkpoint(conn)
+            self._last_checkpoint_entry = last.entry_id if last else 0
+        if entry_id - self._last_checkpoint_entry >= self._checkpoint_every:
+            await self._add_checkpoint(conn, "checkpoint", entry_id, digest)
+
+    async def _add_checkpoint(
+        self, conn: AsyncConnection, kind: str, entry_id: int, entry_hash: str
+    ) -> Checkpoint:
+        last = await self._last_checkpoint(conn)
+        prev_hash = last.hash if last else GENESIS
+        created_at = self._clock()
+        digest = checkpoint_hash(
+            prev_hash, kind=kind, entry_id=entry_id, entry_hash=entry_hash, created_at=created_at
+        )
+        result = await conn.execute(
+            insert(CHECKPOINTS)
+            .values(
+                created_at=to_db_time(created_at),
+                kind=kind,
+                entry_id=entry_id,
+                entry_hash=entry_hash,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+            .returning(CHECKPOINTS.c.id)
+        )
+        self._last_checkpoint_entry = entry_id
+        return Checkpoint(int(result.scalar_one()), kind, entry_id, entry_hash, digest)
+
+    async def _head(self, conn: AsyncConnection) -> tuple[int, str] | None:
+        row = (
+            await conn.execute(
+                select(ENTRIES.c.id, ENTRIES.c.hash).order_by(ENTRIES.c.id.desc()).limit(1)
+            )
+        ).first()
+        return (int(row[0]), str(row[1])) if row else None
+
+    async def _last_checkpoint(
+        self, conn: AsyncConnection, kind: str | None = None
+    ) -> Checkpoint | None:
+        query = select(CHECKPOINTS).order_by(CHECKPOINTS.c.id.desc()).limit(1)
+        if kind is not None:
+            query = query.where(CHECKPOINTS.c.kind == kind)
+        row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return Checkpoint(row["id"], row["kind"], row["entry_id"], row["entry_hash"], row["hash"])
+
+    async def _anchor_hash(self, conn: AsyncConnection) -> str:
+        anchor = await self._last_checkpoint(conn, "purge")
+        return anchor.entry_hash if anchor else GENESIS
+
+    # ------------------------------------------------------------ reading
+
+    async def query(self, filters: AuditFilters, *, limit: int = DEFAULT_PAGE_SIZE) -> AuditPage:
+        """One page (``filters.page``) of matching rows, newest ``requested_at`` first.
+
+        Args:
+            filters: what to match; ``page`` selects the page.
+            limit: rows per page (1 to 1000).
+        """
+        if not 1 <= limit <= 1_000:
+            raise InvalidInput("page size must be between 1 and 1000")
+        query = (
+            select(ENTRIES)
+            .where(*_conditions(filters))
+            .order_by(ENTRIES.c.requested_at.desc(), ENTRIES.c.id.desc())
+            .limit(limit + 1)
+            .offset((filters.page - 1) * limit)
+        )
+        rows = await self._read(query)
+        records = [AuditRecord.from_row(row) for row in rows[:limit]]
+        return AuditPage(records, filters.page, limit, has_more=len(rows) > limit)
+
+    async def _read(self, query: Select[Any]) -> Sequence[Mapping[str, Any]]:
+        """Run a SELECT outside any transaction and return its rows as mappings.
+
+        On SQLite the engine opens every transaction with ``BEGIN IMMEDIATE``,
+        which would make a read take the write lock and cost four extra thread
+        hops through aiosqlite; a lone SELECT needs no transaction, so it runs
+        in one ``execute_fetchall`` on the pooled driver connection, with the
+        column types' own bind and result processors.
+        """
+        async with self._db.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                result = await conn.execute(query)
+                return list(result.mappings().all())
+            dialect = conn.dialect
+            compiled = query.compile(dialect=dialect)
+            bound = compiled.construct_params()
+            binders = {
+                name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                for name, bind in compiled.binds.items()
+            }
+            params = []
+            for name in compiled.positiontup or ():
+                process = binders.get(name)
+                params.append(process(bound[name]) if process else bound[name])
+            columns = [
+                (column.name, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                for column in query.selected_columns
+            ]
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection  # the aiosqlite.Connection
+            rows = await driver.execute_fetchall(compiled.string, params)
+        return [
+            {
+                name: (process(value) if process else value)
+                for (name, process), value in zip(columns, row, strict=True)
+            }
+            for row in rows
+        ]
+
+    async def summary(self, filters: AuditFilters, *, top: int = 10) -> AuditSummary:
+        """Counts of matching rows in total, by action, by actor and by outcome."""
+        where = _conditions(filters)
+        count = func.count().label("n")
+        async with self._db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(ENTRIES).where(*where))
+            ).scalar_one()
+            by_action = (
+                await conn.execute(
+                    select(ENTRIES.c.action, count)
+                    .where(*where)
+                    .group_by(ENTRIES.c.action)
+                    .order_by(count.desc(), ENTRIES.c.action)
+                    .limit(top)
+                )
+            ).all()
+            by_actor = (
+                await conn.execute(
+                    select(ENTRIES.c.actor_id, func.max(ENTRIES.c.actor_name), count)
+                    .where(*where)
+                    .group_by(ENTRIES.c.actor_id)
+                    .order_by(count.desc(), ENTRIES.c.actor_id)
+                    .limit(top)
+                )
+            ).all()
+            by_outcome = (
+                await conn.execute(
+                    select(ENTRIES.c.outcome, count)
+                    .where(*where)
+                    .group_by(ENTRIES.c.outcome)
+                    .order_by(count.desc(), ENTRIES.c.outcome)
+                )
+            ).all()
+        return AuditSummary(
+            total=int(total),
+            by_action=[(str(a), int(n)) for a, n in by_action],
+            by_actor=[(str(a), str(name or ""), int(n)) for a, name, n in by_actor],
+            by_outcome=[(str(o), int(n)) for o, n in by_outcome],
+        )
+
+    async def iter_records(
+        self, filters: AuditFilters, *, up_to_id: int | None = None
+    ) -> AsyncIterator[AuditRecord]:
+        """Every matching row in chain order (``page`` is ignored), fetched in batches."""
+        last_id = 0
+        while True:
+            query = select(ENTRIES).where(*_conditions(filters), ENTRIES.c.id > last_id)
+            if up_to_id is not None:
+                query = query.where(ENTRIES.c.id <= up_to_id)
+            query = query.order_by(ENTRIES.c.id).limit(_BATCH)
+            async with self._db.engine.connect() as conn:
+                rows = (await conn.execute(query)).mappings().all()
+            for row in rows:
+                yield AuditRecord.from_row(row)
+            if len(rows) < _BATCH:
+                return
+            last_id = int(rows[-1]["id"])
+
+    async def export(self, filters: AuditFilters, fmt: Literal["csv", "json"], out: IO[str]) -> int:
+        """Write every matching row to ``out`` as CSV or JSON; return the row count."""
+        records = self.iter_records(filters)
+        if fmt == "csv":
+            return await write_csv(records, out)
+        if fmt == "json":
+            return await write_json(records, out, filters=filters.as_text())
+        raise InvalidInput(f"unknown export format '{fmt}': use csv or json")
+
+    async def verify(self) -> VerifyReport:
+        """Walk the whole chain and its checkpoints; report the first problem found."""
+        async with self._db.engine.connect() as conn:
+            return await verify_chain(conn, ENTRIES, CHECKPOINTS)
+
+    # ------------------------------------------------------------ retention
+
+    async def purge(
+        self, before: datetime, exported: Sequence[AuditRecord], event: AuditEvent
+    ) -> PurgeReport:
+        """Delete the oldest rows requested before ``before``, keeping the chain verifiable.
+
+        Only a prefix of the chain can go: rows up to (not including) the first
+        one requested at or after ``before``. Every one of them must appear,
+        unaltered, in ``exported`` (rows read back from an export file). The
+        hash of the last purged row is stored as a purge anchor, and the purge
+        itself is appended as ``event`` with the counts added to its params.
+        A refused purge is recorded with outcome ``denied`` and re-raised.
+
+        Raises:
+            Conflict: the chain does not verify (purging would destroy evidence).
+            InvalidInput: the export does not cover every row to be purged.
+        """
+        try:
+            report = await self.verify()
+            if not report.ok:
+                raise Conflict(
+                    f"the audit chain does not verify ({report.describe()}); not purging"
+                )
+            async with self._db.engine.begin() as conn:
+                await self._lock(conn)
+                result = await self._purge(conn, before, exported)
+                done = _with_params(event, before, result, self._clock())
+                await self._append(conn, done)
+                return result
+        except (Conflict, InvalidInput) as exc:
+            await self.append(_refused(event, before, str(exc), self._clock()))
+            raise
+
+    async def _purge(
+        self, conn: AsyncConnection, before: datetime, exported: Sequence[AuditRecord]
+    ) -> PurgeReport:
+        first_kept = (
+            await conn.execute(
+                select(func.min(ENTRIES.c.id)).where(ENTRIES.c.requested_at >= to_db_time(before))
+            )
+        ).scalar_one()
+        cutoff_query = select(ENTRIES.c.id, ENTRIES.c.hash).order_by(ENTRIES.c.id)
+        if first_kept is not None:
+            cutoff_query = cutoff_query.where(ENTRIES.c.id < first_kept)
+        doomed = (await conn.execute(cutoff_query)).all()
+        if not doomed:
+            return PurgeReport(0, None, None, None)
+        covered = {record.id: record for record in exported}
+        for entry_id, digest in doomed:
+            record = covered.get(int(entry_id))
+            if record is None or record.hash != digest or not record.is_intact():
+                raise InvalidInput(
+                    f"the export does not contain row {entry_id} as stored; export rows "
+                    f"{doomed[0][0]}–{doomed[-1][0]} first"
+                )
+        last_id, last_hash = int(doomed[-1][0]), str(doomed[-1][1])
+        await conn.execute(delete(ENTRIES).where(ENTRIES.c.id <= last_id))
+        await self._add_checkpoint(conn, "purge", last_id, last_hash)
+        return PurgeReport(len(doomed), int(doomed[0][0]), last_id, last_hash)
+
+
+def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.actor_id is not None:
+        conditions.append(ENTRIES.c.actor_id == filters.actor_id)
+    if filters.target is not None:
+        conditions.append(ENTRIES.c.target_id == filters.target)
+    if filters.action is not None:
+        conditions.append(ENTRIES.c.action == filters.action)
+    if filters.provider is not None:
+        conditions.append(ENTRIES.c.provider == filters.provider)
+    if filters.outcome is not None:
+        conditions.append(ENTRIES.c.outcome == filters.outcome)
+    if filters.since is not None:
+        conditions.append(ENTRIES.c.requested_at >= to_db_time(filters.since))
+    if filters.until is not None:
+        conditions.append(ENTRIES.c.requested_at < to_db_time(filters.until))
+    return [and_(*conditions)] if conditions else []
+
+
+def _with_params(
+    event: AuditEvent, before: datetime, report: PurgeReport, now: datetime
+) -> AuditEvent:
+    params = {
+        **event.params,
+        "before": iso(before),
+        "purged": report.purged,
+        "first_id": report.first_id,
+        "last_id": report.last_id,
+        "anchor_hash": report.anchor_hash,
+    }
+    return _replace(event, params=params, outcome="ok", completed_at=now)
+
+
+def _refused(event: AuditEvent, before: datetime, why: str, now: datetime) -> AuditEvent:
+    params = {**event.params, "before": iso(before)}
+    return _replace(event, params=params, outcome="denied", message=why, completed_at=now)
+
+
+def _replace(event: AuditEvent, **changes: Any) -> AuditEvent:
+    return replace(event, **changes)
