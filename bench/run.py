@@ -49,8 +49,14 @@ SIGNING_SECRET = "bench-signing-secret-not-a-real-one-0123"  # noqa: S105
 BOT_TOKEN = "xoxb-bench-not-a-real-token"  # noqa: S105
 WEBHOOK_TOKEN = "bench-webhook-token-0123456789"  # noqa: S105
 BENCH_USER = "UBENCH0001"
-TARGETS = ("starlette", "bolt", "streamops")
-LABELS = {"starlette": "bare Starlette", "bolt": "bare Bolt (ack only)", "streamops": "StreamOps"}
+TARGETS = ("starlette", "bolt", "bolt-respond", "streamops")
+LABELS = {
+    "starlette": "bare Starlette",
+    "bolt": "bare Bolt (ack only)",
+    "bolt-respond": "Bolt ack + respond()",
+    "streamops": "StreamOps",
+}
+FOLLOWS_UP = ("bolt-respond", "streamops")
 PRIMARY_COMMAND = ("/build", "projects")
 FALLBACK_COMMAND = ("/streamops", "help")
 
@@ -223,7 +229,7 @@ async def run_target(
                 before = await sandbox_stats(stats_session, slack_url)
                 result = await open_loop(url, sign(bodies), rate=rate, duration=duration)
                 run.results[rate] = result
-                if target == "streamops":
+                if target in FOLLOWS_UP:
                     run.followups[rate] = await wait_followups(
                         stats_session, slack_url, before, len(result.latencies)
                     )
@@ -332,17 +338,21 @@ def report(
                 f"{ms(r.max_send_lag):>12}{cpu:>9}"
             )
     streamops = runs.get("streamops")
-    if streamops and streamops.followups:
-        lines += ["", "  StreamOps follow-ups (response_url posts that reached the fake Slack):"]
-        for rate, (seen, waited) in streamops.followups.items():
-            answered = len(streamops.results[rate].latencies)
+    followers = [runs[t] for t in FOLLOWS_UP if t in runs and runs[t].followups]
+    if followers:
+        lines += ["", "  Follow-ups (response_url posts that reached the fake Slack):"]
+    for run in followers:
+        for rate, (seen, waited) in run.followups.items():
+            answered = len(run.results[rate].latencies)
             lines.append(
-                f"    {rate:>5.0f} req/s: {seen}/{answered} within {waited:.1f} s of the last ack"
+                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{answered}"
+                f" within {waited:.1f} s of the last ack"
             )
     lines += ["", "== Peak RSS (VmHWM) of each server process after its runs"]
     for target in TARGETS:
         if target in runs:
             lines.append(f"  {LABELS[target]:<22}{runs[target].peak_rss_mb:>8.1f} MB")
+    lines.append("  (VmHWM is the lifetime peak, so it includes start-up and every rate run.)")
     lines += ["", "== Webhook ingest (Streampixel, SQLite, unique payloads)"]
     lines.append(f"  {ingest.describe()}" if ingest else f"  {ingest_note}")
     lines += ["", "== Audit queries (bench/audit_queries.py)"]

@@ -5,6 +5,9 @@
 - ``starlette``: a bare Starlette endpoint on ``POST /slack/events`` (reads the body, 200);
 - ``bolt``: a bare slack-bolt ``AsyncApp`` behind ``AsyncSlackRequestHandler`` whose
   command listeners only ``ack()``;
+- ``bolt-respond``: the same, but each listener also posts one ``respond()`` to the
+  ``response_url`` after acking, as StreamOps' ``/streamops help`` does (a diagnostic
+  baseline: Bolt's own follow-up cost on the same core);
 - ``streamops``: the real app (``bot.server.serve``, i.e. ``streamops serve``) with
   migrations applied at start-up;
 - ``sandbox``: the fake Slack Web API and the three provider simulators; prints one
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import sys
@@ -39,11 +41,6 @@ LOG_LEVEL = "warning"
 COMMANDS = ("/build", "/streamops")
 
 
-def audit_log_available() -> bool:
-    """Whether main has the database-backed audit log (``storage.audit``)."""
-    return importlib.util.find_spec("storage.audit") is not None
-
-
 def bare_starlette_app() -> Starlette:
     """Baseline (a): read the request body and answer 200 with an empty body."""
 
@@ -54,10 +51,14 @@ def bare_starlette_app() -> Starlette:
     return Starlette(routes=[Route("/slack/events", slack_events, methods=["POST"])])
 
 
-def bare_bolt_app(config: dict[str, str]) -> Starlette:
-    """Baseline (b): Bolt with signature checks, served like StreamOps, listeners only ack."""
+def bare_bolt_app(config: dict[str, str], *, respond_after_ack: bool = False) -> Starlette:
+    """Baseline (b): Bolt with signature checks, served like StreamOps, listeners only ack.
+
+    Args:
+        respond_after_ack: also send one ephemeral ``respond()`` after the ack.
+    """
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
     from slack_sdk.web.async_client import AsyncWebClient
 
     bolt = AsyncApp(
@@ -69,8 +70,12 @@ def bare_bolt_app(config: dict[str, str]) -> Starlette:
     async def only_ack(ack: AsyncAck) -> None:
         await ack()
 
+    async def ack_then_respond(ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await respond(text="bench follow-up", response_type="ephemeral")
+
     for command in COMMANDS:
-        bolt.command(command)(only_ack)
+        bolt.command(command)(ack_then_respond if respond_after_ack else only_ack)
     handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
@@ -79,38 +84,14 @@ def bare_bolt_app(config: dict[str, str]) -> Starlette:
     return Starlette(routes=[Route("/slack/events", slack_events, methods=["POST"])])
 
 
-class MemoryAuditor:
-    """Keeps audit events in memory; used only while main lacks ``storage.audit``."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    async def record(self, event: Any) -> None:
-        """Keep ``event``."""
-        self.events.append(event)
-
-
 async def serve_streamops(config: dict[str, str], port: int) -> None:
     """Run StreamOps the way ``streamops serve`` does (migrations, then uvicorn)."""
+    from bot.server import serve
     from bot.settings import Settings
 
     values: dict[str, Any] = dict(config)
     settings = Settings(_env_file=None, **values)
-    if audit_log_available():
-        from bot.server import serve
-
-        await serve(settings, host="127.0.0.1", port=port)
-        return
-    # main has no storage.audit yet: same wiring with an in-memory auditor.
-    from bot.app import create_app
-    from bot.deps import build_deps
-    from storage.migrate import upgrade
-
-    app = create_app(settings, build_deps(settings, audit=MemoryAuditor()))
-    await upgrade(app.state.deps.db)
-    await uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level=settings.log_level.lower())
-    ).serve()
+    await serve(settings, host="127.0.0.1", port=port)
 
 
 async def serve_plain(app: Any, port: int) -> None:
@@ -153,7 +134,8 @@ async def serve_sandbox(webhook_base: str | None, webhook_token: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and serve the chosen kind until terminated."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["starlette", "bolt", "streamops", "sandbox"])
+    kinds = ["starlette", "bolt", "bolt-respond", "streamops", "sandbox"]
+    parser.add_argument("kind", choices=kinds)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
     args = parser.parse_args(argv)
@@ -164,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(serve_plain(bare_starlette_app(), args.port))
     elif args.kind == "bolt":
         asyncio.run(serve_plain(bare_bolt_app(config), args.port))
+    elif args.kind == "bolt-respond":
+        asyncio.run(serve_plain(bare_bolt_app(config, respond_after_ack=True), args.port))
     elif args.kind == "streamops":
         asyncio.run(serve_streamops(config, args.port))
     else:
