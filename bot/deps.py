@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
+from storage.audit import AuditLog
 from storage.claims import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
@@ -87,12 +90,13 @@ def build_deps(
         audit: the auditor; the database-backed audit log if omitted.
     """
     db = db or Database(settings.database_url)
+    background: list[BackgroundJob] = []
     if audit is None:
-        from storage.audit import AuditLog
-
         # Written after the ack by every handler, so a direct, durable write
         # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit = AuditLog(db)
+        audit_log = AuditLog(db)
+        audit = audit_log
+        background.append(lambda: checkpoint_periodically(audit_log))
     return Deps(
         settings=settings,
         db=db,
@@ -103,4 +107,15 @@ def build_deps(
         streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
         streamstack=streamstack_from_settings(settings),
         streampixel=streampixel_from_settings(settings),
+        background=background,
     )
+
+
+async def checkpoint_periodically(log: AuditLog, every: float = 300.0) -> None:
+    """Checkpoint the audit chain head every ``every`` seconds (makes truncation detectable)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await log.checkpoint()
+        except Exception:  # keep checkpointing after a transient database error
+            logging.getLogger("streamops.audit").exception("audit checkpoint failed")
