@@ -27,6 +27,7 @@ from bot.metrics import Metrics, MetricsMiddleware
 from bot.redact import protect_loggers
 from bot.settings import Settings
 from handlers import http as http_routes
+from handlers import webhooks as webhook_routes
 
 log = logging.getLogger("streamops.app")
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             *http_routes.routes(deps, metrics),
+            *webhook_routes.routes(deps),
         ],
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
         lifespan=lifespan,
@@ -94,5 +96,6 @@ def _secret_values(settings: Settings) -> list[str]:
         settings.streamapi_key,
         settings.streamapi_secret,
         settings.webhook_token,
+        settings.streamstack_webhook_secret,
     ]
     return [s.get_secret_value() for s in secrets if s is not None]

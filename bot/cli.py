@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
@@ -78,6 +79,15 @@ async def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
     return 0
 
 
+async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
+    from bot.demo.console import run_demo
+
+    return await run_demo(
+        script=args.script, user=args.as_user, pace=args.pace, reply_within=args.expect_timeout
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (features add their subcommands here)."""
     parser = argparse.ArgumentParser(prog="streamops", description=__doc__)
@@ -111,6 +121,35 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--streamstack-port", type=int, default=8102)
     sandbox.add_argument("--streamapi-port", type=int, default=8103)
     sandbox.set_defaults(run=_sandbox, needs_settings=False)
+
+    demo = sub.add_parser(
+        "demo",
+        help="try the whole bot locally: simulated providers, a fake Slack and a chat console",
+    )
+    demo.add_argument(
+        "--script", type=Path, help="play a scripted conversation instead of reading the keyboard"
+    )
+    demo.add_argument(
+        "--as",
+        dest="as_user",
+        default="admin",
+        metavar="USER",
+        help="who types: admin (default), viewer (no roles) or any Slack user id",
+    )
+    demo.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        help="multiply the simulated pipelines' stage durations (default 1.0)",
+    )
+    demo.add_argument(
+        "--expect-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a script's `expect:` waits for its reply (default 5)",
+    )
+    demo.set_defaults(run=_demo, needs_settings=False)
 
     for register in _feature_clis():
         register(sub)

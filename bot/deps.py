@@ -89,6 +89,8 @@ def build_deps(
         db: an already-open database (tests pass theirs); built from settings if omitted.
         audit: the auditor; the database-backed audit log if omitted.
     """
+    from bot import outbox
+
     db = db or Database(settings.database_url)
     background: list[BackgroundJob] = []
     if audit is None:
@@ -97,7 +99,7 @@ def build_deps(
         audit_log = AuditLog(db)
         audit = audit_log
         background.append(lambda: checkpoint_periodically(audit_log))
-    return Deps(
+    deps = Deps(
         settings=settings,
         db=db,
         slack=make_slack_client(settings),
@@ -109,6 +111,8 @@ def build_deps(
         streampixel=streampixel_from_settings(settings),
         background=background,
     )
+    outbox.install(deps)
+    return deps
 
 
 async def checkpoint_periodically(log: AuditLog, every: float = 300.0) -> None:

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     )
 
     webhook_token: SecretStr | None = Field(default=None, alias="STREAMOPS_WEBHOOK_TOKEN")
+    delivery_worker: bool = Field(default=True, alias="STREAMOPS_DELIVERY_WORKER")
+    streamstack_webhook_secret: SecretStr | None = Field(
+        default=None, alias="STREAMSTACK_WEBHOOK_SECRET"
+    )
     admins: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), alias="STREAMOPS_ADMINS"
     )

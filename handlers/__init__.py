@@ -38,12 +38,17 @@ def make_routers() -> Routers:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
-    from handlers import audit, home
+    from handlers import audit, build, home, live, media, roles, subscriptions
     from handlers import help as help_command
 
     routers = make_routers()
     home.register(app, deps)
+    subscriptions.register(app, deps, routers)
     help_command.register(routers)
     audit.register(app, deps, routers)
+    build.register(app, deps, routers)
+    media.register(app, deps, routers)
+    live.register(deps, routers)
+    roles.register(deps, routers)
     for router in routers.all():
         router.register(app)

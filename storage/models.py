@@ -1,6 +1,29 @@
 """Every table model, imported here so SQLModel.metadata knows them all.
 
-Each feature keeps its tables in its own module; this one only gathers them.
+Each feature keeps its tables in its own module; this one only gathers them
+(listed in ``__all__`` so linters keep the imports).
 """
 
 from __future__ import annotations
+
+from storage import (
+    audit_models,
+    builds,
+    claims,
+    outbox,
+    roles,
+    streamapi_rid,
+    subscriptions,
+    webhooks,
+)
+
+__all__ = [
+    "audit_models",
+    "builds",
+    "claims",
+    "outbox",
+    "roles",
+    "streamapi_rid",
+    "subscriptions",
+    "webhooks",
+]

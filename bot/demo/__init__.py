@@ -1,0 +1,1 @@
+"""``streamops demo``: the whole bot on one machine, with a terminal standing in for Slack."""

@@ -1,0 +1,211 @@
+"""The demo's terminal: type slash commands as a Slack user, click buttons by number.
+
+:func:`run_demo` starts everything (:mod:`bot.demo.stack`) and then either
+plays a script (:mod:`bot.demo.script`) or reads the keyboard. Bot messages,
+``response_url`` replies and webhook notifications are printed as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from bot.demo.conversation import Conversation, Prompter
+from bot.demo.script import ScriptFailed, ScriptPrompter, parse_script, run_script
+from bot.demo.stack import CHANNEL, DEFAULT_DATABASE_URL, DemoStack, run_demo_stack
+from bot.demo.users import DemoUser, resolve_user
+from bot.errors import UserFacingError
+
+Reader = Callable[[str], Awaitable[str]]
+
+HELP = """\
+Type a slash command as you would in Slack, e.g. /streamops help, /build projects, /media list.
+  <number>            click the button shown as [number]
+  click <label>       click the newest button with that label
+  as admin|viewer|U…  type as another user (admin is in STREAMOPS_ADMINS; viewer has no role)
+  help                this text
+  quit                stop the demo (Ctrl-D works too)
+Notifications from the simulated providers appear here as they arrive."""
+
+
+class TerminalPrompter:
+    """Asks confirm dialogs and modal inputs at the keyboard."""
+
+    def __init__(self, read: Reader) -> None:
+        self.read = read
+
+    async def confirm(self, question: str) -> bool:
+        """True only for an explicit yes."""
+        return (await self.read(question)).strip().lower() in ("y", "yes")
+
+    async def answer(self, question: str, default: str) -> str:
+        """The typed value, or ``default`` for an empty line."""
+        shown = f"{question.rstrip(': ')} [{default}]: " if default else question
+        return (await self.read(shown)).strip() or default
+
+
+class KeyboardReader:
+    """``input()`` on a daemon thread, so waiting for a line never blocks the event loop.
+
+    A daemon thread also lets Ctrl-C end the program while a prompt is open.
+    """
+
+    def __init__(self) -> None:
+        self._prompts: queue.Queue[str] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._waiting: asyncio.Future[str] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, prompt: str) -> str:
+        """Show ``prompt`` and return the next line; raises ``EOFError`` at end of input."""
+        self._loop = asyncio.get_running_loop()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="demo-keyboard", daemon=True)
+            self._thread.start()
+        self._waiting = self._loop.create_future()
+        self._prompts.put(prompt)
+        return await self._waiting
+
+    def _run(self) -> None:
+        while True:
+            prompt = self._prompts.get()
+            try:
+                line = input(prompt)
+            except EOFError as exc:
+                self._deliver(exc)
+                return
+            self._deliver(line)
+
+    def _deliver(self, result: str | EOFError) -> None:
+        loop, waiting = self._loop, self._waiting
+        if loop is None or waiting is None:
+            return
+
+        def settle() -> None:
+            if waiting.done():
+                return
+            if isinstance(result, EOFError):
+                waiting.set_exception(result)
+            else:
+                waiting.set_result(result)
+
+        loop.call_soon_threadsafe(settle)
+
+
+async def _watch(conversation: Conversation) -> None:
+    while True:
+        await conversation.pump(1.0)
+
+
+async def interactive(conversation: Conversation, read: Reader) -> int:
+    """Read commands until ``quit`` or end of input; print what the bot does."""
+    out = conversation.out
+    out(HELP)
+    while True:
+        watcher = asyncio.create_task(_watch(conversation))
+        try:
+            line = (await read(f"\n{conversation.user.name}> ")).strip()
+        except EOFError:
+            return 0
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        try:
+            if not line:
+                continue
+            if line in ("quit", "exit"):
+                return 0
+            if line == "help":
+                out(HELP)
+            elif line.startswith("/"):
+                await conversation.command(line)
+            elif line.isdigit():
+                await conversation.click(line)
+            elif line.startswith("click "):
+                await conversation.click(line.removeprefix("click "))
+            elif line.startswith("as "):
+                conversation.user = resolve_user(line.removeprefix("as "))
+                out(f"(now typing as {conversation.user.name} = {conversation.user.id})")
+            else:
+                out("(not a command; type help)")
+        except UserFacingError as exc:
+            out(f"({exc})")
+
+
+def _conversation(
+    stack: DemoStack, http: httpx.AsyncClient, user: DemoUser, prompter: Prompter, *, echo: bool
+) -> Conversation:
+    return Conversation(
+        http=http,
+        bot_url=stack.bot_url,
+        slack=stack.slack,
+        slack_url=stack.slack_url,
+        requests=stack.requests,
+        user=user,
+        channel=CHANNEL,
+        prompter=prompter,
+        echo=echo,
+    )
+
+
+async def run_demo(
+    *,
+    script: Path | None = None,
+    user: str = "admin",
+    database_url: str = DEFAULT_DATABASE_URL,
+    pace: float = 1.0,
+    reply_within: float = 5.0,
+    read: Reader | None = None,
+) -> int:
+    """``streamops demo``: start everything, then play ``script`` or read the keyboard.
+
+    Args:
+        script: a scripted conversation to play instead of reading the keyboard.
+        user: who types first (``admin``, ``viewer`` or a Slack user id).
+        database_url: the bot's database (``./streamops-demo.db`` by default).
+        pace: multiplies the simulated pipelines' stage durations.
+        reply_within: seconds a script's ``expect:`` waits for its reply.
+        read: reads one line after showing a prompt (the keyboard by default).
+
+    Returns:
+        0 on success; 1 when a script expectation fails; 2 for a bad argument or script.
+    """
+    try:
+        first = resolve_user(user)
+        text = await asyncio.to_thread(script.read_text) if script else None
+        steps = parse_script(text, script.name) if script and text is not None else None
+    except (UserFacingError, OSError) as exc:
+        print(f"streamops demo: {exc}", file=sys.stderr)
+        return 2
+    async with (
+        run_demo_stack(database_url, pace=pace) as stack,
+        httpx.AsyncClient(timeout=30.0) as http,
+    ):
+        if steps is None:
+            print(f"StreamOps demo: bot at {stack.bot_url}, fake Slack at {stack.slack_url}.")
+            reader = read or KeyboardReader()
+            conversation = _conversation(stack, http, first, TerminalPrompter(reader), echo=False)
+            try:
+                return await interactive(conversation, reader)
+            finally:
+                conversation.close()
+        prompter = ScriptPrompter()
+        conversation = _conversation(stack, http, first, prompter, echo=True)
+        try:
+            name = script.name if script else ""
+            await run_script(steps, conversation, prompter, name=name, reply_within=reply_within)
+        except ScriptFailed as exc:
+            print(f"streamops demo: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            conversation.close()
+        print(f"\nscript {script.name if script else ''} passed ({len(steps)} steps)")
+        return 0

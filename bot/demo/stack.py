@@ -1,0 +1,136 @@
+"""Everything ``streamops demo`` runs, in one process on loopback ports.
+
+The fake Slack Web API, the three provider simulators (with their demo data;
+Streampixel and StreamStack post webhooks to the bot) and the real bot
+(:func:`bot.app.create_app`, SQLite file, migrations applied), wired together
+by settings the demo builds itself: no Slack or provider account, and nothing
+read from the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.app import create_app
+from bot.demo.conversation import Channel
+from bot.demo.slack_payloads import SlackRequests
+from bot.demo.users import ADMIN, PREDEFINED
+from bot.sandbox.runner import Sandbox, run_sandbox
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack import create_app as create_fake_slack
+from bot.serving import BackgroundServer, serve_in_background
+from bot.settings import Settings
+from storage import migrate
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./streamops-demo.db"
+#: Where the console types, and where notifications go (the default channel).
+CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
+_BOT_TOKEN = "xoxb-streamops-demo-not-a-real-token"  # noqa: S105 (the fake Slack accepts any)
+
+
+@dataclass
+class DemoStack:
+    """Handles on the running demo.
+
+    Attributes:
+        bot_url: base URL of the bot (``/slack/events``, ``/webhooks/...``).
+        slack: the fake Slack the bot posts to.
+        slack_url: base URL of the fake Slack (``response_url``s point here).
+        requests: signs requests with the bot's signing secret.
+        settings: the settings the bot runs with.
+        sandbox: the provider simulators (drive them to show failures).
+    """
+
+    bot_url: str
+    slack: FakeSlack
+    slack_url: str
+    requests: SlackRequests
+    settings: Settings
+    sandbox: Sandbox
+
+
+class _Deferred:
+    """An ASGI app whose target is set after its server has a port (the URL is needed first)."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            raise RuntimeError("the demo bot is not built yet")
+        await self.app(scope, receive, send)
+
+
+def demo_settings(
+    *, slack_url: str, database_url: str, webhook_token: str, provider_settings: dict[str, str]
+) -> Settings:
+    """The bot's settings for the demo, built literally (no environment, no ``.env``)."""
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": _BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": secrets.token_hex(16),
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "DATABASE_URL": database_url,
+        "STREAMOPS_ADMINS": ADMIN.id,
+        "STREAMOPS_WEBHOOK_TOKEN": webhook_token,
+        "STREAMOPS_DEFAULT_CHANNEL": CHANNEL.id,
+        "STREAMOPS_LOG_LEVEL": "WARNING",
+        **provider_settings,
+    }
+    return Settings(_env_file=None, **values)
+
+
+def _set_pace(sandbox: Sandbox, pace: float) -> None:
+    """Scale how long the simulated pipelines take (1.0 = the simulators' own timings)."""
+    timings = sandbox.streampixel.timings
+    sandbox.streampixel.set_timings(
+        downloading=timings.downloading * pace,
+        extracting=timings.extracting * pace,
+        saving=timings.saving * pace,
+        distributing=timings.distributing * pace,
+    )
+    delays = sandbox.streamstack.delays
+    delays.transcode *= pace
+    delays.publish *= pace
+
+
+@contextlib.asynccontextmanager
+async def run_demo_stack(
+    database_url: str = DEFAULT_DATABASE_URL, *, pace: float = 1.0
+) -> AsyncIterator[DemoStack]:
+    """Start the fake Slack, the simulators and the bot; stop them all afterwards.
+
+    Args:
+        database_url: the bot's database (``./streamops-demo.db`` by default);
+            migrations are applied before the bot accepts requests.
+        pace: multiplies the simulators' pipeline stage durations (tests use a small one).
+    """
+    slack = FakeSlack(users={user.id: user.name for user in PREDEFINED.values()})
+    webhook_token = secrets.token_urlsafe(16)
+    bot_app = _Deferred()
+    bot_server = BackgroundServer(bot_app)
+    async with (
+        serve_in_background(create_fake_slack(slack)) as slack_server,
+        run_sandbox(webhook_base=bot_server.url, webhook_token=webhook_token) as sandbox,
+    ):
+        _set_pace(sandbox, pace)
+        settings = demo_settings(
+            slack_url=slack_server.url,
+            database_url=database_url,
+            webhook_token=webhook_token,
+            provider_settings=sandbox.settings,
+        )
+        app = create_app(settings)
+        await migrate.upgrade(app.state.deps.db)
+        bot_app.app = app
+        await bot_server.start()
+        try:
+            requests = SlackRequests(settings.slack_signing_secret.get_secret_value())
+            yield DemoStack(bot_server.url, slack, slack_server.url, requests, settings, sandbox)
+        finally:
+            await bot_server.stop()

@@ -1,0 +1,333 @@
+"""The delivery worker: posts outbox rows to Slack, once each, in order per channel.
+
+Per row (one notification for one channel):
+
+* a standalone notification (``webhook.test``) is one ``chat.postMessage``;
+* the first notification about a build/video/session posts its message and
+  keeps the ``ts``;
+* every later one updates that message in place (``chat.update``) and then
+  posts the step as a thread reply (``reply_broadcast`` for rejections and
+  failures). ``progress`` on the row records the calls already made, so a
+  retry never repeats one that succeeded.
+
+Posting is paced to one message per ``channel_interval`` per channel across
+replicas (slots reserved in the database). A 429 stores the method's
+``Retry-After`` deadline in the database, and no worker calls that method
+before it passes. Other transient failures (5xx, connection errors) back off
+exponentially with jitter, without limit; permanent Slack errors
+(``channel_not_found``...) mark the row failed. A worker that dies leaves its
+lease to expire, and the row is then taken up again.
+
+Caveat (as for any outbox in front of an API without idempotency keys): if a
+post succeeds but the process dies before the row records it, that one post is
+repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.notifications.timeline import Timeline
+from handlers.blocks.notifications import (
+    pipeline_message,
+    step_reply,
+    webhook_test_message,
+)
+from storage.db import Database
+from storage.outbox import Lease, OutboxStore
+from storage.webhooks import WebhookStore
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger("streamops.outbox")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Slack errors that retrying cannot fix.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+        "cant_update_message",
+        "invalid_arguments",
+    }
+)
+
+
+@dataclass(frozen=True)
+class OutboxOptions:
+    """Timings of the worker (seconds); tests make them small.
+
+    Attributes:
+        poll_interval: pause when nothing is due.
+        lease_seconds: how long a row stays leased to a worker that went quiet.
+        backoff_base: first retry delay after a transient failure (doubles each attempt).
+        backoff_cap: the longest retry delay.
+        channel_interval: minimum spacing of posts to one channel.
+        concurrency: rows delivered at once (to different channels) by one worker.
+    """
+
+    poll_interval: float = 0.5
+    lease_seconds: float = 60.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    channel_interval: float = 1.0
+    concurrency: int = 4
+
+
+class _Retry(Exception):
+    def __init__(self, at: datetime | None, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
+        self.reason = reason
+
+
+class _Permanent(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def delivery_client(slack: AsyncWebClient) -> AsyncWebClient:
+    """A copy of ``slack`` without the SDK's retry handlers: the worker retries itself."""
+    return AsyncWebClient(
+        token=slack.token,
+        base_url=slack.base_url,
+        timeout=slack.timeout,
+        retry_handlers=[],
+    )
+
+
+class OutboxWorker:
+    """Delivers outbox rows to Slack.
+
+    Args:
+        db: the database holding the outbox.
+        slack: the Web API client (use :func:`delivery_client`: no built-in retries).
+        clock: the current time, timezone-aware.
+        sleep: how to wait (injected by tests).
+        jitter: a number in [0, 1) scaling each backoff between 50 % and 100 %.
+        options: timings.
+        owner: this worker's lease name (unique per process by default).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        slack: AsyncWebClient,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        options: OutboxOptions | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = OutboxStore(db)
+        self.webhooks = WebhookStore(db)
+        self.slack = slack
+        self.clock = clock
+        self.sleep = sleep
+        self.jitter = jitter
+        self.options = options or OutboxOptions()
+        self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+
+    async def run(self) -> None:
+        """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
+        await asyncio.gather(*(self._loop() for _ in range(self.options.concurrency)))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                worked = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not end the worker
+                log.exception("outbox worker iteration failed")
+                worked = False
+            if not worked:
+                await self.sleep(self.options.poll_interval)
+
+    async def run_once(self) -> bool:
+        """Lease one due row and try to deliver it; False when nothing was due."""
+        lease = await self.store.lease(
+            self.owner, self.clock(), timedelta(seconds=self.options.lease_seconds)
+        )
+        if lease is None:
+            return False
+        row = lease.row
+        try:
+            result_ts = await self._deliver(lease)
+        except _LeaseLost:
+            log.warning("outbox row %s: lease lost, another worker has it", row.id)
+        except _Permanent as exc:
+            log.warning("outbox row %s to %s failed for good: %s", row.id, row.channel, exc.reason)
+            await self.store.fail(lease, self.clock(), exc.reason)
+        except _Retry as exc:
+            at = exc.at or self.clock() + timedelta(seconds=self._backoff(row.attempts))
+            log.info("outbox row %s to %s: retry at %s (%s)", row.id, row.channel, at, exc.reason)
+            await self.store.retry_later(lease, at, exc.reason)
+        else:
+            await self.store.complete(lease, self.clock(), result_ts)
+        return True
+
+    def _backoff(self, attempts: int) -> float:
+        exponent = min(max(attempts - 1, 0), 30)
+        delay = min(self.options.backoff_cap, self.options.backoff_base * 2.0**exponent)
+        return delay * (0.5 + 0.5 * self.jitter())
+
+    # -- one row -------------------------------------------------------------
+
+    async def _deliver(self, lease: Lease) -> str | None:
+        row = lease.row
+        notification: dict[str, Any] = json.loads(row.payload)
+        if not row.subject_key:
+            text, blocks = webhook_test_message(notification)
+            return await self._post(row.channel, text, blocks=blocks)
+        message = await self.webhooks.message(row.channel, row.subject_key)
+        timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
+        timeline.apply(notification)
+        text, blocks = pipeline_message(timeline)
+        if message is None:
+            ts = await self._post(row.channel, text, blocks=blocks)
+            await self.webhooks.save_message(
+                row.channel, row.subject_key, ts, timeline.to_json(), self.clock()
+            )
+            return ts
+        parent_ts = message.ts
+        if row.progress < 1:
+            parent_ts = await self._update_parent(row.channel, parent_ts, text, blocks)
+            await self.webhooks.save_message(
+                row.channel, row.subject_key, parent_ts, timeline.to_json(), self.clock()
+            )
+            if not await self.store.advance(lease, 1):
+                raise _LeaseLost
+        reply, broadcast = step_reply(notification)
+        return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
+
+    async def _update_parent(
+        self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> str:
+        """Update the message in place; post it again if it was deleted. Returns its ts."""
+        try:
+            await self._call(
+                "chat.update",
+                self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+            )
+        except _Permanent as exc:
+            if exc.reason != "message_not_found":
+                raise
+            return await self._post(channel, text, blocks=blocks)
+        return ts
+
+    async def _post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        reply_broadcast: bool = False,
+    ) -> str:
+        await self._wait_for_method("chat.postMessage")
+        slot = await self.store.reserve_slot(
+            f"channel:{channel}",
+            self.clock(),
+            timedelta(seconds=self.options.channel_interval),
+        )
+        wait = (slot - self.clock()).total_seconds()
+        if wait > 0:
+            await self.sleep(wait)
+        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+            kwargs["reply_broadcast"] = reply_broadcast
+        response = await self._call("chat.postMessage", self.slack.chat_postMessage(**kwargs))
+        return str(response.get("ts") or "")
+
+    async def _wait_for_method(self, method: str) -> None:
+        until = await self.store.deferred_until(f"method:{method}")
+        if until is not None and until > self.clock():
+            raise _Retry(until, f"{method} is rate-limited until {until.isoformat()}")
+
+    async def _call(self, method: str, call: Awaitable[Any]) -> Mapping[str, Any]:
+        """Make one Web API call; turn failures into retry or give-up decisions."""
+        if method != "chat.postMessage":
+            await self._wait_for_method(method)
+        try:
+            response = await call
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = str(exc.response.get("error") or f"http_{status}")
+            if status == 429:
+                until = self.clock() + timedelta(seconds=_retry_after(exc.response.headers))
+                await self.store.defer(f"method:{method}", until)
+                raise _Retry(until, f"{method}: ratelimited") from None
+            if error in PERMANENT_ERRORS or error == "message_not_found":
+                raise _Permanent(error) from None
+            raise _Retry(None, f"{method}: {error}") from None
+        except (TimeoutError, OSError) as exc:
+            raise _Retry(None, f"{method}: {type(exc).__name__}") from None
+        except Exception as exc:  # aiohttp.ClientError and friends: transient
+            if type(exc).__module__.startswith("aiohttp"):
+                raise _Retry(None, f"{method}: {type(exc).__name__}") from None
+            raise
+        data: Mapping[str, Any] = response.data if hasattr(response, "data") else response
+        return data
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker:
+    """Create the worker for ``deps`` and add it to ``deps.background``.
+
+    With ``STREAMOPS_DELIVERY_WORKER=false`` the worker is created but not started.
+
+    Args:
+        deps: the app's dependencies (its ``slack`` client is copied without retry handlers).
+        options: timings (defaults for production).
+
+    Returns:
+        The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
+    """
+    worker = OutboxWorker(deps.db, delivery_client(deps.slack), clock=deps.clock, options=options)
+    if deps.settings.delivery_worker:
+        deps.background.append(worker.run)
+    return worker

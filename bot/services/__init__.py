@@ -1,0 +1,1 @@
+"""Slack-agnostic feature logic between the handlers and the provider clients."""

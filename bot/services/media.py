@@ -1,0 +1,230 @@
+"""StreamStack videos for the ``/media`` command: argument rules and audited actions.
+
+Reads (list, info, stats, embed) go straight to the client. Changes (delete,
+import from a URL, presigned upload) are audited as ``ok`` or ``failed`` here;
+refusals are audited by :func:`bot.services.actor.authorize` before we get here.
+Upload URLs and presigned targets are capabilities, so only their scheme, host
+and path ever reach the audit log or a channel.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.providers.streamstack import PROVIDER, StreamStackClient
+from bot.providers.streamstack_models import (
+    PERIODS,
+    Embed,
+    Media,
+    MediaPage,
+    PresignedUpload,
+    VideoStats,
+)
+from bot.services.actor import AuditTrail, Target
+
+DEFAULT_PERIOD = "7d"
+PAGE_SIZE = 10
+EMBED_FLAGS = ("autoplay", "loop", "mute")
+MAX_TITLE = 255
+
+_UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
+
+
+def check_uuid(text: str) -> str:
+    """``text`` if it can be a video uuid, else :class:`InvalidInput` saying so."""
+    if not _UUID.match(text):
+        raise InvalidInput(f"`{text[:80]}` is not a video uuid (see `/media list`)")
+    return text
+
+
+def parse_period(text: str | None) -> str:
+    """The stats period named by ``text`` (default ``7d``), case-insensitive."""
+    if text is None:
+        return DEFAULT_PERIOD
+    period = text.strip().lower()
+    if period not in PERIODS:
+        raise InvalidInput(f"unknown period `{text[:20]}`; use one of {', '.join(PERIODS)}")
+    return period
+
+
+@dataclass(frozen=True)
+class EmbedFlags:
+    """Player options for ``/media embed``."""
+
+    autoplay: bool = False
+    loop: bool = False
+    mute: bool = False
+
+
+def parse_embed_flags(words: list[str]) -> EmbedFlags:
+    """Flags from words such as ``autoplay loop`` (``--mute`` works too)."""
+    chosen: set[str] = set()
+    for word in words:
+        flag = word.strip().lower().lstrip("-")
+        if flag not in EMBED_FLAGS:
+            raise InvalidInput(f"unknown option `{word[:30]}`; use {', '.join(EMBED_FLAGS)}")
+        chosen.add(flag)
+    return EmbedFlags(**{flag: True for flag in chosen})
+
+
+def display_url(url: str) -> str:
+    """``url`` without credentials, query or fragment: safe to show and to audit."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def check_source_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL, else :class:`InvalidInput`."""
+    url = url.strip("<>")  # Slack wraps links it recognises in angle brackets
+    url = url.split("|", 1)[0]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("the video URL must start with http:// or https://")
+    return url
+
+
+def title_from_url(url: str) -> str:
+    """A default title: the URL's file name without extension, or its host."""
+    parts = urlsplit(url)
+    name = PurePosixPath(unquote(parts.path)).stem
+    return (name or parts.hostname or "Imported video")[:MAX_TITLE]
+
+
+def check_title(words: list[str], default: str) -> str:
+    """The title made of ``words`` (or ``default``), within StreamStack's 255 characters."""
+    title = " ".join(words).strip() or default
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"the title is {len(title)} characters long; the limit is {MAX_TITLE}")
+    return title
+
+
+def content_type_for(filename: str) -> str:
+    """The video MIME type of ``filename``, or :class:`InvalidInput` if it is not a video."""
+    if not _FILENAME.match(filename):
+        raise InvalidInput("the file name must be a plain name such as `launch.mp4`")
+    guessed, _ = mimetypes.guess_type(filename, strict=False)
+    if guessed is None and filename.lower().endswith(".mkv"):
+        guessed = "video/x-matroska"
+    if guessed is None or not guessed.startswith("video/"):
+        raise InvalidInput(
+            f"`{filename[:80]}` does not look like a video file; use e.g. .mp4, .mov, .webm"
+        )
+    return guessed
+
+
+@dataclass(frozen=True)
+class Share:
+    """One entry of a breakdown: its label, count and fraction of the whole."""
+
+    label: str
+    count: int
+    fraction: float
+
+
+def top_shares(counts: dict[str, int], limit: int = 5) -> list[Share]:
+    """The ``limit`` largest entries of ``counts`` with their shares; the rest as "other".
+
+    Ties are broken by label so the order is stable. An empty or all-zero
+    breakdown gives an empty list.
+    """
+    total = sum(max(0, n) for n in counts.values())
+    if total <= 0:
+        return []
+    ranked = sorted(
+        ((label, n) for label, n in counts.items() if n > 0), key=lambda kv: (-kv[1], kv[0])
+    )
+    shares = [Share(label, n, n / total) for label, n in ranked[:limit]]
+    rest = sum(n for _, n in ranked[limit:])
+    if rest:
+        shares.append(Share(f"{len(ranked) - limit} other", rest, rest / total))
+    return shares
+
+
+class MediaService:
+    """StreamStack operations as ``/media`` offers them.
+
+    Args:
+        client: the StreamStack client, or None when StreamStack is not configured.
+    """
+
+    def __init__(self, client: StreamStackClient | None) -> None:
+        self._client_or_none = client
+
+    @property
+    def _client(self) -> StreamStackClient:
+        if self._client_or_none is None:
+            raise UserFacingError("StreamStack is not configured on this bot (STREAMSTACK_API_KEY)")
+        return self._client_or_none
+
+    async def page(self, page: int) -> MediaPage:
+        """One page of videos, newest first."""
+        return await self._client.list_media(page=page, per_page=PAGE_SIZE)
+
+    async def info(self, uuid: str) -> Media:
+        """The details of one video."""
+        return await self._client.get_media(check_uuid(uuid))
+
+    async def stats(self, uuid: str, period: str) -> VideoStats:
+        """Viewing statistics of one video over ``period``."""
+        return await self._client.stats(check_uuid(uuid), parse_period(period))
+
+    async def embed(self, uuid: str, flags: EmbedFlags) -> tuple[Media, Embed]:
+        """The video (checked to exist) and its iframe snippet."""
+        media = await self.info(uuid)
+        embed = self._client.embed(
+            media.uuid, autoplay=flags.autoplay, loop=flags.loop, mute=flags.mute
+        )
+        return media, embed
+
+    async def delete(self, uuid: str, trail: AuditTrail) -> None:
+        """Delete a video for good, auditing the outcome.
+
+        Raises:
+            ProviderError: StreamStack refused or failed (audited as ``failed``).
+        """
+        target = Target(PROVIDER, "video", uuid)
+        try:
+            await self._client.delete_media(check_uuid(uuid))
+        except ProviderError as exc:
+            await trail.record("delete", "failed", target, exc.message)
+            raise
+        await trail.record("delete", "ok", target)
+
+    async def import_url(self, url: str, title: str, trail: AuditTrail) -> Media:
+        """Import a video from a public URL, auditing the outcome (URL without its query)."""
+        target = Target(PROVIDER, "video", None, {"source": display_url(url), "title": title})
+        try:
+            media = await self._client.upload_from_url(title=title, url=url)
+        except ProviderError as exc:
+            await trail.record("upload", "failed", target, exc.message)
+            raise
+        done = Target(PROVIDER, "video", media.uuid, target.params)
+        await trail.record("upload", "ok", done)
+        return media
+
+    async def presign(self, filename: str, title: str, trail: AuditTrail) -> PresignedUpload:
+        """Create a video and a direct-upload target for it, auditing the outcome.
+
+        The returned upload URL is a capability; only the requester should see it.
+        """
+        content_type = content_type_for(filename)
+        params = {"filename": filename, "title": title, "mode": "presign"}
+        target = Target(PROVIDER, "video", None, params)
+        try:
+            upload = await self._client.presign_upload(
+                title=title, filename=filename, content_type=content_type
+            )
+        except ProviderError as exc:
+            await trail.record("upload", "failed", target, exc.message)
+            raise
+        await trail.record("upload", "ok", Target(PROVIDER, "video", upload.uuid, params))
+        return upload

@@ -1,0 +1,1 @@
+"""Provider webhooks, pure: signature checks and payload parsing (no Slack, no SQL)."""

@@ -1,0 +1,333 @@
+"""Block Kit for ``/build``: projects, user counts, builds, confirmations and outcomes.
+
+Pure functions: data in, ``list[dict]`` blocks out. Every button that changes
+something carries a ``confirm`` dialog naming exactly what will happen. Button
+values are JSON (see :func:`action_value`), well under Slack's 2000 characters.
+Times are shown with Slack's ``<!date^...>`` token so each reader sees their own
+time zone, with a UTC fallback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.providers.streampixel import Project, UploadResult, UserStats
+from bot.services.builds import ProjectLine
+from handlers import ids
+from storage.builds import Build
+
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+MESSAGE_BLOCK_LIMIT = 50
+#: Builds offered as rollback buttons (newest first).
+ROLLBACK_CHOICES = 10
+BUILDS_PER_PAGE = 10
+
+VERBS = {"distribute": "Distribute", "rollback": "Roll back"}
+DONE_VERBS = {"distribute": "distributed", "rollback": "rolled back to"}
+
+
+# -- small pieces --------------------------------------------------------------
+
+
+def esc(text: str) -> str:
+    """``text`` safe inside mrkdwn (``&``, ``<`` and ``>`` escaped)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, 3000)}]}
+
+
+def hhmm(moment: datetime) -> str:
+    """``HH:MM UTC`` for plain text (buttons)."""
+    return moment.strftime("%H:%M UTC")
+
+
+def when(moment: datetime) -> str:
+    """A time every reader sees in their own zone (UTC fallback)."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def action_value(**fields: str | int) -> str:
+    """A compact JSON button value."""
+    return json.dumps(fields, separators=(",", ":"), sort_keys=True)
+
+
+def _button(
+    text: str, action_id: str, value: str, *, style: str | None = None, confirm: Block | None = None
+) -> Block:
+    element: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": _plain(text),
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def confirm_dialog(action: str, project_name: str, upload_id: str) -> Block:
+    """The confirm dialog naming exactly what a distribute or rollback will do."""
+    verb = VERBS[action]
+    if action == "rollback":
+        text = (
+            f"Streampixel will re-distribute the older build {upload_id} of {project_name} "
+            "to its streaming servers, replacing the live build."
+        )
+    else:
+        text = (
+            f"Streampixel will release build {upload_id} of {project_name} to the "
+            "project's streaming servers."
+        )
+    return {
+        "title": _plain(f"{verb} this build?", 100),
+        "text": _plain(text, 300),
+        "confirm": _plain(verb, 30),
+        "deny": _plain("Cancel", 30),
+        "style": "danger" if action == "rollback" else "primary",
+    }
+
+
+def _run_button(action: str, project: Project, upload_id: str, label: str | None = None) -> Block:
+    action_id = ids.BUILD_ROLLBACK if action == "rollback" else ids.BUILD_DISTRIBUTE
+    return _button(
+        label or VERBS[action],
+        action_id,
+        action_value(project_id=project.id, upload_id=upload_id),
+        style="danger" if action == "rollback" else "primary",
+        confirm=confirm_dialog(action, project.name, upload_id),
+    )
+
+
+# -- read-only views -------------------------------------------------------------
+
+
+def projects_overview(lines: Sequence[ProjectLine]) -> list[Block]:
+    """``/build projects``: name, id, enabled, subscription and live/queued users."""
+    blocks: list[Block] = [{"type": "header", "text": _plain("Streampixel projects", 150)}]
+    if not lines:
+        return [*blocks, _section("This account has no projects.")]
+    shown = lines[: MESSAGE_BLOCK_LIMIT - 2]
+    for line in shown:
+        p = line.project
+        state = ":large_green_circle: enabled" if p.enabled else ":red_circle: disabled"
+        if line.stats is not None:
+            users = f"{line.stats.live_users} live · {line.stats.queued_users} queued"
+        else:
+            users = f"users n/a ({esc(line.stats_error or 'unavailable')})"
+        subscription = esc(p.subscription_status or "unknown")
+        blocks.append(
+            _section(f"*{esc(p.name)}*  `{p.id}`\n{state} · subscription {subscription} · {users}")
+        )
+    if len(lines) > len(shown):
+        blocks.append(_context(f"…and {len(lines) - len(shown)} more projects not shown."))
+    return blocks
+
+
+def user_stats(project: Project, stats: UserStats) -> list[Block]:
+    """``/build users``: live and queued users of one project."""
+    return [
+        _section(
+            f"*{esc(project.name)}*  `{project.id}`\n"
+            f":busts_in_silhouette: *{stats.live_users}* live · "
+            f":hourglass_flowing_sand: *{stats.queued_users}* queued"
+        )
+    ]
+
+
+def builds_page(project: Project, builds: Sequence[Build], *, page: int, total: int) -> list[Block]:
+    """``/build builds``: known uploads with their last pipeline status, paginated."""
+    blocks: list[Block] = [
+        _section(f"*Builds of {esc(project.name)}* (`{project.id}`), newest first")
+    ]
+    if not builds:
+        blocks.append(_context("The bot knows no builds of this project yet."))
+        return blocks
+    for build in builds:
+        blocks.append(_section(_build_line(build)))
+    pages = max(1, -(-total // BUILDS_PER_PAGE))
+    blocks.append(_context(f"Page {page} of {pages} · {total} builds"))
+    nav: list[Block] = []
+    if page > 1:
+        nav.append(
+            _button("Previous", ids.BUILD_PAGE, action_value(project_id=project.id, page=page - 1))
+        )
+    if page < pages:
+        nav.append(
+            _button("Next", ids.BUILD_PAGE, action_value(project_id=project.id, page=page + 1))
+        )
+    if nav:
+        blocks.append({"type": "actions", "elements": nav})
+    return blocks
+
+
+def _build_line(build: Build) -> str:
+    status = esc(build.last_status or "unknown")
+    line = f"`{build.upload_id}` · *{status}*"
+    if build.last_status_at:
+        line += f" ({when(build.last_status_at)})"
+    if build.objection:
+        line += f"\n> {esc(build.objection)}"
+    details = []
+    if build.file_url:
+        details.append(esc(build.file_url))
+    if build.requested_by:
+        details.append(f"by <@{build.requested_by}>")
+    if build.auto_release is False:
+        details.append("no auto-release")
+    if details:
+        line += "\n" + " · ".join(details)
+    return line
+
+
+# -- changes ---------------------------------------------------------------------
+
+
+def upload_accepted(
+    project: Project, result: UploadResult, *, file_url: str, auto_release: bool, actor_id: str
+) -> list[Block]:
+    """The build was queued by Streampixel; notifications follow its pipeline."""
+    release = (
+        "It will be distributed automatically once approved."
+        if auto_release
+        else f"Distribute it when approved: `/build distribute {project.id} {result.upload_id}`."
+    )
+    return [
+        _section(
+            f":inbox_tray: <@{actor_id}> uploaded a build to *{esc(project.name)}*\n"
+            f"Upload `{result.upload_id}`: {esc(result.message)}\n{release}"
+        ),
+        _context(esc(file_url)),
+    ]
+
+
+def run_offer(action: str, project: Project, upload_id: str) -> list[Block]:
+    """A distribute/rollback request awaiting its confirmed click."""
+    verb = "Distribute" if action == "distribute" else "Roll back to"
+    return [
+        _section(f"{verb} build `{upload_id}` of *{esc(project.name)}* (`{project.id}`)?"),
+        {"type": "actions", "elements": [_run_button(action, project, upload_id)]},
+    ]
+
+
+def rollback_choices(project: Project, builds: Sequence[Build]) -> list[Block]:
+    """The builds the bot knows for a project, newest first, each a rollback button."""
+    if not builds:
+        return [
+            _section(
+                f"The bot knows no builds of *{esc(project.name)}* yet. "
+                f"Name one: `/build rollback {project.id} <uploadId>`."
+            )
+        ]
+    blocks: list[Block] = [
+        _section(f"*Roll back {esc(project.name)}*: pick a build (newest first).")
+    ]
+    for build in builds[:ROLLBACK_CHOICES]:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _clip(_build_line(build), SECTION_LIMIT)},
+                "accessory": _run_button("rollback", project, build.upload_id, "Roll back"),
+            }
+        )
+    return blocks
+
+
+def run_done(
+    action: str, project_id: str, upload_id: str, *, actor_id: str, at: datetime, message: str
+) -> list[Block]:
+    """The spent message: who distributed (or rolled back to) which build, and when."""
+    return [
+        _section(
+            f":white_check_mark: <@{actor_id}> {DONE_VERBS.get(action, action)} build "
+            f"`{upload_id}` of `{project_id}` at {when(at)}.\nStreampixel: {esc(message)}"
+        )
+    ]
+
+
+def already_done(action: str, actor_id: str, at: datetime, outcome: str | None) -> str:
+    """The reply to a click on a button somebody already used."""
+    state = {None: "is running it", "ok": "did it", "failed": "tried it (it failed)"}
+    return (
+        f"This {VERBS.get(action, action).lower()} was already used: <@{actor_id}> "
+        f"{state.get(outcome, 'used it')} at {when(at)}."
+    )
+
+
+def slot_busy(action: str, project_id: str, upload_id: str, next_at: datetime) -> list[Block]:
+    """Streampixel's slot is in use: when it opens, and a button to queue for then."""
+    return [
+        _section(
+            f":hourglass: Streampixel allows one distribution per 2 minutes per account. "
+            f"The next slot opens at {when(next_at)}.\n"
+            f"Build `{upload_id}` of `{project_id}` was *not* {DONE_VERBS[action]} yet."
+        ),
+        {
+            "type": "actions",
+            "elements": [
+                _button(
+                    f"Queue for {hhmm(next_at)}",
+                    ids.BUILD_QUEUE_DISTRIBUTE,
+                    action_value(action=action, project_id=project_id, upload_id=upload_id),
+                    style="primary",
+                )
+            ],
+        },
+    ]
+
+
+def queued_notice(
+    action: str, project_id: str, upload_id: str, *, actor_id: str, run_at: datetime
+) -> list[Block]:
+    """The spent queue button: what was queued, by whom, for when."""
+    return [
+        _section(
+            f":calendar: <@{actor_id}> queued: {VERBS[action].lower()} build `{upload_id}` "
+            f"of `{project_id}` at {when(run_at)}. The result will be posted here."
+        )
+    ]
+
+
+def queued_result(
+    action: str,
+    project_id: str,
+    upload_id: str,
+    *,
+    requested_by: str,
+    outcome: str,
+    message: str,
+    at: datetime,
+) -> list[Block]:
+    """The scheduler's report on a queued distribution."""
+    if outcome == "ok":
+        head = (
+            f":white_check_mark: Queued {VERBS[action].lower()} of build `{upload_id}` "
+            f"(`{project_id}`), requested by <@{requested_by}>, ran at {when(at)}."
+        )
+    else:
+        head = (
+            f":x: Queued {VERBS[action].lower()} of build `{upload_id}` (`{project_id}`), "
+            f"requested by <@{requested_by}>, failed at {when(at)}."
+        )
+    return [_section(f"{head}\nStreampixel: {esc(message)}")]

@@ -1,0 +1,47 @@
+"""Text of ``/streamops subscriptions`` and ``/streamops events`` (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.blocks.notifications import escape
+from storage.subscriptions import Subscription
+from storage.webhooks import WebhookDelivery
+
+_OUTCOME = {
+    "queued": ":hourglass: queued",
+    "posted": ":white_check_mark: posted",
+    "failed": ":x: failed",
+    "ignored": ":grey_question: ignored (unknown event)",
+    "unrouted": ":warning: no channel",
+}
+
+
+def subscriptions_text(subs: Sequence[Subscription], default_channel: str | None) -> str:
+    """One line per subscription, then where everything else goes."""
+    fallback = f"<#{default_channel}>" if default_channel else "nowhere (no default channel)"
+    if not subs:
+        return f"No subscriptions. Every notification goes to {fallback}."
+    lines = ["*Subscriptions*"]
+    for sub in subs:
+        line = f"• <#{sub.channel}> ← {sub.provider}"
+        if sub.project:
+            line += f" project `{escape(sub.project)}`"
+        line += f" events: {escape(sub.events) if sub.events else 'all'}"
+        lines.append(line)
+    lines.append(f"Notifications no subscription matches go to {fallback}.")
+    return "\n".join(lines)
+
+
+def deliveries_text(rows: Sequence[WebhookDelivery], provider: str | None) -> str:
+    """Recent webhook deliveries with their outcome, newest first."""
+    scope = f" from {provider}" if provider else ""
+    if not rows:
+        return f"No webhook deliveries{scope} yet."
+    lines = [f"*Recent webhook deliveries{scope}*"]
+    for row in rows:
+        when = row.received_at.strftime("%Y-%m-%d %H:%M:%S")
+        about = f" `{escape(row.subject)}`" if row.subject else ""
+        outcome = _OUTCOME.get(row.outcome, escape(row.outcome))
+        lines.append(f"• {when} {row.provider} `{escape(row.event)}`{about} — {outcome}")
+    return "\n".join(lines)

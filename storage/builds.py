@@ -1,0 +1,423 @@
+"""Streampixel builds the bot knows, the shared distribute slot, and queued distributions.
+
+Three tables:
+
+- ``known_builds``: every upload the bot made or heard about by webhook, with
+  its last pipeline status (what ``/build builds`` and ``/build rollback`` show).
+- ``rate_slots``: when each Streampixel account last used its one-per-window
+  call (upload or distribute). Replicas share it, so the bot never sends a
+  call it knows Streampixel will refuse.
+- ``queued_distributions``: distributions waiting for the slot; a scheduler
+  runs them, and they survive restarts because they live here.
+
+SQLite hands datetimes back naive; every value read is returned as UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select
+
+from storage.db import Database
+
+PENDING = "pending"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
+
+
+class KnownBuild(SQLModel, table=True):
+    """One Streampixel upload and the last pipeline status heard about it."""
+
+    __tablename__ = "known_builds"
+
+    project_id: str = Field(primary_key=True, max_length=64)
+    upload_id: str = Field(primary_key=True, max_length=64)
+    file_url: str | None = Field(default=None)
+    auto_release: bool | None = Field(default=None)
+    requested_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    last_status: str | None = Field(default=None, max_length=64)
+    last_status_at: datetime | None = Field(default=None)
+    objection: str | None = Field(default=None)
+
+
+class RateSlot(SQLModel, table=True):
+    """When an account last used a rate-limited call (``action``: upload or distribute)."""
+
+    __tablename__ = "rate_slots"
+
+    account: str = Field(primary_key=True, max_length=64)
+    action: str = Field(primary_key=True, max_length=32)
+    last_at: datetime
+
+
+class QueuedDistribution(SQLModel, table=True):
+    """A distribution (or rollback) waiting for the account's next slot."""
+
+    __tablename__ = "queued_distributions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(max_length=64, index=True)
+    upload_id: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    requested_by: str = Field(max_length=64)
+    channel_id: str = Field(max_length=64)
+    run_at: datetime = Field(index=True)
+    created_at: datetime
+    state: str = Field(default=PENDING, max_length=16, index=True)
+    message: str = Field(default="")
+    finished_at: datetime | None = Field(default=None)
+
+
+@dataclass(frozen=True)
+class Build:
+    """A known build as read back (times in UTC)."""
+
+    project_id: str
+    upload_id: str
+    file_url: str | None
+    auto_release: bool | None
+    requested_by: str | None
+    created_at: datetime
+    last_status: str | None
+    last_status_at: datetime | None
+    objection: str | None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A queued distribution as read back (times in UTC)."""
+
+    id: int
+    project_id: str
+    upload_id: str
+    action: str
+    requested_by: str
+    channel_id: str
+    run_at: datetime
+    created_at: datetime
+    state: str
+    message: str
+    finished_at: datetime | None
+
+
+def _build(row: KnownBuild) -> Build:
+    return Build(
+        project_id=row.project_id,
+        upload_id=row.upload_id,
+        file_url=row.file_url,
+        auto_release=row.auto_release,
+        requested_by=row.requested_by,
+        created_at=_utc(row.created_at),
+        last_status=row.last_status,
+        last_status_at=_utc_or_none(row.last_status_at),
+        objection=row.objection,
+    )
+
+
+def _queued(row: QueuedDistribution) -> Queued:
+    assert row.id is not None
+    return Queued(
+        id=row.id,
+        project_id=row.project_id,
+        upload_id=row.upload_id,
+        action=row.action,
+        requested_by=row.requested_by,
+        channel_id=row.channel_id,
+        run_at=_utc(row.run_at),
+        created_at=_utc(row.created_at),
+        state=row.state,
+        message=row.message,
+        finished_at=_utc_or_none(row.finished_at),
+    )
+
+
+class BuildStore:
+    """Reads and writes known builds, rate slots and queued distributions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- known builds --------------------------------------------------------
+
+    async def remember_upload(
+        self,
+        project_id: str,
+        upload_id: str,
+        *,
+        file_url: str,
+        auto_release: bool,
+        requested_by: str,
+        at: datetime,
+    ) -> None:
+        """Record an upload the bot made (a webhook may already have created the row)."""
+
+        def apply(row: KnownBuild) -> None:
+            row.file_url = file_url
+            row.auto_release = auto_release
+            row.requested_by = requested_by
+            if row.last_status is None:
+                row.last_status, row.last_status_at = "pending", _utc(at)
+
+        await self._upsert_build(project_id, upload_id, _utc(at), apply)
+
+    async def note_pipeline_event(
+        self,
+        project_id: str,
+        upload_id: str,
+        status: str,
+        file_url: str | None,
+        objection: str | None,
+        at: datetime,
+    ) -> None:
+        """Record a pipeline webhook about a build, creating the row if it is new.
+
+        An event older than the status already stored (webhooks can arrive out of
+        order) does not overwrite it.
+
+        Args:
+            project_id: the project the event is about.
+            upload_id: the build.
+            status: the payload's raw ``status`` ("Downloading Files", "Approved", ...).
+            file_url: the payload's ``fileUrl`` (kept if the row has none).
+            objection: the rejection reason, if any.
+            at: the event's timestamp.
+        """
+        moment = _utc(at)
+
+        def apply(row: KnownBuild) -> None:
+            if file_url and not row.file_url:
+                row.file_url = file_url
+            last = _utc_or_none(row.last_status_at)
+            if last is None or moment >= last:
+                row.last_status, row.last_status_at = status, moment
+                row.objection = objection
+
+        await self._upsert_build(project_id, upload_id, moment, apply)
+
+    async def _upsert_build(
+        self,
+        project_id: str,
+        upload_id: str,
+        created_at: datetime,
+        apply: Callable[[KnownBuild], None],
+    ) -> None:
+        for attempt in range(2):
+            try:
+                async with self.db.session() as session:
+                    row = await session.get(KnownBuild, (project_id, upload_id))
+                    if row is None:
+                        row = KnownBuild(
+                            project_id=project_id, upload_id=upload_id, created_at=created_at
+                        )
+                    apply(row)
+                    session.add(row)
+                return
+            except IntegrityError:
+                # Another writer created the row between our read and insert: update it.
+                if attempt:
+                    raise
+
+    async def get_build(self, project_id: str, upload_id: str) -> Build | None:
+        """One known build, if the bot knows it."""
+        async with self.db.session() as session:
+            row = await session.get(KnownBuild, (project_id, upload_id))
+            return None if row is None else _build(row)
+
+    async def builds_for(self, project_id: str, *, limit: int = 50, offset: int = 0) -> list[Build]:
+        """Known builds of a project, newest first."""
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(KnownBuild)
+                .where(KnownBuild.project_id == project_id)
+                .order_by(col(KnownBuild.created_at).desc(), col(KnownBuild.upload_id).desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            return [_build(r) for r in rows.all()]
+
+    async def count_builds(self, project_id: str) -> int:
+        """How many builds of the project the bot knows."""
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(func.count())
+                .select_from(KnownBuild)
+                .where(KnownBuild.project_id == project_id)
+            )
+            return int(rows.one())
+
+    # -- rate slots ----------------------------------------------------------
+
+    async def take_slot(
+        self, account: str, action: str, *, now: datetime, window: timedelta
+    ) -> datetime | None:
+        """Use the account's slot for ``action`` if it is free.
+
+        Atomic across replicas: a conditional UPDATE (or the first INSERT) wins.
+
+        Args:
+            account: the provider account (Streampixel user id).
+            action: ``"upload"`` or ``"distribute"``.
+            now: the current time.
+            window: how long one call blocks the next.
+
+        Returns:
+            None when the slot was taken for this call; otherwise when it opens next.
+        """
+        now = _utc(now)
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(RateSlot)
+                .where(
+                    col(RateSlot.account) == account,
+                    col(RateSlot.action) == action,
+                    col(RateSlot.last_at) <= now - window,
+                )
+                .values(last_at=now)
+            )
+            if result.rowcount == 1:
+                return None
+            row = await session.get(RateSlot, (account, action))
+            if row is not None:
+                return _utc(row.last_at) + window
+        try:
+            async with self.db.session() as session:
+                session.add(RateSlot(account=account, action=action, last_at=now))
+        except IntegrityError:
+            # A concurrent caller inserted first and holds the slot.
+            return await self.next_slot(account, action, now=now, window=window)
+        return None
+
+    async def next_slot(
+        self, account: str, action: str, *, now: datetime, window: timedelta
+    ) -> datetime:
+        """When the slot for ``action`` is free (``now`` if it already is)."""
+        now = _utc(now)
+        async with self.db.session() as session:
+            row = await session.get(RateSlot, (account, action))
+        if row is None:
+            return now
+        return max(now, _utc(row.last_at) + window)
+
+    async def block_slot(
+        self, account: str, action: str, *, until: datetime, window: timedelta
+    ) -> None:
+        """Mark the slot used so that it next opens at ``until`` (the provider said wait)."""
+        last_at = _utc(until) - window
+        async with self.db.session() as session:
+            row = await session.get(RateSlot, (account, action))
+            if row is None:
+                session.add(RateSlot(account=account, action=action, last_at=last_at))
+            elif _utc(row.last_at) < last_at:
+                row.last_at = last_at
+                session.add(row)
+
+    # -- queued distributions -----------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        project_id: str,
+        upload_id: str,
+        action: str,
+        requested_by: str,
+        channel_id: str,
+        run_at: datetime,
+        now: datetime,
+    ) -> Queued:
+        """Store a distribution to run at ``run_at``."""
+        async with self.db.session() as session:
+            row = QueuedDistribution(
+                project_id=project_id,
+                upload_id=upload_id,
+                action=action,
+                requested_by=requested_by,
+                channel_id=channel_id,
+                run_at=_utc(run_at),
+                created_at=_utc(now),
+            )
+            session.add(row)
+            await session.flush()
+            return _queued(row)
+
+    async def claim_due(self, now: datetime) -> Queued | None:
+        """Take the oldest due pending distribution for this caller (one replica wins it)."""
+        now = _utc(now)
+        while True:
+            async with self.db.session() as session:
+                rows = await session.exec(
+                    select(QueuedDistribution)
+                    .where(
+                        QueuedDistribution.state == PENDING, col(QueuedDistribution.run_at) <= now
+                    )
+                    .order_by(col(QueuedDistribution.run_at), col(QueuedDistribution.id))
+                    .limit(1)
+                )
+                row = rows.first()
+                if row is None:
+                    return None
+                result = await session.exec(
+                    update(QueuedDistribution)
+                    .where(
+                        col(QueuedDistribution.id) == row.id,
+                        col(QueuedDistribution.state) == PENDING,
+                    )
+                    .values(state=RUNNING)
+                )
+                if result.rowcount == 1:
+                    await session.refresh(row)
+                    return _queued(row)
+
+    async def reschedule(self, queued_id: int, run_at: datetime) -> None:
+        """Put a claimed distribution back in the queue for ``run_at``."""
+        async with self.db.session() as session:
+            await session.exec(
+                update(QueuedDistribution)
+                .where(col(QueuedDistribution.id) == queued_id)
+                .values(state=PENDING, run_at=_utc(run_at))
+            )
+
+    async def finish_queued(self, queued_id: int, state: str, message: str, at: datetime) -> None:
+        """Record how a queued distribution ended (``done`` or ``failed``)."""
+        async with self.db.session() as session:
+            await session.exec(
+                update(QueuedDistribution)
+                .where(col(QueuedDistribution.id) == queued_id)
+                .values(state=state, message=message, finished_at=_utc(at))
+            )
+
+    async def queued(self, *, state: str | None = None) -> list[Queued]:
+        """Queued distributions (all, or those in ``state``), by run time."""
+        async with self.db.session() as session:
+            query = select(QueuedDistribution).order_by(
+                col(QueuedDistribution.run_at), col(QueuedDistribution.id)
+            )
+            if state is not None:
+                query = query.where(QueuedDistribution.state == state)
+            rows = await session.exec(query)
+            return [_queued(r) for r in rows.all()]
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending distribution is due, if any is pending."""
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(func.min(QueuedDistribution.run_at)).where(
+                    QueuedDistribution.state == PENDING
+                )
+            )
+            value = rows.one()
+            return None if value is None else _utc(value)

@@ -1,0 +1,248 @@
+"""The notification outbox: rows written with each webhook, leased and delivered by workers.
+
+A row is one notification for one channel. Workers lease the *oldest pending*
+row of a channel only (so a channel's notifications go out in order and one
+build's message is never posted twice by two workers), with ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already serialises the
+lease. A lease that expires (the worker died) makes the row available again.
+
+Also here: the per-channel send pacing and per-method ``Retry-After``
+deadlines, shared by every replica through the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import column, or_, table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, SQLModel, col, select
+
+from storage.db import Database
+from storage.timeutil import as_utc, to_db, utc_column
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+# The delivery log (storage.webhooks imports this module, so name the table here).
+_deliveries = table("webhook_deliveries", column("id"), column("outcome"))
+
+
+class OutboxRow(SQLModel, table=True):
+    """One notification waiting for (or done with) delivery to one channel.
+
+    ``progress`` counts the Slack calls of this row already made (see
+    ``bot.outbox``), so a retried row does not repeat a call that succeeded.
+    """
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int | None = None
+    channel: str = Field(max_length=32)
+    subject_key: str = Field(max_length=200)
+    payload: str
+    status: str = Field(default=PENDING, max_length=16)
+    progress: int = 0
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=utc_column())
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_type=utc_column())
+    result_ts: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_type=utc_column())
+
+
+class SlackPacing(SQLModel, table=True):
+    """When calls for ``key`` may resume (``channel:<id>`` pacing, ``method:<name>`` 429s)."""
+
+    __tablename__ = "slack_pacing"
+
+    key: str = Field(primary_key=True, max_length=100)
+    next_allowed_at: datetime = Field(sa_type=utc_column())
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A row leased to one worker until ``until``."""
+
+    row: OutboxRow
+    owner: str
+    until: datetime
+
+
+def _insert(dialect: str, table: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class OutboxStore:
+    """Leases, progress and completion of outbox rows; pacing and Retry-After deadlines."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def lease(self, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:
+        """Lease the next deliverable row (the oldest pending row of its channel), if any.
+
+        A row is deliverable when it is due, not leased (or its lease has
+        expired), and no older pending row exists for the same channel.
+        Leasing counts an attempt.
+        """
+        now = to_db(now)
+        earlier = aliased(OutboxRow)
+        older_pending = (
+            select(earlier.id)
+            .where(
+                earlier.channel == OutboxRow.channel,
+                earlier.status == PENDING,
+                col(earlier.id) < col(OutboxRow.id),
+            )
+            .exists()
+        )
+        query = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.status == PENDING,
+                OutboxRow.next_attempt_at <= now,
+                or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
+                ~older_pending,
+            )
+            .order_by(col(OutboxRow.id))
+            .limit(1)
+        )
+        if self.db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        until = now + lease_for
+        async with self.db.session() as session:
+            row = (await session.exec(query)).first()
+            if row is None:
+                return None
+            row.lease_owner = owner
+            row.lease_until = until
+            row.attempts += 1
+            session.add(row)
+        return Lease(row=row, owner=owner, until=until)
+
+    async def advance(self, lease: Lease, progress: int) -> bool:
+        """Record that the first ``progress`` Slack calls of the row are done.
+
+        Returns False when the lease was lost (another worker owns the row now).
+        """
+        return await self._update_owned(lease, progress=progress)
+
+    async def complete(self, lease: Lease, now: datetime, result_ts: str | None) -> bool:
+        """Mark the row sent (``result_ts``: the ts of the last message posted).
+
+        Its webhook delivery is marked ``posted`` in the same transaction.
+        """
+        return await self._update_owned(
+            lease,
+            delivery_outcome="posted",
+            status=SENT,
+            result_ts=result_ts,
+            finished_at=to_db(now),
+            lease_owner=None,
+            lease_until=None,
+            error=None,
+        )
+
+    async def retry_later(self, lease: Lease, at: datetime, error: str) -> bool:
+        """Give the row back, due again at ``at``, noting ``error``."""
+        return await self._update_owned(
+            lease, next_attempt_at=to_db(at), error=error[:500], lease_owner=None, lease_until=None
+        )
+
+    async def fail(self, lease: Lease, now: datetime, error: str) -> bool:
+        """Give up on the row for good (a permanent error); its delivery is marked ``failed``."""
+        return await self._update_owned(
+            lease,
+            delivery_outcome="failed",
+            status=FAILED,
+            error=error[:500],
+            finished_at=to_db(now),
+            lease_owner=None,
+            lease_until=None,
+        )
+
+    async def _update_owned(
+        self, lease: Lease, *, delivery_outcome: str | None = None, **values: object
+    ) -> bool:
+        statement = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.id) == lease.row.id,
+                col(OutboxRow.lease_owner) == lease.owner,
+                col(OutboxRow.status) == PENDING,
+            )
+            .values(**values)
+        )
+        async with self.db.session() as session:
+            result = await session.exec(statement)
+            owned = bool(result.rowcount)
+            if owned and delivery_outcome and lease.row.delivery_id is not None:
+                await session.exec(
+                    update(_deliveries)
+                    .where(_deliveries.c.id == lease.row.delivery_id)
+                    .values(outcome=delivery_outcome)
+                )
+            return owned
+
+    async def rows(self, *, channel: str | None = None) -> list[OutboxRow]:
+        """Every row (of ``channel``), oldest first: for tests and diagnostics."""
+        query = select(OutboxRow).order_by(col(OutboxRow.id))
+        if channel is not None:
+            query = query.where(OutboxRow.channel == channel)
+        async with self.db.session() as session:
+            return list((await session.exec(query)).all())
+
+    # -- pacing and Retry-After ------------------------------------------------
+
+    async def reserve_slot(self, key: str, now: datetime, interval: timedelta) -> datetime:
+        """Reserve the next send slot for ``key`` and return when it starts.
+
+        Slots are ``interval`` apart across every worker and replica: the first
+        caller gets ``now`` (or the stored next slot, if later), the next one
+        ``interval`` after that, and so on.
+        """
+        now = to_db(now)
+        seed = (
+            _insert(self.db.dialect, SlackPacing)
+            .values(key=key, next_allowed_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        async with self.db.session() as session:
+            await session.exec(seed)
+            query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
+            row = (await session.exec(query)).one()
+            slot = max(now, as_utc(row.next_allowed_at))
+            row.next_allowed_at = slot + interval
+            session.add(row)
+        return slot
+
+    async def defer(self, key: str, until: datetime) -> None:
+        """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
+        until = to_db(until)
+        seed = (
+            _insert(self.db.dialect, SlackPacing)
+            .values(key=key, next_allowed_at=until)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        async with self.db.session() as session:
+            await session.exec(seed)
+            query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
+            row = (await session.exec(query)).one()
+            if as_utc(row.next_allowed_at) < until:
+                row.next_allowed_at = until
+                session.add(row)
+
+    async def deferred_until(self, key: str) -> datetime | None:
+        """The stored next-allowed time of ``key``, if any."""
+        async with self.db.session() as session:
+            row = await session.get(SlackPacing, key)
+            return as_utc(row.next_allowed_at) if row else None

@@ -1,0 +1,199 @@
+"""Received webhooks (deduplicated) and the Slack message kept per build or video.
+
+:meth:`WebhookStore.record` is the intake transaction: the delivery row
+(unique ``dedupe_key``) and its outbox rows are written together, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel, col, select
+
+from storage.db import Database
+from storage.outbox import PENDING, OutboxRow
+from storage.subscriptions import channels_for
+from storage.timeutil import to_db, utc_column
+
+QUEUED = "queued"
+IGNORED = "ignored"
+UNROUTED = "unrouted"
+POSTED = "posted"
+FAILED = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One webhook as received (stored once per ``dedupe_key``).
+
+    ``outcome``: ``queued`` (notifications waiting), ``posted``, ``failed``,
+    ``ignored`` (an event we do not post) or ``unrouted`` (no channel).
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=16)
+    event: str = Field(max_length=64)
+    subject: str | None = Field(default=None, max_length=128)
+    project: str | None = Field(default=None, max_length=128)
+    dedupe_key: str = Field(max_length=64, unique=True)
+    payload: str
+    received_at: datetime = Field(sa_type=utc_column())
+    outcome: str = Field(max_length=16)
+
+
+class NotificationMessage(SQLModel, table=True):
+    """The Slack message of one build or video in one channel, and what it shows."""
+
+    __tablename__ = "notification_messages"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    subject_key: str = Field(primary_key=True, max_length=200)
+    ts: str = Field(max_length=32)
+    state: str
+    updated_at: datetime = Field(sa_type=utc_column())
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A parsed webhook ready to be stored.
+
+    Attributes:
+        notification: what the outbox rows carry; None for events we do not post.
+        subject_key: groups notifications into one Slack message (``""``: standalone).
+    """
+
+    provider: str
+    event: str
+    subject: str | None
+    project: str | None
+    dedupe_key: str
+    raw_payload: str
+    notification: Mapping[str, Any] | None
+    subject_key: str = ""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the intake transaction did."""
+
+    duplicate: bool
+    outcome: str
+    channels: tuple[str, ...] = ()
+
+
+def _insert(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(WebhookDelivery)
+    return sqlite.insert(WebhookDelivery)
+
+
+class WebhookStore:
+    """The intake transaction, the delivery log and the per-subject messages."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(
+        self, intake: Intake, now: datetime, *, default_channel: str | None
+    ) -> Recorded:
+        """Store the delivery and its outbox rows in one transaction.
+
+        A delivery whose ``dedupe_key`` is already stored changes nothing. The
+        notification gains ``prior_events``: the events already received about
+        the same subject (how a manual release is told from an automatic one).
+
+        Args:
+            intake: the parsed webhook.
+            now: the receive time.
+            default_channel: where notifications go when no subscription matches.
+        """
+        now = to_db(now)
+        async with self.db.session() as session:
+            prior: list[str] = []
+            if intake.subject is not None:
+                rows = await session.exec(
+                    select(WebhookDelivery.event).where(
+                        WebhookDelivery.provider == intake.provider,
+                        WebhookDelivery.subject == intake.subject,
+                    )
+                )
+                prior = sorted(set(rows.all()))
+            channels: list[str] = []
+            if intake.notification is not None:
+                channels = await channels_for(
+                    session, intake.provider, intake.project, intake.event
+                )
+                if not channels and default_channel:
+                    channels = [default_channel]
+            outcome = QUEUED if channels else UNROUTED
+            if intake.notification is None:
+                outcome = IGNORED
+            statement = (
+                _insert(self.db.dialect)
+                .values(
+                    provider=intake.provider,
+                    event=intake.event,
+                    subject=intake.subject,
+                    project=intake.project,
+                    dedupe_key=intake.dedupe_key,
+                    payload=intake.raw_payload,
+                    received_at=now,
+                    outcome=outcome,
+                )
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(col(WebhookDelivery.id))
+            )
+            delivery_id = (await session.exec(statement)).scalar_one_or_none()
+            if delivery_id is None:
+                return Recorded(duplicate=True, outcome="duplicate")
+            if intake.notification is None:
+                return Recorded(duplicate=False, outcome=outcome)
+            payload = json.dumps({**intake.notification, "prior_events": prior}, sort_keys=True)
+            for channel in channels:
+                session.add(
+                    OutboxRow(
+                        delivery_id=delivery_id,
+                        channel=channel,
+                        subject_key=intake.subject_key,
+                        payload=payload,
+                        status=PENDING,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+            return Recorded(duplicate=False, outcome=outcome, channels=tuple(channels))
+
+    async def recent(
+        self, *, provider: str | None = None, limit: int = 20
+    ) -> list[WebhookDelivery]:
+        """The latest deliveries (of ``provider``), newest first."""
+        query = select(WebhookDelivery).order_by(col(WebhookDelivery.id).desc()).limit(limit)
+        if provider is not None:
+            query = query.where(WebhookDelivery.provider == provider)
+        async with self.db.session() as session:
+            return list((await session.exec(query)).all())
+
+    async def message(self, channel: str, subject_key: str) -> NotificationMessage | None:
+        """The Slack message of ``subject_key`` in ``channel``, if one was posted."""
+        async with self.db.session() as session:
+            return await session.get(NotificationMessage, (channel, subject_key))
+
+    async def save_message(
+        self, channel: str, subject_key: str, ts: str, state: str, now: datetime
+    ) -> None:
+        """Remember (or update) the message of ``subject_key`` in ``channel``."""
+        async with self.db.session() as session:
+            row = await session.get(NotificationMessage, (channel, subject_key))
+            if row is None:
+                row = NotificationMessage(
+                    channel=channel, subject_key=subject_key, ts=ts, state=state, updated_at=now
+                )
+            else:
+                row.ts, row.state, row.updated_at = ts, state, to_db(now)
+            session.add(row)

@@ -1,0 +1,135 @@
+"""The delivery worker under an injected clock: Retry-After, backoff and pacing, exactly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.outbox import OutboxOptions, OutboxWorker
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack import create_app as create_fake_slack
+from bot.serving import serve_in_background
+from storage.outbox import OutboxStore
+from storage.webhooks import Intake, WebhookStore
+from tests.harness import BOT_TOKEN
+
+T0 = datetime(2026, 4, 21, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock that only moves when told to, or when the worker sleeps."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
+    fake = FakeSlack()
+    async with serve_in_background(create_fake_slack(fake)) as server:
+        yield (
+            fake,
+            AsyncWebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/", retry_handlers=[]),
+        )
+
+
+async def _queue(db, event: str, key: str, subject: str = "up1") -> None:
+    notification = {
+        "provider": "streampixel",
+        "event": event,
+        "subject": subject,
+        "project": "P1",
+        "timestamp": key,
+    }
+    await WebhookStore(db).record(
+        Intake(
+            provider="streampixel",
+            event=event,
+            subject=subject,
+            project="P1",
+            dedupe_key=key,
+            raw_payload="{}",
+            notification=notification,
+            subject_key=f"streampixel:{subject}",
+        ),
+        T0,
+        default_channel="C1",
+    )
+
+
+def _worker(db, client: AsyncWebClient, clock: Clock, **options: float) -> OutboxWorker:
+    return OutboxWorker(
+        db,
+        client,
+        clock=clock,
+        sleep=clock.sleep,
+        jitter=lambda: 1.0,
+        options=OutboxOptions(**options),  # type: ignore[arg-type]
+    )
+
+
+async def test_no_call_is_made_before_retry_after_expires(database, slack) -> None:
+    """After a 429 with Retry-After: 30, nothing is called until 30 s later; then it goes out."""
+    fake, client = slack
+    clock = Clock()
+    worker = _worker(database, client, clock)
+    await _queue(database, "build.uploaded", "k1")
+    fake.retry_after = 30
+    assert await worker.run_once()
+    fake.retry_after = None
+    assert len(fake.calls) == 1
+    assert await OutboxStore(database).deferred_until("method:chat.postMessage") == T0 + timedelta(
+        seconds=30
+    )
+    clock.now = T0 + timedelta(seconds=29)
+    assert not await worker.run_once()
+    assert len(fake.calls) == 1
+    clock.now = T0 + timedelta(seconds=30)
+    assert await worker.run_once()
+    assert len(fake.calls_to("chat.postMessage")) == 2
+    assert len(fake.channel_messages("C1")) == 1
+
+
+async def test_transient_failures_back_off_exponentially(database, slack) -> None:
+    """Each 503 doubles the wait before the next attempt (jitter pinned to the maximum)."""
+    fake, client = slack
+    clock = Clock()
+    worker = _worker(database, client, clock, backoff_base=2.0, backoff_cap=100.0)
+    await _queue(database, "build.uploaded", "k1")
+    fake.failures = 3
+    waits = []
+    for _ in range(3):
+        before = clock.now
+        assert await worker.run_once()
+        [row] = await OutboxStore(database).rows()
+        waits.append((row.next_attempt_at.replace(tzinfo=UTC) - before).total_seconds())
+        clock.now = row.next_attempt_at.replace(tzinfo=UTC)
+    assert waits == [2.0, 4.0, 8.0]
+    assert await worker.run_once()
+    [row] = await OutboxStore(database).rows()
+    assert (row.status, row.attempts) == ("sent", 4)
+
+
+async def test_posts_to_one_channel_are_paced(database, slack) -> None:
+    """Three steps of one build post (parent + 2 replies) at least one interval apart."""
+    fake, client = slack
+    clock = Clock()
+    worker = _worker(database, client, clock, channel_interval=1.0)
+    for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
+        await _queue(database, event, f"k{i}")
+    while await worker.run_once():
+        pass
+    assert clock.slept == [1.0, 1.0]
+    assert len(fake.calls_to("chat.postMessage")) == 3
+    assert len(fake.calls_to("chat.update")) == 2
