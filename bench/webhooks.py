@@ -57,13 +57,14 @@ class IngestResult:
         """Failed deliveries over every rate."""
         return sum(r.errors for r in self.results.values())
 
-    def _kept_up(self, r: LoadResult) -> bool:
+    def kept_up(self, r: LoadResult) -> bool:
+        """No errors, and answered at ≥ 95% of the offered rate."""
         return r.errors == 0 and r.achieved_rate >= 0.95 * r.rate
 
     @property
     def sustained_per_s(self) -> float:
         """Answered deliveries/s at the highest offered rate the server kept up with."""
-        kept = [r for r in self.results.values() if self._kept_up(r)]
+        kept = [r for r in self.results.values() if self.kept_up(r)]
         if not kept:
             return max((r.achieved_rate for r in self.results.values()), default=0.0)
         return max(kept, key=lambda r: r.rate).achieved_rate
@@ -76,7 +77,7 @@ class IngestResult:
                 f"offered {rate:>5.0f}/s: answered {r.achieved_rate:>6.0f}/s,"
                 f" p50 {r.percentile(50) * 1000:.1f} ms, p99 {r.percentile(99) * 1000:.1f} ms,"
                 f" max {r.max * 1000:.1f} ms, errors {r.errors}"
-                + ("" if self._kept_up(r) else "  (did not keep up)")
+                + ("" if self.kept_up(r) else "  (did not keep up)")
             )
         sent = sum(len(r.latencies) for r in self.results.values())
         rows = ", ".join(f"{t} {n if n is not None else 'missing'}" for t, n in self.rows.items())
@@ -133,7 +134,11 @@ async def measure(
     duration: float,
     database_path: Path,
 ) -> tuple[IngestResult | None, str]:
-    """Run every rate with fresh unique deliveries; (result, note) — result None if no route."""
+    """Run rising rates with fresh unique deliveries until one is not kept up with.
+
+    Returns:
+        (result, note); result is None when the route does not exist.
+    """
     url = f"{base_url}/webhooks/streampixel/{token}"
     exists, note = await route_exists(url)
     if not exists:
@@ -145,5 +150,7 @@ async def measure(
         batch = deliveries(count, offset)
         offset += count
         result.results[rate] = await open_loop(url, batch, rate=rate, duration=duration)
+        if not result.kept_up(result.results[rate]):
+            break  # higher rates would only pile up timeouts
     result.rows = count_rows(database_path)
     return result, ""
