@@ -223,8 +223,11 @@ async def run_target(
     run = TargetRun(target)
     async with child(target, port=port, cpu=server_cpu, config=config, log_path=log_path) as proc:
         await wait_for_port(port, proc)
-        await open_loop(url, sign(bodies), rate=50, duration=warmup)
         async with aiohttp.ClientSession() as stats_session:
+            before = await sandbox_stats(stats_session, slack_url)
+            warm = await open_loop(url, sign(bodies), rate=50, duration=warmup)
+            if target in FOLLOWS_UP:  # let warm-up follow-ups land before counting
+                await wait_followups(stats_session, slack_url, before, len(warm.latencies))
             for rate in rates:
                 before = await sandbox_stats(stats_session, slack_url)
                 result = await open_loop(url, sign(bodies), rate=rate, duration=duration)
@@ -517,9 +520,12 @@ async def choose_command(
     ) as proc:
         await wait_for_port(port, proc)
         url = f"http://127.0.0.1:{port}/slack/events"
-        if await probe_command(url, slash_bodies(*PRIMARY_COMMAND, slack_url, 1)):
-            return PRIMARY_COMMAND
-    return FALLBACK_COMMAND
+        async with aiohttp.ClientSession() as stats_session:
+            before = await sandbox_stats(stats_session, slack_url)
+            found = await probe_command(url, slash_bodies(*PRIMARY_COMMAND, slack_url, 1))
+            # the probe's own follow-up must land before anything is counted
+            await wait_followups(stats_session, slack_url, before, 1 if found else 0)
+    return PRIMARY_COMMAND if found else FALLBACK_COMMAND
 
 
 async def run_ingest(
