@@ -65,6 +65,9 @@ class Settings(BaseSettings):
 
     http_timeout: float = Field(default=10.0, alias="STREAMOPS_HTTP_TIMEOUT", gt=0)
     http_max_connections: int = Field(default=20, alias="STREAMOPS_HTTP_MAX_CONNECTIONS", ge=1)
+    provider_cache_seconds: float = Field(
+        default=5.0, alias="STREAMOPS_PROVIDER_CACHE_SECONDS", ge=0
+    )
     log_level: str = Field(default="INFO", alias="STREAMOPS_LOG_LEVEL")
 
     @field_validator("admins", mode="before")

@@ -22,6 +22,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.errors import ProviderError, ProviderUnavailable
+from bot.providers._cache import ReadCache
 from bot.providers._http import ProviderHTTP, RetryPolicy, Sleep, error_for_status, make_client
 from bot.redact import redact
 from bot.settings import Settings
@@ -119,7 +120,9 @@ class StreampixelClient:
         user_id: str,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        cache: ReadCache | None = None,
     ) -> None:
+        self._cache = cache or ReadCache(0)
         self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         self.user_id = user_id
         self._secrets = secret_forms(self._api_key.get_secret_value())
@@ -228,10 +231,14 @@ class StreampixelClient:
 
     async def _get(self, path: str) -> Any:
         params = {"userId": self.user_id, "apikey": self._api_key.get_secret_value()}
-        response = await self._http.send(
-            "GET", path, idempotent=True, params=params, error_from=self._error_from
-        )
-        return self._json(response)
+
+        async def load() -> Any:
+            response = await self._http.send(
+                "GET", path, idempotent=True, params=params, error_from=self._error_from
+            )
+            return self._json(response)
+
+        return await self._cache.get(path, load)
 
     async def _post(self, path: str, fields: dict[str, Any]) -> Any:
         payload = {"apiKey": self._api_key.get_secret_value(), "userId": self.user_id, **fields}
@@ -295,5 +302,10 @@ def from_settings(
         transport=transport,
     )
     return StreampixelClient(
-        client, api_key=api_key, user_id=settings.streampixel_user_id, retry=retry, sleep=sleep
+        client,
+        api_key=api_key,
+        user_id=settings.streampixel_user_id,
+        retry=retry,
+        sleep=sleep,
+        cache=ReadCache(settings.provider_cache_seconds),
     )
