@@ -4,7 +4,8 @@ The test creates a throwaway database, migrates it once with ``streamops db
 upgrade``, and starts two ``python -m bot serve --no-migrate`` replicas on it.
 The fake Slack Web API and the Streampixel simulator run in the test process;
 both replicas talk to them over loopback HTTP, as they would to the real ones.
-Runs only when ``STREAMOPS_TEST_POSTGRES_URL`` is set.
+The process test runs only when ``STREAMOPS_TEST_POSTGRES_URL`` is set; the
+tests of the replica-safety fixes below it run on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,20 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 
-from bot.audit import AuditFilters
+from bot.audit import AuditEvent, AuditFilters
+from bot.live_poller import LivePoller
+from bot.providers.streamapi import StreamAPIClient
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.sandbox.streampixel import DEMO_API_KEY, DEMO_USER_ID, StreampixelSimulator
 from bot.sandbox.streampixel import create_app as create_streampixel
 from bot.serving import serve_in_background
 from handlers import ids
-from storage.audit import AuditLog
+from storage.audit import CHECKPOINTS, AuditLog
+from storage.builds import BuildStore
 from storage.db import Database
 from storage.outbox import OutboxRow
 from storage.webhooks import WebhookDelivery
@@ -42,7 +48,7 @@ from tests import slack_requests
 from tests.conftest import POSTGRES_URL
 from tests.handlers.build_env import buttons
 
-pytestmark = pytest.mark.skipif(
+needs_postgres = pytest.mark.skipif(
     not POSTGRES_URL,
     reason="STREAMOPS_TEST_POSTGRES_URL is not set: multi-replica PostgreSQL test skipped",
 )
@@ -265,6 +271,7 @@ async def outbox_settled(db: Database, expected_rows: int, within: float = 30.0)
 # -- the test ---------------------------------------------------------------------------
 
 
+@needs_postgres
 async def test_two_replicas_post_once_distribute_once_and_keep_one_audit_chain(
     tmp_path: Path,
 ) -> None:
@@ -367,3 +374,100 @@ async def test_two_replicas_post_once_distribute_once_and_keep_one_audit_chain(
             assert report.rows_checked == len(records)
         finally:
             await db.dispose()
+
+
+# -- the fixes the replicas needed (both backends) ------------------------------------
+
+
+def _audit_event(n: int) -> AuditEvent:
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    return AuditEvent(
+        action="distribute",
+        outcome="ok",
+        actor_id=f"U{n}",
+        source="button",
+        requested_at=now,
+        completed_at=now,
+        correlation_id=f"c{n}",
+    )
+
+
+async def test_two_replicas_write_each_audit_checkpoint_once(database: Database) -> None:
+    """Replicas appending in turn write a checkpoint every N rows, not one per replica."""
+    first, second = AuditLog(database, checkpoint_every=3), AuditLog(database, checkpoint_every=3)
+    ids = [(await (first, second)[n % 2].append(_audit_event(n))).id for n in range(9)]
+    async with database.engine.connect() as conn:
+        rows = await conn.execute(sa_select(CHECKPOINTS.c.entry_id).order_by(CHECKPOINTS.c.id))
+        checkpointed = [int(r[0]) for r in rows]
+    assert checkpointed == [ids[2], ids[5], ids[8]]
+    assert (await first.verify()).ok
+
+
+async def test_concurrent_slot_blocks_keep_the_latest(database: Database) -> None:
+    """Replicas blocking the same rate slot at once leave it at the latest time given."""
+    store = BuildStore(database)
+    window = timedelta(minutes=2)
+    base = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    untils = [base + timedelta(seconds=s) for s in (30, 90, 10, 120, 60, 5, 100, 45)]
+    await asyncio.gather(
+        *(store.block_slot("acct", "distribute", until=u, window=window) for u in untils)
+    )
+    assert await store.next_slot("acct", "distribute", now=base, window=window) == max(untils)
+
+
+def _poller(
+    database: Database,
+    clock: Callable[[], datetime],
+    calls: list[str] | None = None,
+    **kwargs: Any,
+) -> LivePoller:
+    """A poller whose StreamAPI transport records each request (and answers 500)."""
+
+    def record(request: httpx.Request) -> httpx.Response:
+        if calls is not None:
+            calls.append(request.url.path)
+        return httpx.Response(500)
+
+    client = StreamAPIClient(
+        httpx.AsyncClient(
+            base_url="http://streamapi.invalid", transport=httpx.MockTransport(record)
+        ),
+        api_key="k",
+        secret="s",
+    )
+    return LivePoller(
+        database, client, clock=clock, interval=60, default_channel="C0LIVE", **kwargs
+    )
+
+
+async def test_replica_pollers_take_one_turn_per_interval(database: Database) -> None:
+    """Of two replicas' pollers, one gets each interval's turn; the other takes over later."""
+    now = [datetime(2026, 5, 1, 12, 0, tzinfo=UTC)]
+    one, two = _poller(database, lambda: now[0]), _poller(database, lambda: now[0])
+    assert [await one.my_turn(), await two.my_turn()] == [True, False]
+    now[0] += timedelta(seconds=30)
+    assert [await two.my_turn(), await one.my_turn()] == [False, False]
+    now[0] += timedelta(seconds=30)
+    assert [await two.my_turn(), await one.my_turn()] == [True, False]
+
+
+async def test_a_poller_without_the_turn_does_not_call_streamapi(database: Database) -> None:
+    """run() skips the StreamAPI call while another replica holds the turn."""
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    holder = _poller(database, lambda: now)
+    assert await holder.my_turn()
+    sleeps: list[float] = []
+
+    async def one_round(seconds: float) -> None:
+        sleeps.append(seconds)
+        raise asyncio.CancelledError
+
+    calls: list[str] = []
+    waiting = _poller(database, lambda: now, calls, sleep=one_round)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting.run()
+    assert (calls, sleeps) == ([], [60])
+    now += timedelta(seconds=60)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting.run()  # the turn is free again: this time it polls
+    assert calls and sleeps == [60, 60]
