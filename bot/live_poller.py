@@ -5,6 +5,8 @@ the default interval (``STREAMOPS_STREAMAPI_POLL_SECONDS``, 60 s) loses
 nothing. A failed poll changes nothing: a session is only called ended after a
 *successful* list that no longer has it. State lives in the database
 (:mod:`storage.live_sessions`); the notifications go through the outbox.
+On several replicas every one runs the poller, and they take turns
+(:meth:`LivePoller.my_turn`): StreamAPI is called once per interval in all.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.errors import ProviderError
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi_models import LiveSession
+from storage.builds import BuildStore
 from storage.db import Database
 from storage.live_sessions import LiveNow, LiveSessionStore
 
@@ -25,6 +28,13 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 log = logging.getLogger("streamops.live_poller")
+
+#: The rate slot that makes the replicas take turns polling.
+POLL_TURN_ACCOUNT = "streamapi"
+POLL_TURN_ACTION = "live_poll"
+#: The turn is a little shorter than the interval, so a replica's own timing jitter
+#: never makes it skip its turn.
+TURN_FRACTION = 0.9
 
 
 def session_key(live: LiveSession) -> str:
@@ -57,6 +67,7 @@ class LivePoller:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = LiveSessionStore(db)
+        self.slots = BuildStore(db)
         self.streamapi = streamapi
         self.clock = clock
         self.interval = interval
@@ -75,11 +86,29 @@ class LivePoller:
         ]
         return await self.store.sync(live, self.clock(), default_channel=self.default_channel)
 
+    async def my_turn(self) -> bool:
+        """Take the shared polling turn: True for one replica per ``interval``.
+
+        Every replica runs the poller; the turn (a rate slot in the database,
+        ``TURN_FRACTION`` of the interval wide) lets only one of them call
+        StreamAPI per interval, so N replicas neither multiply the API calls nor
+        sync overlapping, out-of-date live lists. A replica that stops polling
+        is replaced within one interval by the next one whose turn comes up.
+        """
+        busy = await self.slots.take_slot(
+            POLL_TURN_ACCOUNT,
+            POLL_TURN_ACTION,
+            now=self.clock(),
+            window=timedelta(seconds=self.interval * TURN_FRACTION),
+        )
+        return busy is None
+
     async def run(self) -> None:
-        """Poll every ``interval`` seconds until cancelled."""
+        """Poll every ``interval`` seconds (when it is this replica's turn) until cancelled."""
         while True:
             try:
-                await self.poll_once()
+                if await self.my_turn():
+                    await self.poll_once()
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep polling after a database hiccup

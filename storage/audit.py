@@ -164,9 +164,14 @@ class AuditLog:
         return AuditRecord.from_row({"id": entry_id, **values})
 
     async def _maybe_checkpoint(self, conn: AsyncConnection, entry_id: int, digest: str) -> None:
-        if self._last_checkpoint_entry is None:
-            last = await self._last_checkpoint(conn)
-            self._last_checkpoint_entry = last.entry_id if last else 0
+        # The cached entry id is only a hint: another replica (or the periodic
+        # checkpoint) may have written a newer checkpoint. When the hint says one
+        # is due, re-read the latest under the writer lock before writing.
+        cached = self._last_checkpoint_entry
+        if cached is not None and entry_id - cached < self._checkpoint_every:
+            return
+        last = await self._last_checkpoint(conn)
+        self._last_checkpoint_entry = last.entry_id if last else 0
         if entry_id - self._last_checkpoint_entry >= self._checkpoint_every:
             await self._add_checkpoint(conn, "checkpoint", entry_id, digest)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 
@@ -316,15 +317,28 @@ class BuildStore:
     async def block_slot(
         self, account: str, action: str, *, until: datetime, window: timedelta
     ) -> None:
-        """Mark the slot used so that it next opens at ``until`` (the provider said wait)."""
+        """Mark the slot used so that it next opens at ``until`` (the provider said wait).
+
+        Never moves the slot earlier, even when replicas block it concurrently:
+        an insert-if-missing, then a conditional UPDATE (no read-modify-write).
+        """
         last_at = _utc(until) - window
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         async with self.db.session() as session:
-            row = await session.get(RateSlot, (account, action))
-            if row is None:
-                session.add(RateSlot(account=account, action=action, last_at=last_at))
-            elif _utc(row.last_at) < last_at:
-                row.last_at = last_at
-                session.add(row)
+            await session.exec(
+                insert(RateSlot)
+                .values(account=account, action=action, last_at=last_at)
+                .on_conflict_do_nothing(index_elements=["account", "action"])
+            )
+            await session.exec(
+                update(RateSlot)
+                .where(
+                    col(RateSlot.account) == account,
+                    col(RateSlot.action) == action,
+                    col(RateSlot.last_at) < last_at,
+                )
+                .values(last_at=last_at)
+            )
 
     # -- queued distributions -----------------------------------------------
 
