@@ -42,6 +42,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    # SQLite has one writer at a time. Several pooled connections racing for the
+    # write lock fall into SQLite's busy handler, which sleeps 1-100 ms between
+    # tries (ingest fell to ~100 transactions/s). One connection per process makes
+    # transactions queue in the pool without sleeping; other processes still
+    # wait through busy_timeout.
+    kwargs.setdefault("pool_size", 1)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_timeout", 120)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

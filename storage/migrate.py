@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -23,9 +24,14 @@ def _config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@functools.cache
+def _script_heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(_config()).get_heads())
+
+
 def script_heads() -> set[str]:
-    """The revisions the code expects the database to be at."""
-    return set(ScriptDirectory.from_config(_config()).get_heads())
+    """The revisions the code expects the database to be at (read from disk once)."""
+    return set(_script_heads())
 
 
 #: Held while migrating on PostgreSQL, so replicas starting together migrate once.

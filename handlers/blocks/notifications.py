@@ -130,8 +130,13 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
     name = esc(t.title) if t.title else "Live session"
     status = status_of(current.event)
-    blocks: Blocks = [section(f"*{name}* `{esc(t.subject)}`\n{status}")]
-    return f"{t.title or 'Live session'} ({t.subject}): {_fallback(status)}", blocks
+    # The subject is "<public host id>@<start epoch>"; people know the host id.
+    host = t.subject.split("@", 1)[0]
+    blocks: Blocks = [
+        section(f"*{name}* · public host `{esc(host)}`\n{status}"),
+        context(f"`/live info {esc(host)}` for viewers and duration"),
+    ]
+    return f"{t.title or 'Live session'} (host {host}): {_fallback(status)}", blocks
 
 
 def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:

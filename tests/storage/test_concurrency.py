@@ -10,16 +10,17 @@ from storage.claims import ClaimStore
 from storage.db import Database
 
 
-async def test_fifty_concurrent_read_then_write_transactions(database: Database) -> None:
-    """Fifty transactions that read and then write, all at once, all commit.
+async def test_concurrent_read_then_write_transactions_from_two_pools(database: Database) -> None:
+    """Two engines on one database (like two processes), 25 read-then-write transactions each.
 
     With SQLite's default deferred BEGIN, a read transaction that later writes
-    fails instantly with SQLITE_BUSY; BEGIN IMMEDIATE makes it wait instead.
+    fails instantly with SQLITE_BUSY when another connection holds the write
+    lock; BEGIN IMMEDIATE makes it wait (busy_timeout) instead.
     """
-    claims = ClaimStore(database)
+    other = await _second_engine(database)
 
-    async def read_then_write(i: int) -> None:
-        async with database.session() as session:
+    async def read_then_write(db: Database, i: int) -> None:
+        async with db.session() as session:
             await session.exec(text("SELECT count(*) FROM action_claims"))
             await asyncio.sleep(0)
             await session.exec(
@@ -30,8 +31,20 @@ async def test_fifty_concurrent_read_then_write_transactions(database: Database)
                 params={"k": f"key-{i}"},
             )
 
-    await asyncio.gather(*(read_then_write(i) for i in range(50)))
-    await asyncio.gather(*(claims.claim(f"extra-{i}", "U") for i in range(50)))
+    try:
+        await asyncio.gather(*(read_then_write(database if i % 2 else other, i) for i in range(50)))
+        await asyncio.gather(*(ClaimStore(other).claim(f"extra-{i}", "U") for i in range(50)))
+    finally:
+        await other.dispose()
     async with database.engine.connect() as conn:
         count = (await conn.execute(text("SELECT count(*) FROM action_claims"))).scalar()
     assert count == 100
+
+
+async def _second_engine(database: Database) -> Database:
+    """Another engine on the same database (and, on PostgreSQL, the same test schema)."""
+    if database.dialect != "postgresql":
+        return Database(database.url)
+    async with database.engine.connect() as conn:
+        search_path = str((await conn.execute(text("SHOW search_path"))).scalar())
+    return Database(database.url, connect_args={"server_settings": {"search_path": search_path}})

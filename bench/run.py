@@ -1,0 +1,593 @@
+"""StreamOps benchmarks: ``python bench/run.py [--quick]``.
+
+Measures, side by side in one run on this machine:
+
+1. Slash-command ack latency (p50, p99, max, errors) at fixed rates against a bare
+   Starlette endpoint, a bare slack-bolt app that only acks, and StreamOps itself,
+   each served by uvicorn in its own process, one at a time. The load generator is
+   an open-loop aiohttp client (bench/loadgen.py) that measures from each request's
+   scheduled send time. StreamOps' follow-up work goes to the Streampixel simulator
+   and a fake Slack in a sandbox process, so nothing leaves the machine.
+2. Peak RSS (VmHWM) of every server process, StreamOps' included.
+3. Webhook ingest, when main has ``/webhooks/streampixel/{token}``.
+4. Audit query p99 and chain verification, via the audit branch's
+   ``bench/audit_queries.py`` when it is present.
+
+It prints a table and PASS/FAIL per target of issue 9. Timing targets are never
+asserted in the test suite; this script is where they are checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+from bench import machine, webhooks
+from bench.loadgen import LoadResult, Prepared, open_loop
+
+REPO = Path(__file__).resolve().parents[1]
+# Made-up credentials: the bench talks only to its own fake Slack and simulators.
+SIGNING_SECRET = "bench-signing-secret-not-a-real-one-0123"  # noqa: S105
+BOT_TOKEN = "xoxb-bench-not-a-real-token"  # noqa: S105
+WEBHOOK_TOKEN = "bench-webhook-token-0123456789"  # noqa: S105
+BENCH_USER = "UBENCH0001"
+TARGETS = ("starlette", "bolt", "bolt-respond", "streamops")
+LABELS = {
+    "starlette": "bare Starlette",
+    "bolt": "bare Bolt (ack only)",
+    "bolt-respond": "Bolt ack + respond()",
+    "streamops": "StreamOps",
+}
+FOLLOWS_UP = ("bolt-respond", "streamops")
+PRIMARY_COMMAND = ("/build", "projects")
+FALLBACK_COMMAND = ("/streamops", "help")
+
+# Issue 9 targets.
+P99_RATIO_MAX = 1.5
+P99_AT_200_MAX_S = 0.050
+ANY_REQUEST_MAX_S = 2.5
+INGEST_MIN_PER_S = 1000.0
+RSS_MAX_MB = 150.0
+
+
+@dataclass
+class TargetRun:
+    """Everything measured for one server: a result per rate and its peak RSS."""
+
+    target: str
+    results: dict[float, LoadResult] = field(default_factory=dict)
+    followups: dict[float, tuple[int, float]] = field(default_factory=dict)
+    peak_rss_mb: float = math.nan
+    log: str = ""
+
+
+# -- processes ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set) of ``pid`` in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+async def wait_for_port(port: int, proc: asyncio.subprocess.Process, within: float = 60) -> None:
+    """Wait until something accepts connections on ``port``; fail if ``proc`` dies first."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} during start-up")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise RuntimeError(f"nothing listened on port {port} within {within} s")
+
+
+@contextlib.asynccontextmanager
+async def child(
+    kind: str, *, port: int = 0, cpu: int | None, config: dict[str, str], log_path: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run ``bench/targets.py KIND`` in its own process until the block ends."""
+    argv = [sys.executable, str(REPO / "bench" / "targets.py"), kind, "--port", str(port)]
+    if cpu is not None:
+        argv += ["--cpu", str(cpu)]
+    env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE if kind == "sandbox" else log,
+            stderr=log,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 10)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+
+
+# -- requests ----------------------------------------------------------------
+
+
+def slash_bodies(command: str, text: str, response_base: str, count: int = 16) -> list[bytes]:
+    """``count`` form-encoded slash commands shaped like Slack's saved sample."""
+    sample = (REPO / "tests" / "payloads" / "slash_command.txt").read_text().strip()
+    fields = dict(parse_qsl(sample, keep_blank_values=True))
+    bodies = []
+    for i in range(count):
+        fields.update(
+            command=command,
+            text=text,
+            user_id=BENCH_USER,
+            user_name="bench",
+            channel_id="C0BENCH001",
+            response_url=f"{response_base}/response/bench-{i}",
+            trigger_id=f"398738663015.47445629121.{i:032x}",
+        )
+        bodies.append(urlencode(fields).encode())
+    return bodies
+
+
+def sign(bodies: Sequence[bytes]) -> list[Prepared]:
+    """Sign every body once, now (Slack signatures stay valid for 5 minutes)."""
+    verifier = SignatureVerifier(SIGNING_SECRET)
+    ts = str(int(time.time()))
+    return [
+        Prepared(
+            body,
+            {
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": str(verifier.generate_signature(timestamp=ts, body=body)),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        for body in bodies
+    ]
+
+
+async def sandbox_stats(session: aiohttp.ClientSession, slack_url: str) -> dict[str, int]:
+    """Calls the fake Slack has received, by method."""
+    async with session.get(f"{slack_url}/bench/stats") as resp:
+        data: dict[str, int] = await resp.json()
+        return data
+
+
+async def probe_command(url: str, bodies: list[bytes]) -> bool:
+    """Whether StreamOps acks ``bodies[0]`` empty (the subcommand exists and runs)."""
+    prepared = sign(bodies[:1])[0]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=prepared.body, headers=prepared.headers) as resp,
+    ):
+        body = await resp.read()
+        return resp.status == 200 and not body.strip()
+
+
+# -- the ack-latency runs ----------------------------------------------------
+
+
+async def run_target(
+    target: str,
+    *,
+    rates: Sequence[float],
+    duration: float,
+    warmup: float,
+    bodies: list[bytes],
+    config: dict[str, str],
+    slack_url: str,
+    server_cpu: int | None,
+    workdir: Path,
+) -> TargetRun:
+    """Start ``target``, warm it up, run every rate against it, record its peak RSS."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/slack/events"
+    log_path = workdir / f"{target}.log"
+    run = TargetRun(target)
+    async with child(target, port=port, cpu=server_cpu, config=config, log_path=log_path) as proc:
+        await wait_for_port(port, proc)
+        async with aiohttp.ClientSession() as stats_session:
+            before = await sandbox_stats(stats_session, slack_url)
+            warm = await open_loop(url, sign(bodies), rate=50, duration=warmup)
+            if target in FOLLOWS_UP:  # let warm-up follow-ups land before counting
+                await wait_followups(stats_session, slack_url, before, len(warm.latencies))
+            for rate in rates:
+                before = await sandbox_stats(stats_session, slack_url)
+                result = await open_loop(url, sign(bodies), rate=rate, duration=duration)
+                run.results[rate] = result
+                if target in FOLLOWS_UP:
+                    run.followups[rate] = await wait_followups(
+                        stats_session, slack_url, before, len(result.latencies)
+                    )
+                print(f"  {LABELS[target]:<22} {rate:>5.0f} req/s  {summary(result)}", flush=True)
+                await asyncio.sleep(0.5)
+        run.peak_rss_mb = peak_rss_mb(proc.pid)
+    run.log = log_path.read_text(errors="replace")
+    return run
+
+
+async def wait_followups(
+    session: aiohttp.ClientSession, slack_url: str, before: dict[str, int], expected: int
+) -> tuple[int, float]:
+    """Wait (≤ 30 s) for ``expected`` response_url posts; return (seen, seconds waited)."""
+    t0 = time.monotonic()
+    seen = 0
+    while time.monotonic() - t0 < 30:
+        now = await sandbox_stats(session, slack_url)
+        seen = now.get("response_url", 0) - before.get("response_url", 0)
+        if seen >= expected:
+            break
+        await asyncio.sleep(0.1)
+    return seen, time.monotonic() - t0
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds for the table."""
+    return "—" if math.isnan(seconds) else f"{seconds * 1000:.1f}"
+
+
+def summary(result: LoadResult) -> str:
+    """One line: p50/p99/max, errors, achieved rate."""
+    errors = f"{result.errors}" + (f" {dict(result.error_kinds)}" if result.errors else "")
+    return (
+        f"p50 {ms(result.percentile(50))} ms  p99 {ms(result.percentile(99))} ms"
+        f"  max {ms(result.max)} ms  errors {errors}  ({result.achieved_rate:.0f}/s answered)"
+    )
+
+
+# -- audit -------------------------------------------------------------------
+
+
+async def run_audit(rows: int) -> tuple[str, int | None]:
+    """Run the audit branch's bench/audit_queries.py; its output (or why not) and exit code."""
+    script = REPO / "bench" / "audit_queries.py"
+    if not script.exists():
+        return "not measured: bench/audit_queries.py is not in this tree", None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        "--rows",
+        str(rows),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return out.decode(errors="replace").rstrip(), proc.returncode
+
+
+# -- report ------------------------------------------------------------------
+
+
+def verdict(ok: bool | None) -> str:
+    """PASS, FAIL or n/a."""
+    return "n/a " if ok is None else ("PASS" if ok else "FAIL")
+
+
+def report(
+    runs: dict[str, TargetRun],
+    command: tuple[str, str],
+    ingest: webhooks.IngestResult | None,
+    ingest_note: str,
+    audit_text: str,
+    facts: dict[str, str],
+    args: argparse.Namespace,
+    pinned: bool,
+) -> tuple[str, list[tuple[str, bool | None, str]]]:
+    """The printed report and the list of (target, verdict, detail)."""
+    lines = ["", "== Machine"]
+    lines += [f"  {k:<12} {v}" for k, v in facts.items()]
+    lines += [
+        "",
+        f"== Slash-command ack latency: `{command[0]} {command[1]}`,"
+        f" {args.duration:g} s per rate, open loop (aiohttp), measured from scheduled send time",
+        "   each server: uvicorn, 1 worker, own process"
+        + (", pinned to CPU 1; load generator and sandbox on CPU 0" if pinned else ", unpinned"),
+        "",
+        f"  {'server':<22}{'rate':>6}{'sent':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'errors':>8}{'p99 ÷ Bolt':>12}{'gen lag ms':>12}{'gen CPU':>9}",
+    ]
+    bolt = runs.get("bolt")
+    for target in TARGETS:
+        run = runs.get(target)
+        if run is None:
+            continue
+        for rate, r in run.results.items():
+            ratio = "—"
+            if bolt and rate in bolt.results and target != "bolt":
+                base = bolt.results[rate].percentile(99)
+                ratio = f"{r.percentile(99) / base:.2f}×" if base > 0 else "—"
+            cpu = f"{r.cpu / r.wall * 100:.0f}%" if r.wall > 0 else "—"
+            lines.append(
+                f"  {LABELS[target]:<22}{rate:>6.0f}{r.sent:>7}{ms(r.percentile(50)):>9}"
+                f"{ms(r.percentile(99)):>9}{ms(r.max):>9}{r.errors:>8}{ratio:>12}"
+                f"{ms(r.max_send_lag):>12}{cpu:>9}"
+            )
+    streamops = runs.get("streamops")
+    followers = [runs[t] for t in FOLLOWS_UP if t in runs and runs[t].followups]
+    if followers:
+        lines += ["", "  Follow-ups (response_url posts that reached the fake Slack):"]
+    for run in followers:
+        for rate, (seen, waited) in run.followups.items():
+            answered = len(run.results[rate].latencies)
+            lines.append(
+                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{answered}"
+                f" within {waited:.1f} s of the last ack"
+            )
+    lines += ["", "== Peak RSS (VmHWM) of each server process after its runs"]
+    for target in TARGETS:
+        if target in runs:
+            lines.append(f"  {LABELS[target]:<22}{runs[target].peak_rss_mb:>8.1f} MB")
+    lines.append("  (VmHWM is the lifetime peak, so it includes start-up and every rate run.)")
+    lines += ["", "== Webhook ingest (Streampixel, SQLite, unique payloads)"]
+    lines.append(f"  {ingest.describe()}" if ingest else f"  {ingest_note}")
+    lines += ["", "== Audit queries (bench/audit_queries.py)"]
+    lines += [f"  {line}" for line in audit_text.splitlines()]
+
+    checks: list[tuple[str, bool | None, str]] = []
+    so200 = streamops.results.get(200.0) if streamops else None
+    bolt200 = bolt.results.get(200.0) if bolt else None
+    if so200 and bolt200:
+        p99, base = so200.percentile(99), bolt200.percentile(99)
+        checks.append(
+            (
+                f"StreamOps p99 ≤ {P99_RATIO_MAX}× bare Bolt at 200 req/s",
+                p99 <= P99_RATIO_MAX * base,
+                f"{ms(p99)} ms vs {ms(base)} ms ({p99 / base:.2f}×)",
+            )
+        )
+        checks.append(
+            (
+                "StreamOps p99 ≤ 50 ms at 200 req/s",
+                p99 <= P99_AT_200_MAX_S,
+                f"{ms(p99)} ms",
+            )
+        )
+    else:
+        checks.append(("StreamOps p99 at 200 req/s", None, "200 req/s was not run"))
+    if streamops:
+        worst = max((r.max for r in streamops.results.values()), default=math.nan)
+        errors = sum(r.errors for r in streamops.results.values())
+        checks.append(
+            (
+                "no StreamOps request over 2.5 s (and none failed)",
+                worst <= ANY_REQUEST_MAX_S and errors == 0,
+                f"max {ms(worst)} ms, {errors} errors",
+            )
+        )
+        checks.append(
+            (
+                f"StreamOps peak RSS ≤ {RSS_MAX_MB:.0f} MB",
+                streamops.peak_rss_mb <= RSS_MAX_MB,
+                f"{streamops.peak_rss_mb:.1f} MB",
+            )
+        )
+    if ingest:
+        checks.append(
+            (
+                f"webhook ingest ≥ {INGEST_MIN_PER_S:.0f}/s on SQLite",
+                ingest.sustained_per_s >= INGEST_MIN_PER_S,
+                f"sustained {ingest.sustained_per_s:.0f}/s (highest offered rate kept up with)",
+            )
+        )
+    else:
+        checks.append(("webhook ingest ≥ 1000/s on SQLite", None, ingest_note))
+    lines += ["", "== Targets (issue 9)"]
+    lines += [f"  {verdict(ok)}  {name}: {detail}" for name, ok, detail in checks]
+    return "\n".join(lines), checks
+
+
+# -- main --------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options (``--quick`` picks shorter runs and fewer audit rows)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 s per rate, 100k audit rows")
+    parser.add_argument("--rates", type=float, nargs="+", help="req/s (default 50 200 500)")
+    parser.add_argument("--duration", type=float, help="seconds per rate (default 30, quick 5)")
+    parser.add_argument("--warmup", type=float, help="seconds of warm-up at 50 req/s")
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--audit-rows", type=int, help="default 1,000,000 (quick 100,000)")
+    parser.add_argument("--skip-audit", action="store_true")
+    parser.add_argument("--skip-webhooks", action="store_true")
+    parser.add_argument(
+        "--ingest-rate", type=float, nargs="+", help="rising webhook rates (≤ 10 s each)"
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    args.rates = args.rates or [50.0, 200.0, 500.0]
+    args.duration = args.duration or (5.0 if args.quick else 30.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
+    args.audit_rows = args.audit_rows or (100_000 if args.quick else 1_000_000)
+    default_ingest = [100.0, 250.0, 500.0, 1000.0, 1500.0]
+    args.ingest_rate = args.ingest_rate or default_ingest
+    return args
+
+
+async def bench(args: argparse.Namespace) -> int:
+    """Run every measurement and print the report; exit status 0 unless something broke."""
+    pinned = not args.no_pin and (os.cpu_count() or 1) >= 2
+    server_cpu = 1 if pinned else None
+    if pinned:
+        os.sched_setaffinity(0, {0})
+    facts = machine.describe(REPO)
+    with tempfile.TemporaryDirectory(prefix="streamops-bench-") as tmp:
+        workdir = Path(tmp)
+        sandbox_config = {"webhook_token": WEBHOOK_TOKEN}
+        async with child(
+            "sandbox",
+            cpu=0 if pinned else None,
+            config=sandbox_config,
+            log_path=workdir / "sandbox.log",
+        ) as sandbox_proc:
+            assert sandbox_proc.stdout is not None
+            line = await asyncio.wait_for(sandbox_proc.stdout.readline(), 60)
+            if not line:
+                log = (workdir / "sandbox.log").read_text()
+                raise RuntimeError(f"sandbox did not start:\n{log}")
+            sandbox = json.loads(line)
+            slack_url: str = sandbox["slack_url"]
+            config = {
+                **sandbox["settings"],
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": f"{slack_url}/api/",
+                "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'streamops.db'}",
+                "STREAMOPS_ADMINS": BENCH_USER,
+                "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+                "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
+                "STREAMOPS_LOG_LEVEL": "WARNING",
+            }
+            command = await choose_command(config, slack_url, server_cpu, workdir)
+            print(f"slash command under test: {command[0]} {command[1]}", flush=True)
+            bodies = slash_bodies(*command, slack_url)
+            runs: dict[str, TargetRun] = {}
+            for target in args.targets:
+                runs[target] = await run_target(
+                    target,
+                    rates=args.rates,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    bodies=bodies,
+                    config=config,
+                    slack_url=slack_url,
+                    server_cpu=server_cpu,
+                    workdir=workdir,
+                )
+            ingest, ingest_note = None, "not measured (--skip-webhooks)"
+            if not args.skip_webhooks:
+                ingest, ingest_note = await run_ingest(args, config, server_cpu, workdir)
+        audit_text = "not measured (--skip-audit)"
+        if not args.skip_audit:
+            print(f"audit: bench/audit_queries.py --rows {args.audit_rows} …", flush=True)
+            audit_text, _ = await run_audit(args.audit_rows)
+    text, checks = report(runs, command, ingest, ingest_note, audit_text, facts, args, pinned)
+    print(text, flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(to_json(runs, command, ingest, checks, facts), indent=2))
+    for run in runs.values():
+        if "Traceback" in run.log:
+            print(f"\n{LABELS[run.target]} logged errors:\n{run.log[-3000:]}", file=sys.stderr)
+    return 0
+
+
+async def choose_command(
+    config: dict[str, str], slack_url: str, server_cpu: int | None, workdir: Path
+) -> tuple[str, str]:
+    """``/build projects`` if StreamOps acks it empty, else ``/streamops help``."""
+    port = free_port()
+    async with child(
+        "streamops", port=port, cpu=server_cpu, config=config, log_path=workdir / "probe.log"
+    ) as proc:
+        await wait_for_port(port, proc)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        async with aiohttp.ClientSession() as stats_session:
+            before = await sandbox_stats(stats_session, slack_url)
+            found = await probe_command(url, slash_bodies(*PRIMARY_COMMAND, slack_url, 1))
+            # the probe's own follow-up must land before anything is counted
+            await wait_followups(stats_session, slack_url, before, 1 if found else 0)
+    return PRIMARY_COMMAND if found else FALLBACK_COMMAND
+
+
+async def run_ingest(
+    args: argparse.Namespace, config: dict[str, str], server_cpu: int | None, workdir: Path
+) -> tuple[webhooks.IngestResult | None, str]:
+    """Webhook ingest against a fresh StreamOps on a fresh SQLite file, if the route exists."""
+    port = free_port()
+    ingest_config = {**config, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'ingest.db'}"}
+    log_path = workdir / "ingest.log"
+    async with child(
+        "streamops", port=port, cpu=server_cpu, config=ingest_config, log_path=log_path
+    ) as proc:
+        await wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        print("webhook ingest …", flush=True)
+        return await webhooks.measure(
+            base,
+            WEBHOOK_TOKEN,
+            rates=args.ingest_rate,
+            duration=args.duration,
+            database_path=workdir / "ingest.db",
+        )
+
+
+def to_json(
+    runs: dict[str, TargetRun],
+    command: tuple[str, str],
+    ingest: webhooks.IngestResult | None,
+    checks: list[tuple[str, bool | None, str]],
+    facts: dict[str, str],
+) -> dict[str, Any]:
+    """The figures as plain data (for the smoke test and for keeping)."""
+    return {
+        "machine": facts,
+        "command": " ".join(command),
+        "ack": {
+            target: {
+                "peak_rss_mb": run.peak_rss_mb,
+                "rates": {
+                    str(rate): {
+                        "sent": r.sent,
+                        "answered": len(r.latencies),
+                        "errors": r.errors,
+                        "p50_ms": r.percentile(50) * 1000,
+                        "p99_ms": r.percentile(99) * 1000,
+                        "max_ms": r.max * 1000,
+                    }
+                    for rate, r in run.results.items()
+                },
+                "followups": {str(k): v[0] for k, v in run.followups.items()},
+            }
+            for target, run in runs.items()
+        },
+        "ingest": ingest.as_dict() if ingest else None,
+        "checks": [{"target": n, "pass": ok, "detail": d} for n, ok, d in checks],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    return asyncio.run(bench(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

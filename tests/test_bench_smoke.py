@@ -1,0 +1,89 @@
+"""The benchmark harness runs end to end at a tiny rate (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bench.loadgen import LoadResult, Prepared, open_loop
+from bot.serving import serve_in_background
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _counting_app(seen: list[bytes], status: int = 200) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        seen.append(await request.body())
+        return Response(status_code=status)
+
+    return Starlette(routes=[Route("/x", endpoint, methods=["POST"])])
+
+
+async def test_open_loop_sends_every_request_round_robin() -> None:
+    """rate * duration requests arrive, bodies taken round-robin, each one answered."""
+    seen: list[bytes] = []
+    requests = [Prepared(b"a", {}), Prepared(b"b", {})]
+    async with serve_in_background(_counting_app(seen)) as server:
+        result = await open_loop(f"{server.url}/x", requests, rate=40, duration=0.25)
+    assert result.sent == 10
+    assert sorted(seen) == [b"a"] * 5 + [b"b"] * 5
+    assert len(result.latencies) == 10
+    assert result.errors == 0
+    assert all(latency > 0 for latency in result.latencies)
+
+
+async def test_open_loop_counts_unexpected_status_as_errors() -> None:
+    """A 500 answer is an error by status, not a latency sample."""
+    async with serve_in_background(_counting_app([], status=500)) as server:
+        result = await open_loop(f"{server.url}/x", [Prepared(b"", {})], rate=20, duration=0.2)
+    assert result.errors == 4
+    assert result.error_kinds == {"status 500": 4}
+    assert result.latencies == []
+
+
+def test_percentiles_use_nearest_rank() -> None:
+    """p50/p99/max of 1..100 ms are 50, 99 and 100 ms."""
+    result = LoadResult(rate=1, duration=1, latencies=[i / 1000 for i in range(100, 0, -1)])
+    assert result.percentile(50) == pytest.approx(0.050)
+    assert result.percentile(99) == pytest.approx(0.099)
+    assert result.max == pytest.approx(0.100)
+
+
+def test_run_py_measures_every_server_at_a_tiny_rate(tmp_path: Path) -> None:
+    """bench/run.py at 10 req/s for 1 s reports 10 answered acks per server and StreamOps' RSS."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--rates", "10",
+            "--duration", "1",
+            "--warmup", "0.2",
+            "--skip-audit",
+            "--skip-webhooks",
+            "--no-pin",
+            "--json", str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "== Targets (issue 9)" in proc.stdout
+    data = json.loads(out.read_text())
+    assert set(data["ack"]) == {"starlette", "bolt", "bolt-respond", "streamops"}
+    for target, figures in data["ack"].items():
+        rate = figures["rates"]["10.0"]
+        assert (rate["sent"], rate["answered"], rate["errors"]) == (10, 10, 0), target
+        assert figures["peak_rss_mb"] > 0
+    assert data["ack"]["streamops"]["followups"] == {"10.0": 10}
+    assert data["command"] in {"/build projects", "/streamops help"}
