@@ -6,15 +6,23 @@ import io
 import re
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import AuditEvent, AuditFilters, Source, parse_filters
+from bot.audit import AuditFilters, parse_filters
 from bot.deps import Deps
 from bot.errors import NotAuthorized
+from bot.services.actor import Actor, AuditTrail, Target
 from handlers import ids
 from handlers.blocks.audit import audit_page
-from handlers.router import Invocation, run_safely
+from handlers.requests import (
+    actor_of_click,
+    actor_of_command,
+    audit_trail,
+    click_listener,
+    clicked_value,
+)
+from handlers.router import Invocation
 
 if TYPE_CHECKING:
     from handlers import Routers
@@ -28,21 +36,13 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
 
     log = AuditLog(deps.db)
 
-    async def require_admin(user_id: str, channel_id: str, source: Source, what: str) -> None:
-        if await deps.authz.allowed(user_id, "audit.query"):
-            return
-        await deps.audit.record(
-            AuditEvent(
-                action=what,
-                outcome="denied",
-                actor_id=user_id,
-                channel_id=channel_id,
-                source=source,
-                requested_at=deps.clock(),
-                message="audit log is for admins",
-            )
-        )
-        raise NotAuthorized("Sorry, the audit log is only open to StreamOps admins.")
+    async def admin_trail(actor: Actor, what: str) -> AuditTrail:
+        """The actor's audit trail, once they are an admin (refusals audited)."""
+        trail = audit_trail(deps, actor)
+        if not await deps.authz.allowed(actor.user_id, "audit.query"):
+            await trail.record(what, "denied", Target(), "audit log is for admins")
+            raise NotAuthorized("Sorry, the audit log is only open to StreamOps admins.")
+        return trail
 
     async def show(filters: AuditFilters, respond: AsyncRespond, *, replace: bool) -> None:
         page = await log.query(filters, limit=PAGE_SIZE)
@@ -69,7 +69,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         "who did what, newest first, with counts by action and actor",
     )
     async def query(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        await require_admin(inv.user_id, inv.channel_id, "slash_command", "audit.query")
+        await admin_trail(actor_of_command(inv, deps.clock()), "audit.query")
         text = inv.raw_text if inv.subcommand != "query" else " ".join(inv.args)
         await show(parse_filters(text, now=deps.clock()), respond, replace=False)
 
@@ -77,7 +77,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         "export", "export [filters]", "send yourself the matching rows as CSV and JSON"
     )
     async def export(inv: Invocation, respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await require_admin(inv.user_id, inv.channel_id, "slash_command", "audit.export")
+        trail = await admin_trail(actor_of_command(inv, deps.clock()), "audit.export")
         filters = parse_filters(" ".join(inv.args), now=deps.clock())
         csv_out, json_out = io.StringIO(), io.StringIO()
         count = await log.export(filters, "csv", csv_out)
@@ -92,34 +92,15 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
                 {"content": json_out.getvalue(), "filename": f"audit-{stamp}.json"},
             ],
         )
-        await deps.audit.record(
-            AuditEvent(
-                action="audit.export",
-                outcome="ok",
-                actor_id=inv.user_id,
-                actor_name=inv.user_name,
-                team_id=inv.team_id,
-                channel_id=inv.channel_id,
-                source="slash_command",
-                requested_at=deps.clock(),
-                params={"filters": filters.as_text(), "rows": count},
-                correlation_id=inv.correlation_id,
-            )
-        )
+        params = {"filters": filters.as_text(), "rows": count}
+        await trail.record("audit.export", "ok", Target(params=params))
         await respond(
             text=f"Sent you {count} audit entries as CSV and JSON in a direct message.",
             response_type="ephemeral",
         )
 
-    @app.action(re.compile(f"^{ids.AUDIT_PAGE}_"))
-    async def page(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        channel_id = (body.get("channel") or {}).get("id", "")
+    async def page_clicked(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await admin_trail(actor_of_click(body, deps.clock()), "audit.query")
+        await show(parse_filters(clicked_value(body), now=deps.clock()), respond, replace=True)
 
-        async def work() -> None:
-            await require_admin(user_id, channel_id, "button", "audit.query")
-            value = body["actions"][0].get("value", "")
-            await show(parse_filters(value, now=deps.clock()), respond, replace=True)
-
-        await run_safely(work(), respond)
+    app.action(re.compile(f"^{ids.AUDIT_PAGE}_"))(click_listener(page_clicked))

@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import logging
 
-from bot.audit import AuditEvent, Outcome
+from bot.audit import Outcome
 from bot.deps import Deps
 from bot.errors import UserFacingError
+from bot.providers.streampixel import PROVIDER
+from bot.services.actor import Actor, Target
 from bot.services.builds import BuildService, QueuedRun
 from handlers.blocks import builds as blocks
+from handlers.requests import audit_trail
 from storage.builds import BuildStore
 
 log = logging.getLogger("streamops.build_queue")
@@ -85,22 +88,19 @@ class QueueScheduler:
         queued = run.queued
         at = self.deps.clock()
         outcome: Outcome = "ok" if run.outcome == "ok" else "failed"
-        await self.deps.audit.record(
-            AuditEvent(
-                action=queued.action,
-                outcome=outcome,
-                actor_id=queued.requested_by,
-                source="scheduler",
-                requested_at=queued.created_at,
-                completed_at=at,
-                channel_id=queued.channel_id,
-                provider="streampixel",
-                target_type="upload",
-                target_id=queued.upload_id,
-                params={"project_id": queued.project_id, "queued_id": queued.id},
-                message=run.message,
-            )
+        scheduler = Actor(
+            user_id=queued.requested_by,
+            source="scheduler",
+            requested_at=queued.created_at,
+            channel_id=queued.channel_id,
         )
+        target = Target(
+            PROVIDER,
+            "upload",
+            queued.upload_id,
+            {"project_id": queued.project_id, "queued_id": queued.id},
+        )
+        await audit_trail(self.deps, scheduler).record(queued.action, outcome, target, run.message)
         verb = blocks.VERBS[queued.action]
         text = f"Queued {verb.lower()} of {queued.upload_id}: {run.outcome} ({run.message})"
         try:

@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.providers.streamapi_xml import PROVIDER
-from bot.services.actor import AuditTrail, Target, authorize
+from bot.services.actor import Target, authorize
 from bot.services.live import LiveService, parse_create, parse_recordings
 from handlers.blocks import live as render
-from handlers.requests import actor_of_command, keep_out_of_logs
+from handlers.requests import actor_of_command, audit_trail, keep_out_of_logs
 from handlers.router import Invocation
 
 if TYPE_CHECKING:
@@ -57,8 +57,7 @@ def register(deps: Deps, routers: Routers) -> None:
         max_args=2,
     )
     async def create(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        actor = actor_of_command(inv, deps.clock())
-        trail = AuditTrail(deps.audit, actor, deps.clock)
+        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
         options = parse_create(inv.args)
         target = Target(PROVIDER, "host", None, {"username": options.username or ""})
         await authorize(deps.authz, trail, "live.create", "session.create", target)
@@ -81,8 +80,7 @@ def register(deps: Deps, routers: Routers) -> None:
     async def hostid(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
         if inv.args[0].isdigit():
             # The private id lets its holder broadcast: only broadcasters may look it up.
-            actor = actor_of_command(inv, deps.clock())
-            trail = AuditTrail(deps.audit, actor, deps.clock)
+            trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
             target = Target(PROVIDER, "host", inv.args[0])
             await authorize(deps.authz, trail, "live.create", "host.lookup", target)
         ids = await service.lookup(inv.args[0])

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.errors import InvalidInput, ProviderError
 from bot.providers.streamstack import PROVIDER
-from bot.services.actor import Actor, AuditTrail, Target, authorize
+from bot.services.actor import Target, authorize
 from bot.services.media import (
     MediaService,
     check_source_url,
@@ -35,6 +35,7 @@ from handlers.ids import MEDIA_DELETE, MEDIA_DETAILS, MEDIA_PAGE
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
+    audit_trail,
     click_listener,
     clicked_value,
     is_ephemeral,
@@ -61,9 +62,6 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
     """Add the ``/media`` subcommands and the video buttons."""
     service = MediaService(deps.streamstack)
     media = routers.media
-
-    def trail(actor: Actor) -> AuditTrail:
-        return AuditTrail(deps.audit, actor, deps.clock)
 
     @media.sub("list", "list [page]", "videos, newest first, 10 a page", max_args=1)
     async def list_(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
@@ -102,9 +100,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
                max_args=1)  # fmt: skip
     async def delete(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
         uuid = check_uuid(inv.args[0])
-        actor = actor_of_command(inv, deps.clock())
-        await authorize(deps.authz, trail(actor), "media.delete", "delete",
-                        Target(PROVIDER, "video", uuid))  # fmt: skip
+        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
+        target = Target(PROVIDER, "video", uuid)
+        await authorize(deps.authz, trail, "media.delete", "delete", target)
         found = await service.info(uuid)
         await respond(
             text=f"Delete {found.title}?",
@@ -115,11 +113,12 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
     @media.sub("upload", "upload <url> [title]", "import a video from a public URL", min_args=1)
     async def upload(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
         actor = actor_of_command(inv, deps.clock())
+        trail = audit_trail(deps, actor)
         url = check_source_url(inv.args[0])
         target = Target(PROVIDER, "video", None, {"source": display_url(url)})
-        await authorize(deps.authz, trail(actor), "media.upload", "upload", target)
+        await authorize(deps.authz, trail, "media.upload", "upload", target)
         title = check_title(inv.args[1:], title_from_url(url))
-        created = await service.import_url(url, title, trail(actor))
+        created = await service.import_url(url, title, trail)
         await respond(
             text=f"Importing {created.title} ({created.uuid})",
             blocks=render.upload_started(created, actor.user_id, display_url(url)),
@@ -133,12 +132,12 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         min_args=1,
     )
     async def presign(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        actor = actor_of_command(inv, deps.clock())
+        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
         filename = inv.args[0]
         target = Target(PROVIDER, "video", None, {"filename": filename, "mode": "presign"})
-        await authorize(deps.authz, trail(actor), "media.upload", "upload", target)
+        await authorize(deps.authz, trail, "media.upload", "upload", target)
         title = check_title(inv.args[1:], filename.rsplit(".", 1)[0] or filename)
-        upload_target = await service.presign(filename, title, trail(actor))
+        upload_target = await service.presign(filename, title, trail)
         keep_out_of_logs(urlsplit(upload_target.upload_url).query or upload_target.upload_url)
         await respond(
             text=f"Upload target for {title} ({upload_target.uuid}), only for you",
@@ -168,7 +167,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         actor = actor_of_click(body, deps.clock())
         uuid = check_uuid(clicked_value(body))
         target = Target(PROVIDER, "video", uuid)
-        actor_trail = trail(actor)
+        actor_trail = audit_trail(deps, actor)
         await authorize(deps.authz, actor_trail, "media.delete", "delete", target)
         key = f"media.delete:{uuid}:{message_ts(body)}"
         if not await deps.claims.claim(key, actor.user_id):

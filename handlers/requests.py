@@ -1,4 +1,4 @@
-"""Who is asking: an :class:`~bot.services.actor.Actor` from a slash command or a click."""
+"""Slack request plumbing every handler shares: who is asking, what was clicked, click listeners."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
+from bot.deps import Deps
 from bot.redact import protect_loggers
-from bot.services.actor import Actor
+from bot.services.actor import Actor, AuditTrail
 from handlers.router import Invocation, run_safely
 
 #: Where slack_sdk logs every ``respond()`` body at DEBUG; bot.redact's list misses it.
@@ -47,6 +48,11 @@ def actor_of_click(body: dict[str, Any], now: datetime) -> Actor:
         channel_id=str((body.get("channel") or {}).get("id") or ""),
         correlation_id=uuid.uuid4().hex,
     )
+
+
+def audit_trail(deps: Deps, actor: Actor) -> AuditTrail:
+    """Where ``actor``'s attempts are audited, stamped by the app's clock."""
+    return AuditTrail(deps.audit, actor, deps.clock)
 
 
 def clicked_value(body: dict[str, Any]) -> str:

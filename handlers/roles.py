@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import AuditEvent, Outcome
 from bot.authz import Role, parse_role
 from bot.deps import Deps
-from bot.errors import InvalidInput, NotAuthorized
+from bot.errors import InvalidInput
+from bot.services.actor import Target, authorize
+from handlers.requests import actor_of_command, audit_trail
 from handlers.router import Invocation
 
 if TYPE_CHECKING:
@@ -37,37 +37,6 @@ def parse_user(text: str) -> str:
     raise InvalidInput(f"`{text}` is not a user: mention them (`@name`) or give their id")
 
 
-async def _audit(
-    deps: Deps,
-    inv: Invocation,
-    action: str,
-    outcome: Outcome,
-    requested_at: datetime,
-    *,
-    target: str | None = None,
-    role: str | None = None,
-    message: str = "",
-) -> None:
-    await deps.audit.record(
-        AuditEvent(
-            action=action,
-            outcome=outcome,
-            actor_id=inv.user_id,
-            source="slash_command",
-            requested_at=requested_at,
-            completed_at=deps.clock(),
-            actor_name=inv.user_name,
-            team_id=inv.team_id,
-            channel_id=inv.channel_id,
-            target_type="user" if target else None,
-            target_id=target,
-            params={"role": role} if role else {},
-            message=message,
-            correlation_id=inv.correlation_id,
-        )
-    )
-
-
 def register(deps: Deps, routers: Routers) -> None:
     """Add ``roles`` to ``/streamops``."""
 
@@ -81,17 +50,11 @@ def register(deps: Deps, routers: Routers) -> None:
         expected = 1 if verb == "list" else 3
         if len(inv.args) != expected:
             raise InvalidInput(f"usage: `/streamops {USAGE}`")
-        now = deps.clock()
+        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
         action = {"grant": "role.grant", "revoke": "role.revoke", "list": "role.list"}[verb]
         user_id = parse_user(inv.args[1]) if verb != "list" else None
         role = parse_role(inv.args[2]) if verb != "list" else None
-        try:
-            await deps.authz.require(inv.user_id, "roles.manage")
-        except NotAuthorized as exc:
-            await _audit(
-                deps, inv, action, "denied", now, target=user_id, role=role, message=str(exc)
-            )
-            raise
+        await authorize(deps.authz, trail, "roles.manage", action, _target(user_id, role))
         store = deps.authz.store
         if verb == "list":
             await respond(text=await _listing(deps), response_type="ephemeral")
@@ -115,17 +78,19 @@ def register(deps: Deps, routers: Routers) -> None:
             )
             if not changed and role is Role.ADMIN and user_id in deps.authz.admins:
                 text += " (They are an admin through STREAMOPS_ADMINS, which only config changes.)"
-        await _audit(
-            deps,
-            inv,
-            action,
-            "ok",
-            now,
-            target=user_id,
-            role=role.value,
-            message="changed" if changed else "unchanged",
-        )
+        message = "changed" if changed else "unchanged"
+        await trail.record(action, "ok", _target(user_id, role), message)
         await respond(text=f":white_check_mark: {text}", response_type="ephemeral")
+
+
+def _target(user_id: str | None, role: Role | None) -> Target:
+    """The user a role change is about (nothing for ``list``)."""
+    return Target(
+        None,
+        "user" if user_id else None,
+        user_id,
+        {"role": role.value} if role else {},
+    )
 
 
 async def _listing(deps: Deps) -> str:

@@ -7,17 +7,21 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import AuditEvent
 from bot.deps import Deps
-from bot.errors import InvalidInput, NotAuthorized
+from bot.errors import InvalidInput
 from bot.notifications.subscribe_args import PROVIDERS, parse_subscribe
+from bot.services.actor import AuditTrail, Target, authorize
 from handlers.blocks.subscriptions import deliveries_text, subscriptions_text
+from handlers.requests import actor_of_command, audit_trail
 from handlers.router import Invocation
 from storage.subscriptions import SubscriptionStore
 from storage.webhooks import WebhookStore
 
 if TYPE_CHECKING:
     from handlers import Routers
+
+#: The audit action of every subscription change.
+ACTION = "subscription.change"
 
 
 def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
@@ -26,40 +30,12 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
     deliveries = WebhookStore(deps.db)
     router = routers.streamops
 
-    async def audit(
-        inv: Invocation,
-        outcome: str,
-        provider: str | None,
-        target: str,
-        message: str,
-        params: dict[str, object],
-    ) -> None:
-        await deps.audit.record(
-            AuditEvent(
-                action="subscription.change",
-                outcome=outcome,  # type: ignore[arg-type]  # "ok" | "denied" from the callers
-                actor_id=inv.user_id,
-                actor_name=inv.user_name,
-                source="slash_command",
-                requested_at=deps.clock(),
-                completed_at=deps.clock(),
-                team_id=inv.team_id,
-                channel_id=inv.channel_id,
-                provider=provider,
-                target_type="channel",
-                target_id=target,
-                params=params,
-                message=message,
-                correlation_id=inv.correlation_id,
-            )
-        )
-
-    async def require_manage(inv: Invocation) -> None:
-        try:
-            await deps.authz.require(inv.user_id, "subscriptions.manage")
-        except NotAuthorized:
-            await audit(inv, "denied", None, "", "not authorized", {"text": inv.raw_text})
-            raise
+    async def allowed_trail(inv: Invocation) -> AuditTrail:
+        """The actor's audit trail, once they may manage subscriptions (refusals audited)."""
+        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
+        target = Target(None, "channel", "", {"text": inv.raw_text})
+        await authorize(deps.authz, trail, "subscriptions.manage", ACTION, target)
+        return trail
 
     @router.sub(
         "subscribe",
@@ -69,7 +45,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         max_args=4,
     )
     async def subscribe(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        await require_manage(inv)
+        trail = await allowed_trail(inv)
         args = parse_subscribe(inv.args)
         new = await subs.subscribe(
             args.channel,
@@ -81,7 +57,8 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         )
         params: dict[str, object] = {"project": args.project or "", "events": list(args.events)}
         verb = "subscribed" if new else "updated the subscription of"
-        await audit(inv, "ok", args.provider, args.channel, f"subscribe ({verb})", params)
+        target = Target(args.provider, "channel", args.channel, params)
+        await trail.record(ACTION, "ok", target, f"subscribe ({verb})")
         scope = f" project `{args.project}`" if args.project else ""
         events = ", ".join(args.events) if args.events else "all events"
         await respond(
@@ -98,7 +75,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         max_args=3,
     )
     async def unsubscribe(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        await require_manage(inv)
+        trail = await allowed_trail(inv)
         args = parse_subscribe(inv.args, allow_events=False)
         removed = await subs.unsubscribe(args.channel, args.provider, project=args.project)
         if not removed:
@@ -107,14 +84,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
                 response_type="ephemeral",
             )
             return
-        await audit(
-            inv,
-            "ok",
-            args.provider,
-            args.channel,
-            "unsubscribe",
-            {"project": args.project or "*", "removed": removed},
-        )
+        params = {"project": args.project or "*", "removed": removed}
+        target = Target(args.provider, "channel", args.channel, params)
+        await trail.record(ACTION, "ok", target, "unsubscribe")
         await respond(
             text=f":white_check_mark: Removed {removed} subscription(s) of <#{args.channel}> "
             f"to {args.provider}.",

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
+from storage.timeutil import as_utc
 
 PENDING = "pending"
 RUNNING = "running"
@@ -32,12 +32,8 @@ DONE = "done"
 FAILED = "failed"
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _utc(moment)
+    return None if moment is None else as_utc(moment)
 
 
 class KnownBuild(SQLModel, table=True):
@@ -123,7 +119,7 @@ def _build(row: KnownBuild) -> Build:
         file_url=row.file_url,
         auto_release=row.auto_release,
         requested_by=row.requested_by,
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         last_status=row.last_status,
         last_status_at=_utc_or_none(row.last_status_at),
         objection=row.objection,
@@ -139,8 +135,8 @@ def _queued(row: QueuedDistribution) -> Queued:
         action=row.action,
         requested_by=row.requested_by,
         channel_id=row.channel_id,
-        run_at=_utc(row.run_at),
-        created_at=_utc(row.created_at),
+        run_at=as_utc(row.run_at),
+        created_at=as_utc(row.created_at),
         state=row.state,
         message=row.message,
         finished_at=_utc_or_none(row.finished_at),
@@ -172,9 +168,9 @@ class BuildStore:
             row.auto_release = auto_release
             row.requested_by = requested_by
             if row.last_status is None:
-                row.last_status, row.last_status_at = "pending", _utc(at)
+                row.last_status, row.last_status_at = "pending", as_utc(at)
 
-        await self._upsert_build(project_id, upload_id, _utc(at), apply)
+        await self._upsert_build(project_id, upload_id, as_utc(at), apply)
 
     async def note_pipeline_event(
         self,
@@ -198,7 +194,7 @@ class BuildStore:
             objection: the rejection reason, if any.
             at: the event's timestamp.
         """
-        moment = _utc(at)
+        moment = as_utc(at)
 
         def apply(row: KnownBuild) -> None:
             if file_url and not row.file_url:
@@ -279,7 +275,7 @@ class BuildStore:
         Returns:
             None when the slot was taken for this call; otherwise when it opens next.
         """
-        now = _utc(now)
+        now = as_utc(now)
         async with self.db.session() as session:
             result = await session.exec(
                 update(RateSlot)
@@ -294,7 +290,7 @@ class BuildStore:
                 return None
             row = await session.get(RateSlot, (account, action))
             if row is not None:
-                return _utc(row.last_at) + window
+                return as_utc(row.last_at) + window
         try:
             async with self.db.session() as session:
                 session.add(RateSlot(account=account, action=action, last_at=now))
@@ -307,12 +303,12 @@ class BuildStore:
         self, account: str, action: str, *, now: datetime, window: timedelta
     ) -> datetime:
         """When the slot for ``action`` is free (``now`` if it already is)."""
-        now = _utc(now)
+        now = as_utc(now)
         async with self.db.session() as session:
             row = await session.get(RateSlot, (account, action))
         if row is None:
             return now
-        return max(now, _utc(row.last_at) + window)
+        return max(now, as_utc(row.last_at) + window)
 
     async def block_slot(
         self, account: str, action: str, *, until: datetime, window: timedelta
@@ -322,11 +318,10 @@ class BuildStore:
         Never moves the slot earlier, even when replicas block it concurrently:
         an insert-if-missing, then a conditional UPDATE (no read-modify-write).
         """
-        last_at = _utc(until) - window
-        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        last_at = as_utc(until) - window
         async with self.db.session() as session:
             await session.exec(
-                insert(RateSlot)
+                self.db.insert(RateSlot)
                 .values(account=account, action=action, last_at=last_at)
                 .on_conflict_do_nothing(index_elements=["account", "action"])
             )
@@ -361,8 +356,8 @@ class BuildStore:
                 action=action,
                 requested_by=requested_by,
                 channel_id=channel_id,
-                run_at=_utc(run_at),
-                created_at=_utc(now),
+                run_at=as_utc(run_at),
+                created_at=as_utc(now),
             )
             session.add(row)
             await session.flush()
@@ -370,7 +365,7 @@ class BuildStore:
 
     async def claim_due(self, now: datetime) -> Queued | None:
         """Take the oldest due pending distribution for this caller (one replica wins it)."""
-        now = _utc(now)
+        now = as_utc(now)
         while True:
             async with self.db.session() as session:
                 rows = await session.exec(
@@ -402,7 +397,7 @@ class BuildStore:
             await session.exec(
                 update(QueuedDistribution)
                 .where(col(QueuedDistribution.id) == queued_id)
-                .values(state=PENDING, run_at=_utc(run_at))
+                .values(state=PENDING, run_at=as_utc(run_at))
             )
 
     async def finish_queued(self, queued_id: int, state: str, message: str, at: datetime) -> None:
@@ -411,7 +406,7 @@ class BuildStore:
             await session.exec(
                 update(QueuedDistribution)
                 .where(col(QueuedDistribution.id) == queued_id)
-                .values(state=state, message=message, finished_at=_utc(at))
+                .values(state=state, message=message, finished_at=as_utc(at))
             )
 
     async def queued(self, *, state: str | None = None) -> list[Queued]:
@@ -434,4 +429,4 @@ class BuildStore:
                 )
             )
             value = rows.one()
-            return None if value is None else _utc(value)
+            return _utc_or_none(value)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from storage.db import Database
+from storage.timeutil import as_utc
 
 
 class ActionClaim(SQLModel, table=True):
@@ -79,7 +80,5 @@ class ClaimStore:
             row = await session.get(ActionClaim, key)
             if row is None:
                 return None
-            claimed_at = row.claimed_at
-            if claimed_at.tzinfo is None:
-                claimed_at = claimed_at.replace(tzinfo=UTC)
+            claimed_at = as_utc(row.claimed_at)
             return Claim(row.claim_key, row.actor_id, claimed_at, row.outcome, row.message)

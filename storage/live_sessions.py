@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,11 +58,10 @@ class LiveSessionStore:
         """
         now = to_db(now)
         queued: list[tuple[str, str]] = []
-        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         async with self.db.session() as session:
             for item in live:
                 statement = (
-                    insert(LiveSessionSeen)
+                    self.db.insert(LiveSessionSeen)
                     .values(session_id=item.session_id, title=item.title, went_live_at=now)
                     .on_conflict_do_nothing(index_elements=["session_id"])
                     .returning(col(LiveSessionSeen.session_id))

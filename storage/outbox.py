@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import column, or_, table, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.timeutil import as_utc, to_db, utc_column
@@ -73,12 +73,6 @@ class Lease:
     row: OutboxRow
     owner: str
     until: datetime
-
-
-def _insert(dialect: str, table: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class OutboxStore:
@@ -211,15 +205,8 @@ class OutboxStore:
         ``interval`` after that, and so on.
         """
         now = to_db(now)
-        seed = (
-            _insert(self.db.dialect, SlackPacing)
-            .values(key=key, next_allowed_at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
         async with self.db.session() as session:
-            await session.exec(seed)
-            query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
-            row = (await session.exec(query)).one()
+            row = await self._locked_pacing(session, key, now)
             slot = max(now, as_utc(row.next_allowed_at))
             row.next_allowed_at = slot + interval
             session.add(row)
@@ -228,18 +215,22 @@ class OutboxStore:
     async def defer(self, key: str, until: datetime) -> None:
         """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
         until = to_db(until)
-        seed = (
-            _insert(self.db.dialect, SlackPacing)
-            .values(key=key, next_allowed_at=until)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
         async with self.db.session() as session:
-            await session.exec(seed)
-            query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
-            row = (await session.exec(query)).one()
+            row = await self._locked_pacing(session, key, until)
             if as_utc(row.next_allowed_at) < until:
                 row.next_allowed_at = until
                 session.add(row)
+
+    async def _locked_pacing(self, session: AsyncSession, key: str, first: datetime) -> SlackPacing:
+        """The pacing row of ``key``, created at ``first`` if missing, locked for update."""
+        seed = (
+            self.db.insert(SlackPacing)
+            .values(key=key, next_allowed_at=first)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        await session.exec(seed)
+        query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
+        return (await session.exec(query)).one()
 
     async def deferred_until(self, key: str) -> datetime | None:
         """The stored next-allowed time of ``key``, if any."""

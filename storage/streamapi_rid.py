@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import BigInteger, Column, String, Table, case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from bot.providers.streamapi_rid import Clock, key_digest, now_ms
@@ -51,8 +50,9 @@ class DatabaseRidSource:
     async def next_rid(self, api_key: str) -> int:
         """Advance and return the mark for ``api_key`` in one atomic statement."""
         table = _table()
-        insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
-        stmt = insert(table).values(key_sha256=key_digest(api_key), last_rid=now_ms(self._clock))
+        stmt = self._db.insert(table).values(
+            key_sha256=key_digest(api_key), last_rid=now_ms(self._clock)
+        )
         upsert = stmt.on_conflict_do_update(
             index_elements=[table.c.key_sha256],
             set_={

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
@@ -87,12 +86,6 @@ class Recorded:
     channels: tuple[str, ...] = ()
 
 
-def _insert(dialect: str) -> postgresql.Insert | sqlite.Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(WebhookDelivery)
-    return sqlite.insert(WebhookDelivery)
-
-
 class WebhookStore:
     """The intake transaction, the delivery log and the per-subject messages."""
 
@@ -135,7 +128,7 @@ class WebhookStore:
             if intake.notification is None:
                 outcome = IGNORED
             statement = (
-                _insert(self.db.dialect)
+                self.db.insert(WebhookDelivery)
                 .values(
                     provider=intake.provider,
                     event=intake.event,

@@ -41,10 +41,18 @@ class Actor:
 
 @dataclass(frozen=True)
 class Target:
-    """What an action is about, for the audit log."""
+    """What an action is about, for the audit log.
 
-    provider: str
-    target_type: str
+    Attributes:
+        provider: ``"streampixel"``, ``"streamstack"``, ``"streamapi"``, or None for
+            the bot's own settings (roles, subscriptions, the audit log).
+        target_type: ``"project"``, ``"upload"``, ``"video"``, ``"user"``..., or None.
+        target_id: the project id, uploadId, video uuid, user id...
+        params: the request parameters worth keeping.
+    """
+
+    provider: str | None = None
+    target_type: str | None = None
     target_id: str | None = None
     params: Mapping[str, object] = field(default_factory=dict)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from handlers import ids
+from handlers.blocks.parts import SECTION_LIMIT, Block, actions, button, context, section
 from storage.audit import AuditPage, AuditSummary
 from storage.audit_chain import AuditRecord
 
-SECTION_LIMIT = 3000
 _OUTCOME_ICON = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": ":x:"}
 
 
@@ -52,42 +50,28 @@ def _chunk(lines: list[str]) -> list[str]:
 
 def audit_page(
     page: AuditPage, summary: AuditSummary, filter_text: str, *, prev_value: str, next_value: str
-) -> list[dict[str, Any]]:
+) -> list[Block]:
     """The reply to ``/audit``: summary, entries (newest first), Previous/Next.
 
     Args:
         filter_text: the filters as typed (shown so the reader knows what was asked).
         prev_value / next_value: the button values (filter text with the page).
     """
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": summary_line(summary)}},
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"Filters: `{filter_text or 'none'}` · page {page.page}",
-                }
-            ],
-        },
+    blocks: list[Block] = [
+        section(summary_line(summary)),
+        context(f"Filters: `{filter_text or 'none'}` · page {page.page}"),
     ]
     lines = [entry_line(r) for r in page.records]
-    for chunk in _chunk(lines):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    buttons: list[dict[str, Any]] = []
+    blocks.extend(section(chunk) for chunk in _chunk(lines))
+    buttons: list[Block] = []
     if page.page > 1:
-        buttons.append(_button("Previous", prev_value))
+        buttons.append(_page_button("Previous", prev_value))
     if page.has_more:
-        buttons.append(_button("Next", next_value))
+        buttons.append(_page_button("Next", next_value))
     if buttons:
-        blocks.append({"type": "actions", "block_id": "audit_paging", "elements": buttons})
+        blocks.append(actions(*buttons, block_id="audit_paging"))
     return blocks
 
 
-def _button(label: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "action_id": f"{ids.AUDIT_PAGE}_{label.lower()}",
-        "text": {"type": "plain_text", "text": label},
-        "value": value[:2000],
-    }
+def _page_button(label: str, value: str) -> Block:
+    return button(label, f"{ids.AUDIT_PAGE}_{label.lower()}", value[:2000])

@@ -12,17 +12,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.providers.streampixel import Project, UploadResult, UserStats
 from bot.services.builds import ProjectLine
 from handlers import ids
+from handlers.blocks.parts import (
+    MESSAGE_BLOCK_LIMIT,
+    Block,
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    esc,
+    header,
+    section,
+    slack_date,
+)
 from storage.builds import Build
 
-Block = dict[str, Any]
-
-SECTION_LIMIT = 3000
-MESSAGE_BLOCK_LIMIT = 50
 #: Builds offered as rollback buttons (newest first).
 ROLLBACK_CHOICES = 10
 BUILDS_PER_PAGE = 10
@@ -34,36 +41,9 @@ DONE_VERBS = {"distribute": "distributed", "rollback": "rolled back to"}
 # -- small pieces --------------------------------------------------------------
 
 
-def esc(text: str) -> str:
-    """``text`` safe inside mrkdwn (``&``, ``<`` and ``>`` escaped)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _plain(text: str, limit: int = 75) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, 3000)}]}
-
-
 def hhmm(moment: datetime) -> str:
     """``HH:MM UTC`` for plain text (buttons)."""
     return moment.strftime("%H:%M UTC")
-
-
-def when(moment: datetime) -> str:
-    """A time every reader sees in their own zone (UTC fallback)."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def action_value(**fields: str | int) -> str:
@@ -71,23 +51,7 @@ def action_value(**fields: str | int) -> str:
     return json.dumps(fields, separators=(",", ":"), sort_keys=True)
 
 
-def _button(
-    text: str, action_id: str, value: str, *, style: str | None = None, confirm: Block | None = None
-) -> Block:
-    element: Block = {
-        "type": "button",
-        "action_id": action_id,
-        "text": _plain(text),
-        "value": value,
-    }
-    if style:
-        element["style"] = style
-    if confirm:
-        element["confirm"] = confirm
-    return element
-
-
-def confirm_dialog(action: str, project_name: str, upload_id: str) -> Block:
+def run_confirm(action: str, project_name: str, upload_id: str) -> Block:
     """The confirm dialog naming exactly what a distribute or rollback will do."""
     verb = VERBS[action]
     if action == "rollback":
@@ -100,23 +64,18 @@ def confirm_dialog(action: str, project_name: str, upload_id: str) -> Block:
             f"Streampixel will release build {upload_id} of {project_name} to the "
             "project's streaming servers."
         )
-    return {
-        "title": _plain(f"{verb} this build?", 100),
-        "text": _plain(text, 300),
-        "confirm": _plain(verb, 30),
-        "deny": _plain("Cancel", 30),
-        "style": "danger" if action == "rollback" else "primary",
-    }
+    style = "danger" if action == "rollback" else "primary"
+    return confirm_dialog(f"{verb} this build?", text, verb, style=style)
 
 
 def _run_button(action: str, project: Project, upload_id: str, label: str | None = None) -> Block:
     action_id = ids.BUILD_ROLLBACK if action == "rollback" else ids.BUILD_DISTRIBUTE
-    return _button(
+    return button(
         label or VERBS[action],
         action_id,
         action_value(project_id=project.id, upload_id=upload_id),
         style="danger" if action == "rollback" else "primary",
-        confirm=confirm_dialog(action, project.name, upload_id),
+        confirm=run_confirm(action, project.name, upload_id),
     )
 
 
@@ -125,9 +84,9 @@ def _run_button(action: str, project: Project, upload_id: str, label: str | None
 
 def projects_overview(lines: Sequence[ProjectLine]) -> list[Block]:
     """``/build projects``: name, id, enabled, subscription and live/queued users."""
-    blocks: list[Block] = [{"type": "header", "text": _plain("Streampixel projects", 150)}]
+    blocks: list[Block] = [header("Streampixel projects")]
     if not lines:
-        return [*blocks, _section("This account has no projects.")]
+        return [*blocks, section("This account has no projects.")]
     shown = lines[: MESSAGE_BLOCK_LIMIT - 2]
     for line in shown:
         p = line.project
@@ -138,17 +97,17 @@ def projects_overview(lines: Sequence[ProjectLine]) -> list[Block]:
             users = f"users n/a ({esc(line.stats_error or 'unavailable')})"
         subscription = esc(p.subscription_status or "unknown")
         blocks.append(
-            _section(f"*{esc(p.name)}*  `{p.id}`\n{state} · subscription {subscription} · {users}")
+            section(f"*{esc(p.name)}*  `{p.id}`\n{state} · subscription {subscription} · {users}")
         )
     if len(lines) > len(shown):
-        blocks.append(_context(f"…and {len(lines) - len(shown)} more projects not shown."))
+        blocks.append(context(f"…and {len(lines) - len(shown)} more projects not shown."))
     return blocks
 
 
 def user_stats(project: Project, stats: UserStats) -> list[Block]:
     """``/build users``: live and queued users of one project."""
     return [
-        _section(
+        section(
             f"*{esc(project.name)}*  `{project.id}`\n"
             f":busts_in_silhouette: *{stats.live_users}* live · "
             f":hourglass_flowing_sand: *{stats.queued_users}* queued"
@@ -159,26 +118,26 @@ def user_stats(project: Project, stats: UserStats) -> list[Block]:
 def builds_page(project: Project, builds: Sequence[Build], *, page: int, total: int) -> list[Block]:
     """``/build builds``: known uploads with their last pipeline status, paginated."""
     blocks: list[Block] = [
-        _section(f"*Builds of {esc(project.name)}* (`{project.id}`), newest first")
+        section(f"*Builds of {esc(project.name)}* (`{project.id}`), newest first")
     ]
     if not builds:
-        blocks.append(_context("The bot knows no builds of this project yet."))
+        blocks.append(context("The bot knows no builds of this project yet."))
         return blocks
     for build in builds:
-        blocks.append(_section(_build_line(build)))
+        blocks.append(section(_build_line(build)))
     pages = max(1, -(-total // BUILDS_PER_PAGE))
-    blocks.append(_context(f"Page {page} of {pages} · {total} builds"))
+    blocks.append(context(f"Page {page} of {pages} · {total} builds"))
     nav: list[Block] = []
     if page > 1:
         nav.append(
-            _button("Previous", ids.BUILD_PAGE, action_value(project_id=project.id, page=page - 1))
+            button("Previous", ids.BUILD_PAGE, action_value(project_id=project.id, page=page - 1))
         )
     if page < pages:
         nav.append(
-            _button("Next", ids.BUILD_PAGE, action_value(project_id=project.id, page=page + 1))
+            button("Next", ids.BUILD_PAGE, action_value(project_id=project.id, page=page + 1))
         )
     if nav:
-        blocks.append({"type": "actions", "elements": nav})
+        blocks.append(actions(*nav))
     return blocks
 
 
@@ -186,7 +145,7 @@ def _build_line(build: Build) -> str:
     status = esc(build.last_status or "unknown")
     line = f"`{build.upload_id}` · *{status}*"
     if build.last_status_at:
-        line += f" ({when(build.last_status_at)})"
+        line += f" ({slack_date(build.last_status_at)})"
     if build.objection:
         line += f"\n> {esc(build.objection)}"
     details = []
@@ -214,11 +173,11 @@ def upload_accepted(
         else f"Distribute it when approved: `/build distribute {project.id} {result.upload_id}`."
     )
     return [
-        _section(
+        section(
             f":inbox_tray: <@{actor_id}> uploaded a build to *{esc(project.name)}*\n"
             f"Upload `{result.upload_id}`: {esc(result.message)}\n{release}"
         ),
-        _context(esc(file_url)),
+        context(esc(file_url)),
     ]
 
 
@@ -226,8 +185,8 @@ def run_offer(action: str, project: Project, upload_id: str) -> list[Block]:
     """A distribute/rollback request awaiting its confirmed click."""
     verb = "Distribute" if action == "distribute" else "Roll back to"
     return [
-        _section(f"{verb} build `{upload_id}` of *{esc(project.name)}* (`{project.id}`)?"),
-        {"type": "actions", "elements": [_run_button(action, project, upload_id)]},
+        section(f"{verb} build `{upload_id}` of *{esc(project.name)}* (`{project.id}`)?"),
+        actions(_run_button(action, project, upload_id)),
     ]
 
 
@@ -235,22 +194,17 @@ def rollback_choices(project: Project, builds: Sequence[Build]) -> list[Block]:
     """The builds the bot knows for a project, newest first, each a rollback button."""
     if not builds:
         return [
-            _section(
+            section(
                 f"The bot knows no builds of *{esc(project.name)}* yet. "
                 f"Name one: `/build rollback {project.id} <uploadId>`."
             )
         ]
     blocks: list[Block] = [
-        _section(f"*Roll back {esc(project.name)}*: pick a build (newest first).")
+        section(f"*Roll back {esc(project.name)}*: pick a build (newest first).")
     ]
     for build in builds[:ROLLBACK_CHOICES]:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": _clip(_build_line(build), SECTION_LIMIT)},
-                "accessory": _run_button("rollback", project, build.upload_id, "Roll back"),
-            }
-        )
+        accessory = _run_button("rollback", project, build.upload_id, "Roll back")
+        blocks.append(section(_build_line(build), accessory=accessory))
     return blocks
 
 
@@ -259,9 +213,9 @@ def run_done(
 ) -> list[Block]:
     """The spent message: who distributed (or rolled back to) which build, and when."""
     return [
-        _section(
+        section(
             f":white_check_mark: <@{actor_id}> {DONE_VERBS.get(action, action)} build "
-            f"`{upload_id}` of `{project_id}` at {when(at)}.\nStreampixel: {esc(message)}"
+            f"`{upload_id}` of `{project_id}` at {slack_date(at)}.\nStreampixel: {esc(message)}"
         )
     ]
 
@@ -271,29 +225,26 @@ def already_done(action: str, actor_id: str, at: datetime, outcome: str | None) 
     state = {None: "is running it", "ok": "did it", "failed": "tried it (it failed)"}
     return (
         f"This {VERBS.get(action, action).lower()} was already used: <@{actor_id}> "
-        f"{state.get(outcome, 'used it')} at {when(at)}."
+        f"{state.get(outcome, 'used it')} at {slack_date(at)}."
     )
 
 
 def slot_busy(action: str, project_id: str, upload_id: str, next_at: datetime) -> list[Block]:
     """Streampixel's slot is in use: when it opens, and a button to queue for then."""
     return [
-        _section(
+        section(
             f":hourglass: Streampixel allows one distribution per 2 minutes per account. "
-            f"The next slot opens at {when(next_at)}.\n"
+            f"The next slot opens at {slack_date(next_at)}.\n"
             f"Build `{upload_id}` of `{project_id}` was *not* {DONE_VERBS[action]} yet."
         ),
-        {
-            "type": "actions",
-            "elements": [
-                _button(
-                    f"Queue for {hhmm(next_at)}",
-                    ids.BUILD_QUEUE_DISTRIBUTE,
-                    action_value(action=action, project_id=project_id, upload_id=upload_id),
-                    style="primary",
-                )
-            ],
-        },
+        actions(
+            button(
+                f"Queue for {hhmm(next_at)}",
+                ids.BUILD_QUEUE_DISTRIBUTE,
+                action_value(action=action, project_id=project_id, upload_id=upload_id),
+                style="primary",
+            )
+        ),
     ]
 
 
@@ -302,9 +253,9 @@ def queued_notice(
 ) -> list[Block]:
     """The spent queue button: what was queued, by whom, for when."""
     return [
-        _section(
+        section(
             f":calendar: <@{actor_id}> queued: {VERBS[action].lower()} build `{upload_id}` "
-            f"of `{project_id}` at {when(run_at)}. The result will be posted here."
+            f"of `{project_id}` at {slack_date(run_at)}. The result will be posted here."
         )
     ]
 
@@ -323,11 +274,11 @@ def queued_result(
     if outcome == "ok":
         head = (
             f":white_check_mark: Queued {VERBS[action].lower()} of build `{upload_id}` "
-            f"(`{project_id}`), requested by <@{requested_by}>, ran at {when(at)}."
+            f"(`{project_id}`), requested by <@{requested_by}>, ran at {slack_date(at)}."
         )
     else:
         head = (
             f":x: Queued {VERBS[action].lower()} of build `{upload_id}` (`{project_id}`), "
-            f"requested by <@{requested_by}>, failed at {when(at)}."
+            f"requested by <@{requested_by}>, failed at {slack_date(at)}."
         )
-    return [_section(f"{head}\nStreampixel: {esc(message)}")]
+    return [section(f"{head}\nStreampixel: {esc(message)}")]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.blocks.parts import context, header, section
+
 COMMANDS = (
     ("/build", "Streampixel builds: projects, upload, distribute, rollback"),
     ("/media", "StreamStack videos: list, info, stats, upload, delete, embed"),
@@ -19,13 +21,8 @@ def home_view() -> dict[str, Any]:
     return {
         "type": "home",
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "StreamOps"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": lines}},
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": "Type `/streamops help` for every subcommand."}
-                ],
-            },
+            header("StreamOps"),
+            section(lines),
+            context("Type `/streamops help` for every subcommand."),
         ],
     }

@@ -54,7 +54,7 @@ def delete_confirm(media_uuid: str, title: str = "") -> Block:
         f"{name} ({media_uuid}) will be deleted permanently with all transcoded versions, "
         "HLS segments and thumbnails. This cannot be undone.",
         "Delete",
-        danger=True,
+        style="danger",
     )
 
 

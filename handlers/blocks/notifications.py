@@ -12,8 +12,9 @@ from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
 from handlers import ids
-from handlers.blocks.builds import confirm_dialog
+from handlers.blocks.builds import run_confirm
 from handlers.blocks.media import delete_confirm
+from handlers.blocks.parts import actions, button, context, esc, section
 
 Blocks = list[dict[str, Any]]
 
@@ -45,45 +46,13 @@ _STATUS = {
     "live.started": ":red_circle: Live now",
     "live.ended": ":black_square_for_stop: Ended",
 }
-_MAX_SECTION = 2900
-
-
-def escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` so provider text cannot form Slack markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:_MAX_SECTION]}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:_MAX_SECTION]}]}
-
-
-def _button(
-    text: str,
-    action_id: str,
-    value: str,
-    style: str | None = None,
-    confirm: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    if confirm:
-        button["confirm"] = confirm
-    return button
+#: The longest thread reply, in characters.
+_MAX_REPLY = 2900
 
 
 def status_of(event: str) -> str:
     """The status line of a pipeline step."""
-    return _STATUS.get(event, f":grey_question: `{escape(event)}`")
+    return _STATUS.get(event, f":grey_question: `{esc(event)}`")
 
 
 def _progress(timeline: Timeline, steps: tuple[tuple[str, str], ...]) -> str:
@@ -102,78 +71,72 @@ def pipeline_message(timeline: Timeline) -> tuple[str, Blocks]:
 
 def _build_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
-    project = escape(t.project or "?")
+    project = esc(t.project or "?")
     status = status_of(current.event)
     if "build.approved" in t.events() and "build.distributing" in t.events():
         status = ":white_check_mark: Approved and distributed"
-    title = f"Build `{escape(t.subject)}` in project `{project}`"
-    blocks: Blocks = [_section(f"*{title}*\n{status}")]
+    title = f"Build `{esc(t.subject)}` in project `{project}`"
+    blocks: Blocks = [section(f"*{title}*\n{status}")]
     if current.event == "build.rejected":
-        objection = escape(current.detail or "no reason given")
-        blocks.append(_section(f"*Objection:*\n> {objection}"))
+        objection = esc(current.detail or "no reason given")
+        blocks.append(section(f"*Objection:*\n> {objection}"))
     else:
-        blocks.append(_context(_progress(t, _BUILD_STEPS)))
+        blocks.append(context(_progress(t, _BUILD_STEPS)))
     if t.awaiting_distribution():
         value = json.dumps({"project_id": t.project, "upload_id": t.subject})
-        blocks.append(_context("Uploaded with autoRelease off: distribute it when ready."))
+        blocks.append(context("Uploaded with autoRelease off: distribute it when ready."))
         blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    _button(
-                        "Distribute",
-                        ids.BUILD_DISTRIBUTE,
-                        value,
-                        "primary",
-                        confirm_dialog("distribute", t.project or "", t.subject or ""),
-                    )
-                ],
-            }
+            actions(
+                button(
+                    "Distribute",
+                    ids.BUILD_DISTRIBUTE,
+                    value,
+                    style="primary",
+                    confirm=run_confirm("distribute", t.project or "", t.subject or ""),
+                )
+            )
         )
-    return f"Build {t.subject} ({t.project}): {_plain(status)}", blocks
+    return f"Build {t.subject} ({t.project}): {_fallback(status)}", blocks
 
 
 def _media_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
-    name = escape(t.title) if t.title else "Video"
+    name = esc(t.title) if t.title else "Video"
     status = status_of(current.event)
-    lines = [f"*{name}* `{escape(t.subject)}`", status]
+    lines = [f"*{name}* `{esc(t.subject)}`", status]
     if current.event == "media.published" and t.player_url:
-        lines.append(f"<{escape(t.player_url)}|Open the player>")
-    blocks: Blocks = [_section("\n".join(lines))]
+        lines.append(f"<{esc(t.player_url)}|Open the player>")
+    blocks: Blocks = [section("\n".join(lines))]
     if current.event == "media.failed":
-        blocks.append(_section(f"*Error:*\n> {escape(current.detail or 'no details given')}"))
+        blocks.append(section(f"*Error:*\n> {esc(current.detail or 'no details given')}"))
         blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    _button(
-                        "Delete",
-                        ids.MEDIA_DELETE,
-                        t.subject,
-                        "danger",
-                        delete_confirm(t.subject, t.title or ""),
-                    ),
-                    _button("Details", ids.MEDIA_DETAILS, t.subject),
-                ],
-            }
+            actions(
+                button(
+                    "Delete",
+                    ids.MEDIA_DELETE,
+                    t.subject,
+                    style="danger",
+                    confirm=delete_confirm(t.subject, t.title or ""),
+                ),
+                button("Details", ids.MEDIA_DETAILS, t.subject),
+            )
         )
     else:
-        blocks.append(_context(_progress(t, _MEDIA_STEPS)))
-    return f"{t.title or 'Video'} ({t.subject}): {_plain(status)}", blocks
+        blocks.append(context(_progress(t, _MEDIA_STEPS)))
+    return f"{t.title or 'Video'} ({t.subject}): {_fallback(status)}", blocks
 
 
 def _live_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
-    name = escape(t.title) if t.title else "Live session"
+    name = esc(t.title) if t.title else "Live session"
     status = status_of(current.event)
     # The subject is "<public host id>@<start epoch>"; people know the host id.
     host = t.subject.split("@", 1)[0]
     blocks: Blocks = [
-        _section(f"*{name}* · public host `{escape(host)}`\n{status}"),
-        _context(f"`/live info {escape(host)}` for viewers and duration"),
+        section(f"*{name}* · public host `{esc(host)}`\n{status}"),
+        context(f"`/live info {esc(host)}` for viewers and duration"),
     ]
-    return f"{t.title or 'Live session'} (host {host}): {_plain(status)}", blocks
+    return f"{t.title or 'Live session'} (host {host}): {_fallback(status)}", blocks
 
 
 def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
@@ -182,21 +145,21 @@ def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
     text = status_of(event)
     detail = notification.get("objection") or notification.get("error")
     if detail:
-        text += f": {escape(str(detail))}"
-    return text[:_MAX_SECTION], event in BROADCAST
+        text += f": {esc(str(detail))}"
+    return text[:_MAX_REPLY], event in BROADCAST
 
 
 def webhook_test_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """The answer to ``webhook.test``: the webhook reaches us."""
-    project = escape(str(notification.get("project") or "?"))
-    when = escape(str(notification.get("timestamp") or ""))
+    project = esc(str(notification.get("project") or "?"))
+    when = esc(str(notification.get("timestamp") or ""))
     text = f":white_check_mark: The Streampixel webhook works: test event for project `{project}`"
     if when:
         text += f" (sent {when})"
-    return _plain(text), [_section(text)]
+    return _fallback(text), [section(text)]
 
 
-def _plain(text: str) -> str:
+def _fallback(text: str) -> str:
     """``text`` without the leading emoji code, for notification fallbacks."""
     if text.startswith(":"):
         end = text.find(":", 1)

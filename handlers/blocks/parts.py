@@ -1,4 +1,4 @@
-"""Small pure Block Kit pieces and formatters shared by the ``/media`` and ``/live`` renderers."""
+"""Small pure Block Kit pieces and formatters shared by every renderer in :mod:`handlers.blocks`."""
 
 from __future__ import annotations
 
@@ -90,16 +90,23 @@ def button(
     return element
 
 
-def confirm_dialog(title: str, text: str, yes: str, *, danger: bool = False) -> Block:
-    """A confirmation dialog object (Slack's own limits: 100/300/30 characters)."""
+def confirm_dialog(title: str, text: str, yes: str, *, style: str | None = None) -> Block:
+    """A confirmation dialog object (Slack's own limits: 100/300/30 characters).
+
+    Args:
+        title: the dialog's title.
+        text: what will happen.
+        yes: the confirm button's label (the deny button says "Cancel").
+        style: the confirm button's style, ``"primary"`` or ``"danger"``.
+    """
     dialog: Block = {
         "title": plain(title, 100),
         "text": plain(text, 300),
         "confirm": plain(yes, 30),
         "deny": plain("Cancel", 30),
     }
-    if danger:
-        dialog["style"] = "danger"
+    if style:
+        dialog["style"] = style
     return dialog
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.blocks.notifications import escape
+from handlers.blocks.parts import esc
 from storage.subscriptions import Subscription
 from storage.webhooks import WebhookDelivery
 
@@ -26,8 +26,8 @@ def subscriptions_text(subs: Sequence[Subscription], default_channel: str | None
     for sub in subs:
         line = f"• <#{sub.channel}> ← {sub.provider}"
         if sub.project:
-            line += f" project `{escape(sub.project)}`"
-        line += f" events: {escape(sub.events) if sub.events else 'all'}"
+            line += f" project `{esc(sub.project)}`"
+        line += f" events: {esc(sub.events) if sub.events else 'all'}"
         lines.append(line)
     lines.append(f"Notifications no subscription matches go to {fallback}.")
     return "\n".join(lines)
@@ -41,7 +41,7 @@ def deliveries_text(rows: Sequence[WebhookDelivery], provider: str | None) -> st
     lines = [f"*Recent webhook deliveries{scope}*"]
     for row in rows:
         when = row.received_at.strftime("%Y-%m-%d %H:%M:%S")
-        about = f" `{escape(row.subject)}`" if row.subject else ""
-        outcome = _OUTCOME.get(row.outcome, escape(row.outcome))
-        lines.append(f"• {when} {row.provider} `{escape(row.event)}`{about} — {outcome}")
+        about = f" `{esc(row.subject)}`" if row.subject else ""
+        outcome = _OUTCOME.get(row.outcome, esc(row.outcome))
+        lines.append(f"• {when} {row.provider} `{esc(row.event)}`{about} — {outcome}")
     return "\n".join(lines)
