@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -78,6 +79,7 @@ def routes(deps: Deps) -> list[Route]:
                     raw_payload=body.decode("utf-8", errors="replace"),
                     notification=event.notification if event.known else None,
                     subject_key=event.subject_key,
+                    also=_build_list_update(builds, event, body),
                 ),
                 deps.clock(),
                 default_channel=deps.settings.default_channel,
@@ -85,8 +87,6 @@ def routes(deps: Deps) -> list[Route]:
             log.info(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
-            if provider == "streampixel" and not recorded.duplicate:
-                await _note_build(builds, event, body)
             status = 200 if event.known else 202
             return JSONResponse({"ok": True, "result": recorded.outcome}, status_code=status)
 
@@ -106,14 +106,22 @@ def routes(deps: Deps) -> list[Route]:
     ]
 
 
-async def _note_build(builds: BuildStore, event: WebhookEvent, body: bytes) -> None:
-    """Keep `/build builds` current: the build's last pipeline status, from the webhook.
+def _build_list_update(
+    builds: BuildStore, event: WebhookEvent, body: bytes
+) -> Callable[[AsyncSession], Awaitable[None]] | None:
+    """For a Streampixel build event: the write that keeps `/build builds` current.
 
-    The event itself is already stored; a failure here is logged, not answered
-    with an error (the provider does not retry, and the next event corrects it).
+    It runs in the intake transaction, so the build list and the stored delivery
+    never disagree.
     """
-    if not (event.known and event.subject and event.project and event.event.startswith("build.")):
-        return
+    if not (
+        event.provider == "streampixel"
+        and event.known
+        and event.subject
+        and event.project
+        and event.event.startswith("build.")
+    ):
+        return None
     payload = json.loads(body)
     try:
         at = datetime.fromisoformat(str(payload.get("timestamp")).replace("Z", "+00:00"))
@@ -121,17 +129,16 @@ async def _note_build(builds: BuildStore, event: WebhookEvent, body: bytes) -> N
         at = datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    try:
-        await builds.note_pipeline_event(
-            event.project,
-            event.subject,
-            str(payload.get("status") or event.event.removeprefix("build.")),
-            payload.get("fileUrl"),
-            payload.get("objection"),
-            at,
+    project, upload = event.project, event.subject
+    status = str(payload.get("status") or event.event.removeprefix("build."))
+    file_url, objection = payload.get("fileUrl"), payload.get("objection")
+
+    async def write(session: AsyncSession) -> None:
+        await builds.note_pipeline_event_in(
+            session, project, upload, status, file_url, objection, at
         )
-    except Exception:  # the delivery is stored; the build list catches up on the next event
-        log.exception("could not update the build list from %s", event.event)
+
+    return write
 
 
 def _error(status: int, reason: str) -> Response:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.timeutil import as_utc
@@ -195,16 +196,24 @@ class BuildStore:
             at: the event's timestamp.
         """
         moment = as_utc(at)
+        await self._upsert_build(
+            project_id, upload_id, moment, _pipeline_update(status, file_url, objection, moment)
+        )
 
-        def apply(row: KnownBuild) -> None:
-            if file_url and not row.file_url:
-                row.file_url = file_url
-            last = _utc_or_none(row.last_status_at)
-            if last is None or moment >= last:
-                row.last_status, row.last_status_at = status, moment
-                row.objection = objection
-
-        await self._upsert_build(project_id, upload_id, moment, apply)
+    async def note_pipeline_event_in(
+        self,
+        session: AsyncSession,
+        project_id: str,
+        upload_id: str,
+        status: str,
+        file_url: str | None,
+        objection: str | None,
+        at: datetime,
+    ) -> None:
+        """:meth:`note_pipeline_event` inside the caller's transaction (the webhook intake)."""
+        moment = as_utc(at)
+        apply = _pipeline_update(status, file_url, objection, moment)
+        await _upsert_in(session, project_id, upload_id, moment, apply)
 
     async def _upsert_build(
         self,
@@ -216,13 +225,7 @@ class BuildStore:
         for attempt in range(2):
             try:
                 async with self.db.session() as session:
-                    row = await session.get(KnownBuild, (project_id, upload_id))
-                    if row is None:
-                        row = KnownBuild(
-                            project_id=project_id, upload_id=upload_id, created_at=created_at
-                        )
-                    apply(row)
-                    session.add(row)
+                    await _upsert_in(session, project_id, upload_id, created_at, apply)
                 return
             except IntegrityError:
                 # Another writer created the row between our read and insert: update it.
@@ -430,3 +433,31 @@ class BuildStore:
             )
             value = rows.one()
             return _utc_or_none(value)
+
+
+def _pipeline_update(
+    status: str, file_url: str | None, objection: str | None, moment: datetime
+) -> Callable[[KnownBuild], None]:
+    def apply(row: KnownBuild) -> None:
+        if file_url and not row.file_url:
+            row.file_url = file_url
+        last = _utc_or_none(row.last_status_at)
+        if last is None or moment >= last:
+            row.last_status, row.last_status_at = status, moment
+            row.objection = objection
+
+    return apply
+
+
+async def _upsert_in(
+    session: AsyncSession,
+    project_id: str,
+    upload_id: str,
+    created_at: datetime,
+    apply: Callable[[KnownBuild], None],
+) -> None:
+    row = await session.get(KnownBuild, (project_id, upload_id))
+    if row is None:
+        row = KnownBuild(project_id=project_id, upload_id=upload_id, created_at=created_at)
+    apply(row)
+    session.add(row)

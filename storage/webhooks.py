@@ -7,14 +7,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
+from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
 from storage.subscriptions import channels_for
 from storage.timeutil import to_db, utc_column
@@ -75,6 +77,8 @@ class Intake:
     raw_payload: str
     notification: Mapping[str, Any] | None
     subject_key: str = ""
+    also: Callable[[AsyncSession], Awaitable[None]] | None = None
+    """More writes that belong with a new delivery (e.g. the known-build list)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ class WebhookStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._committer: GroupCommitter[tuple[Intake, datetime, str | None], Recorded] = (
+            GroupCommitter(db, self._record_in)
+        )
 
     async def record(
         self, intake: Intake, now: datetime, *, default_channel: str | None
@@ -100,67 +107,74 @@ class WebhookStore:
         A delivery whose ``dedupe_key`` is already stored changes nothing. The
         notification gains ``prior_events``: the events already received about
         the same subject (how a manual release is told from an automatic one).
+        Concurrent deliveries share a transaction (group commit); each returns
+        only once its rows are committed.
 
         Args:
             intake: the parsed webhook.
             now: the receive time.
             default_channel: where notifications go when no subscription matches.
         """
+        return await self._committer.submit((intake, now, default_channel))
+
+    async def _record_in(
+        self, session: AsyncSession, item: tuple[Intake, datetime, str | None]
+    ) -> Recorded:
+        intake, now, default_channel = item
         now = to_db(now)
-        async with self.db.session() as session:
-            prior: list[str] = []
-            if intake.subject is not None:
-                rows = await session.exec(
-                    select(WebhookDelivery.event).where(
-                        WebhookDelivery.provider == intake.provider,
-                        WebhookDelivery.subject == intake.subject,
-                    )
+        prior: list[str] = []
+        if intake.subject is not None:
+            rows = await session.exec(
+                select(WebhookDelivery.event).where(
+                    WebhookDelivery.provider == intake.provider,
+                    WebhookDelivery.subject == intake.subject,
                 )
-                prior = sorted(set(rows.all()))
-            channels: list[str] = []
-            if intake.notification is not None:
-                channels = await channels_for(
-                    session, intake.provider, intake.project, intake.event
-                )
-                if not channels and default_channel:
-                    channels = [default_channel]
-            outcome = QUEUED if channels else UNROUTED
-            if intake.notification is None:
-                outcome = IGNORED
-            statement = (
-                self.db.insert(WebhookDelivery)
-                .values(
-                    provider=intake.provider,
-                    event=intake.event,
-                    subject=intake.subject,
-                    project=intake.project,
-                    dedupe_key=intake.dedupe_key,
-                    payload=intake.raw_payload,
-                    received_at=now,
-                    outcome=outcome,
-                )
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(col(WebhookDelivery.id))
             )
-            delivery_id = (await session.exec(statement)).scalar_one_or_none()
-            if delivery_id is None:
-                return Recorded(duplicate=True, outcome="duplicate")
-            if intake.notification is None:
-                return Recorded(duplicate=False, outcome=outcome)
-            payload = json.dumps({**intake.notification, "prior_events": prior}, sort_keys=True)
-            for channel in channels:
-                session.add(
-                    OutboxRow(
-                        delivery_id=delivery_id,
-                        channel=channel,
-                        subject_key=intake.subject_key,
-                        payload=payload,
-                        status=PENDING,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
+            prior = sorted(set(rows.all()))
+        channels: list[str] = []
+        if intake.notification is not None:
+            channels = await channels_for(session, intake.provider, intake.project, intake.event)
+            if not channels and default_channel:
+                channels = [default_channel]
+        outcome = QUEUED if channels else UNROUTED
+        if intake.notification is None:
+            outcome = IGNORED
+        statement = (
+            self.db.insert(WebhookDelivery)
+            .values(
+                provider=intake.provider,
+                event=intake.event,
+                subject=intake.subject,
+                project=intake.project,
+                dedupe_key=intake.dedupe_key,
+                payload=intake.raw_payload,
+                received_at=now,
+                outcome=outcome,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(WebhookDelivery.id))
+        )
+        delivery_id = (await session.exec(statement)).scalar_one_or_none()
+        if delivery_id is None:
+            return Recorded(duplicate=True, outcome="duplicate")
+        if intake.also is not None:
+            await intake.also(session)
+        if intake.notification is None:
+            return Recorded(duplicate=False, outcome=outcome)
+        payload = json.dumps({**intake.notification, "prior_events": prior}, sort_keys=True)
+        for channel in channels:
+            session.add(
+                OutboxRow(
+                    delivery_id=delivery_id,
+                    channel=channel,
+                    subject_key=intake.subject_key,
+                    payload=payload,
+                    status=PENDING,
+                    next_attempt_at=now,
+                    created_at=now,
                 )
-            return Recorded(duplicate=False, outcome=outcome, channels=tuple(channels))
+            )
+        return Recorded(duplicate=False, outcome=outcome, channels=tuple(channels))
 
     async def recent(
         self, *, provider: str | None = None, limit: int = 20
