@@ -24,19 +24,20 @@ from storage.db import Database
 T = TypeVar("T")
 R = TypeVar("R")
 
-Apply = Callable[[AsyncSession, T], Awaitable[R]]
+ApplyBatch = Callable[[AsyncSession, list[T]], Awaitable[list[R]]]
 
 
 class GroupCommitter(Generic[T, R]):
-    """Runs ``apply(session, item)`` for queued items, a batch per transaction.
+    """Runs ``apply(session, items)`` for queued items, a batch per transaction.
 
     Args:
         db: the database.
-        apply: writes one item inside the given session and returns its result.
+        apply: writes a batch of items inside the given session and returns one
+            result per item, in order (it may use multi-row statements).
         max_batch: the most items one transaction takes.
     """
 
-    def __init__(self, db: Database, apply: Apply[T, R], *, max_batch: int = 100) -> None:
+    def __init__(self, db: Database, apply: ApplyBatch[T, R], *, max_batch: int = 100) -> None:
         self._db = db
         self._apply = apply
         self._max = max_batch
@@ -61,7 +62,7 @@ class GroupCommitter(Generic[T, R]):
     async def _write(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             async with self._db.session() as session:
-                results = [await self._apply(session, item) for item, _ in batch]
+                results = await self._apply(session, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0][1], exc=exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete
@@ -50,8 +51,15 @@ async def channels_for(
     rows = await session.exec(
         select(Subscription).where(Subscription.provider == provider).order_by(Subscription.id)  # type: ignore[arg-type]  # a column
     )
+    return channels_from(rows.all(), provider, project, event)
+
+
+def channels_from(
+    subscriptions: Iterable[Subscription], provider: str, project: str | None, event: str
+) -> list[str]:
+    """The channels among ``subscriptions`` (in order) that want this event, each once."""
     channels: list[str] = []
-    for sub in rows.all():
+    for sub in subscriptions:
         if sub.matches(provider, project, event) and sub.channel not in channels:
             channels.append(sub.channel)
     return channels

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
-from storage.subscriptions import channels_for
+from storage.subscriptions import Subscription, channels_from
 from storage.timeutil import to_db, utc_column
 
 QUEUED = "queued"
@@ -96,7 +97,7 @@ class WebhookStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._committer: GroupCommitter[tuple[Intake, datetime, str | None], Recorded] = (
-            GroupCommitter(db, self._record_in)
+            GroupCommitter(db, self._record_batch)
         )
 
     async def record(
@@ -117,64 +118,110 @@ class WebhookStore:
         """
         return await self._committer.submit((intake, now, default_channel))
 
-    async def _record_in(
-        self, session: AsyncSession, item: tuple[Intake, datetime, str | None]
-    ) -> Recorded:
-        intake, now, default_channel = item
-        now = to_db(now)
-        prior: list[str] = []
-        if intake.subject is not None:
+    async def _record_batch(
+        self, session: AsyncSession, items: list[tuple[Intake, datetime, str | None]]
+    ) -> list[Recorded]:
+        """Store a batch of deliveries with a handful of statements, not a handful each.
+
+        Reads every matching subscription and every earlier event of the batch's
+        subjects once, inserts all deliveries in one multi-row statement (a
+        repeated ``dedupe_key`` stores nothing, within the batch too), then all
+        outbox rows in another.
+        """
+        intakes = [intake for intake, _, _ in items]
+        providers = {i.provider for i in intakes}
+        subscriptions = (
+            await session.exec(
+                select(Subscription)
+                .where(col(Subscription.provider).in_(providers))
+                .order_by(col(Subscription.id))
+            )
+        ).all()
+        subjects = {i.subject for i in intakes if i.subject is not None}
+        prior: dict[tuple[str, str], set[str]] = {}
+        if subjects:
             rows = await session.exec(
-                select(WebhookDelivery.event).where(
-                    WebhookDelivery.provider == intake.provider,
-                    WebhookDelivery.subject == intake.subject,
-                )
+                select(
+                    WebhookDelivery.provider, WebhookDelivery.subject, WebhookDelivery.event
+                ).where(col(WebhookDelivery.subject).in_(subjects))
             )
-            prior = sorted(set(rows.all()))
-        channels: list[str] = []
-        if intake.notification is not None:
-            channels = await channels_for(session, intake.provider, intake.project, intake.event)
-            if not channels and default_channel:
-                channels = [default_channel]
-        outcome = QUEUED if channels else UNROUTED
-        if intake.notification is None:
-            outcome = IGNORED
-        statement = (
+            for provider, subject, event in rows.all():
+                prior.setdefault((provider, subject or ""), set()).add(event)
+
+        plans: list[tuple[str, list[str]]] = []
+        values: list[dict[str, Any]] = []
+        first_of_key: dict[str, int] = {}
+        for index, (intake, now, default_channel) in enumerate(items):
+            channels: list[str] = []
+            if intake.notification is not None:
+                channels = channels_from(
+                    subscriptions, intake.provider, intake.project, intake.event
+                )
+                if not channels and default_channel:
+                    channels = [default_channel]
+            outcome = IGNORED if intake.notification is None else (QUEUED if channels else UNROUTED)
+            plans.append((outcome, channels))
+            if intake.dedupe_key in first_of_key:
+                continue
+            first_of_key[intake.dedupe_key] = index
+            values.append(
+                {
+                    "provider": intake.provider,
+                    "event": intake.event,
+                    "subject": intake.subject,
+                    "project": intake.project,
+                    "dedupe_key": intake.dedupe_key,
+                    "payload": intake.raw_payload,
+                    "received_at": to_db(now),
+                    "outcome": outcome,
+                }
+            )
+        inserted = await session.exec(
             self.db.insert(WebhookDelivery)
-            .values(
-                provider=intake.provider,
-                event=intake.event,
-                subject=intake.subject,
-                project=intake.project,
-                dedupe_key=intake.dedupe_key,
-                payload=intake.raw_payload,
-                received_at=now,
-                outcome=outcome,
-            )
+            .values(values)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(col(WebhookDelivery.id))
+            .returning(col(WebhookDelivery.id), col(WebhookDelivery.dedupe_key))
         )
-        delivery_id = (await session.exec(statement)).scalar_one_or_none()
-        if delivery_id is None:
-            return Recorded(duplicate=True, outcome="duplicate")
-        if intake.also is not None:
-            await intake.also(session)
-        if intake.notification is None:
-            return Recorded(duplicate=False, outcome=outcome)
-        payload = json.dumps({**intake.notification, "prior_events": prior}, sort_keys=True)
-        for channel in channels:
-            session.add(
-                OutboxRow(
-                    delivery_id=delivery_id,
-                    channel=channel,
-                    subject_key=intake.subject_key,
-                    payload=payload,
-                    status=PENDING,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+        ids = {key: delivery_id for delivery_id, key in inserted.all()}
+
+        results: list[Recorded] = []
+        outbox: list[dict[str, Any]] = []
+        for index, (intake, now, _) in enumerate(items):
+            outcome, channels = plans[index]
+            delivery_id = ids.get(intake.dedupe_key)
+            if delivery_id is None or first_of_key[intake.dedupe_key] != index:
+                results.append(Recorded(duplicate=True, outcome="duplicate"))
+                continue
+            earlier: list[str] = []
+            if intake.subject is not None:
+                seen = prior.setdefault((intake.provider, intake.subject), set())
+                earlier = sorted(seen)
+                seen.add(intake.event)
+            if intake.also is not None:
+                await intake.also(session)
+            if intake.notification is None:
+                results.append(Recorded(duplicate=False, outcome=outcome))
+                continue
+            payload = json.dumps({**intake.notification, "prior_events": earlier}, sort_keys=True)
+            outbox.extend(
+                {
+                    "delivery_id": delivery_id,
+                    "channel": channel,
+                    "subject_key": intake.subject_key,
+                    "payload": payload,
+                    "status": PENDING,
+                    "progress": 0,
+                    "attempts": 0,
+                    "next_attempt_at": to_db(now),
+                    "created_at": to_db(now),
+                }
+                for channel in channels
             )
-        return Recorded(duplicate=False, outcome=outcome, channels=tuple(channels))
+            results.append(Recorded(duplicate=False, outcome=outcome, channels=tuple(channels)))
+        if outbox:
+            # A Core multi-row insert: the ORM's unit of work costs more than the rows.
+            await session.exec(insert(OutboxRow).values(outbox))
+        return results
 
     async def recent(
         self, *, provider: str | None = None, limit: int = 20

@@ -14,12 +14,13 @@ from storage.db import Database
 from storage.group_commit import GroupCommitter
 
 
-async def _insert(session: AsyncSession, key: str) -> str:
-    if key.startswith("bad"):
-        raise ValueError(f"refused {key}")
-    session.add(ActionClaim(claim_key=key, actor_id="U", claimed_at=datetime.now(UTC)))
+async def _insert(session: AsyncSession, keys: list[str]) -> list[str]:
+    for key in keys:
+        if key.startswith("bad"):
+            raise ValueError(f"refused {key}")
+        session.add(ActionClaim(claim_key=key, actor_id="U", claimed_at=datetime.now(UTC)))
     await session.flush()
-    return key.upper()
+    return [key.upper() for key in keys]
 
 
 async def test_concurrent_submits_commit_in_few_transactions(database: Database) -> None:
