@@ -10,8 +10,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
@@ -162,6 +163,15 @@ def _feature_clis() -> list[Callable[[argparse._SubParsersAction[argparse.Argume
     return [cli_audit.register_cli]
 
 
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, int]], int]:
+    """``uvloop.run`` where uvloop is installed (faster I/O), else ``asyncio.run``."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamops`` console script."""
     args = build_parser().parse_args(argv)
@@ -174,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     configure_logging(settings.log_level if settings else "INFO")
     try:
-        code: int = asyncio.run(args.run(args, settings))
+        code: int = _event_loop_runner()(args.run(args, settings))
         return code
     except ConfigError as exc:
         print(f"streamops: {exc}", file=sys.stderr)

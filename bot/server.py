@@ -36,7 +36,11 @@ async def serve(
     if migrate:
         await upgrade(deps.db)
         log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
-    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower())
+    # No access log: request counts and latency are in /metrics, and webhook paths carry
+    # the webhook token (masked by bot.redact, but better never written).
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False
+    )
     server = uvicorn.Server(config)
     if not socket_mode:
         await server.serve()

@@ -84,7 +84,7 @@ def routes(deps: Deps) -> list[Route]:
                 deps.clock(),
                 default_channel=deps.settings.default_channel,
             )
-            log.info(
+            log.debug(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
             status = 200 if event.known else 202

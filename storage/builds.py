@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -149,6 +150,7 @@ class BuildStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._upsert: Executable | None = None
 
     # -- known builds --------------------------------------------------------
 
@@ -210,10 +212,44 @@ class BuildStore:
         objection: str | None,
         at: datetime,
     ) -> None:
-        """:meth:`note_pipeline_event` inside the caller's transaction (the webhook intake)."""
-        moment = as_utc(at)
-        apply = _pipeline_update(status, file_url, objection, moment)
-        await _upsert_in(session, project_id, upload_id, moment, apply)
+        """:meth:`note_pipeline_event` inside the caller's transaction (the webhook intake).
+
+        One upsert statement (no read first): webhook bursts run many of these
+        in one group-committed transaction.
+        """
+        params = {
+            "project_id": project_id,
+            "upload_id": upload_id,
+            "file_url": file_url,
+            "created_at": as_utc(at),
+            "last_status": status,
+            "last_status_at": as_utc(at),
+            "objection": objection,
+        }
+        connection = await session.connection()
+        await connection.execute(self._pipeline_upsert(), params)
+
+    def _pipeline_upsert(self) -> Executable:
+        """The upsert behind :meth:`note_pipeline_event_in`, built once (it is compiled once)."""
+        if self._upsert is None:
+            table = KnownBuild.__table__  # type: ignore[attr-defined]  # SQLModel table
+            insert = self.db.insert(table)
+            new = insert.excluded
+            newer = or_(
+                table.c.last_status_at.is_(None), new.last_status_at >= table.c.last_status_at
+            )
+            self._upsert = insert.on_conflict_do_update(
+                index_elements=["project_id", "upload_id"],
+                set_={
+                    "file_url": func.coalesce(table.c.file_url, new.file_url),
+                    "last_status": case((newer, new.last_status), else_=table.c.last_status),
+                    "objection": case((newer, new.objection), else_=table.c.objection),
+                    "last_status_at": case(
+                        (newer, new.last_status_at), else_=table.c.last_status_at
+                    ),
+                },
+            )
+        return self._upsert
 
     async def _upsert_build(
         self,

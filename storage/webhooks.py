@@ -176,11 +176,15 @@ class WebhookStore:
                     "outcome": outcome,
                 }
             )
-        inserted = await session.exec(
-            self.db.insert(WebhookDelivery)
+        # Core statements on the session's connection: the ORM's bulk path costs
+        # more than the rows.
+        connection = await session.connection()
+        deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]  # SQLModel table
+        inserted = await connection.execute(
+            self.db.insert(deliveries)
             .values(values)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(col(WebhookDelivery.id), col(WebhookDelivery.dedupe_key))
+            .returning(deliveries.c.id, deliveries.c.dedupe_key)
         )
         ids = {key: delivery_id for delivery_id, key in inserted.all()}
 
@@ -219,8 +223,8 @@ class WebhookStore:
             )
             results.append(Recorded(duplicate=False, outcome=outcome, channels=tuple(channels)))
         if outbox:
-            # A Core multi-row insert: the ORM's unit of work costs more than the rows.
-            await session.exec(insert(OutboxRow).values(outbox))
+            # executemany of one cached statement
+            await connection.execute(insert(OutboxRow.__table__), outbox)  # type: ignore[attr-defined]  # SQLModel table
         return results
 
     async def recent(

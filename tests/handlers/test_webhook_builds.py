@@ -41,3 +41,21 @@ async def test_pipeline_events_update_the_known_build(bot: Bot) -> None:
     assert [(b.upload_id, b.last_status, b.objection) for b in builds] == [
         ("665a2b3c4d5e6f7a8b9c0e20", "Reject", "bad format")
     ]
+
+
+async def test_an_older_event_arriving_late_does_not_overwrite_a_newer_status(bot: Bot) -> None:
+    """Webhooks can arrive out of order: the build keeps the status of the newest event."""
+    url = f"{bot.url}/webhooks/streampixel/{TOKEN}"
+    headers = {"Content-Type": "application/json"}
+    await bot.http.post(
+        url,
+        content=_event("build.rejected", "Reject", "2026-11-26T10:05:00Z", "bad format"),
+        headers=headers,
+    )
+    await bot.http.post(
+        url, content=_event("build.uploaded", "pending", "2026-11-26T10:00:00Z"), headers=headers
+    )
+    builds = await BuildStore(bot.deps.db).builds_for("664f1a2b3c4d5e6f7a8b9c0d")
+    assert [(b.last_status, b.objection, b.file_url) for b in builds] == [
+        ("Reject", "bad format", "https://bucket.example/builds/v1.zip")
+    ]
