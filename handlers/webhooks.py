@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,6 +33,7 @@ from bot.webhooks.signatures import (
     token_matches,
 )
 from storage.builds import BuildStore
+from storage.db import Write
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
@@ -106,9 +106,7 @@ def routes(deps: Deps) -> list[Route]:
     ]
 
 
-def _build_list_update(
-    builds: BuildStore, event: WebhookEvent, body: bytes
-) -> Callable[[AsyncSession], Awaitable[None]] | None:
+def _build_list_update(builds: BuildStore, event: WebhookEvent, body: bytes) -> Write | None:
     """For a Streampixel build event: the write that keeps `/build builds` current.
 
     It runs in the intake transaction, so the build list and the stored delivery
@@ -129,16 +127,14 @@ def _build_list_update(
         at = datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    project, upload = event.project, event.subject
-    status = str(payload.get("status") or event.event.removeprefix("build."))
-    file_url, objection = payload.get("fileUrl"), payload.get("objection")
-
-    async def write(session: AsyncSession) -> None:
-        await builds.note_pipeline_event_in(
-            session, project, upload, status, file_url, objection, at
-        )
-
-    return write
+    return builds.pipeline_write(
+        event.project,
+        event.subject,
+        str(payload.get("status") or event.event.removeprefix("build.")),
+        payload.get("fileUrl"),
+        payload.get("objection"),
+        at,
+    )
 
 
 def _error(status: int, reason: str) -> Response:

@@ -25,7 +25,7 @@ from sqlalchemy.sql.expression import Executable
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, Write
 from storage.timeutil import as_utc
 
 PENDING = "pending"
@@ -202,35 +202,35 @@ class BuildStore:
             project_id, upload_id, moment, _pipeline_update(status, file_url, objection, moment)
         )
 
-    async def note_pipeline_event_in(
+    def pipeline_write(
         self,
-        session: AsyncSession,
         project_id: str,
         upload_id: str,
         status: str,
         file_url: str | None,
         objection: str | None,
         at: datetime,
-    ) -> None:
-        """:meth:`note_pipeline_event` inside the caller's transaction (the webhook intake).
+    ) -> Write:
+        """:meth:`note_pipeline_event` as a write for the webhook intake's transaction.
 
-        One upsert statement (no read first): webhook bursts run many of these
-        in one group-committed transaction.
+        One upsert (no read first), the same statement every time, so a batch of
+        webhooks runs all of them as one executemany.
         """
-        params = {
-            "project_id": project_id,
-            "upload_id": upload_id,
-            "file_url": file_url,
-            "created_at": as_utc(at),
-            "last_status": status,
-            "last_status_at": as_utc(at),
-            "objection": objection,
-        }
-        connection = await session.connection()
-        await connection.execute(self._pipeline_upsert(), params)
+        return Write(
+            self._pipeline_upsert(),
+            {
+                "project_id": project_id,
+                "upload_id": upload_id,
+                "file_url": file_url,
+                "created_at": as_utc(at),
+                "last_status": status,
+                "last_status_at": as_utc(at),
+                "objection": objection,
+            },
+        )
 
     def _pipeline_upsert(self) -> Executable:
-        """The upsert behind :meth:`note_pipeline_event_in`, built once (it is compiled once)."""
+        """The upsert behind :meth:`pipeline_write`, built once (so it is compiled once)."""
         if self._upsert is None:
             table = KnownBuild.__table__  # type: ignore[attr-defined]  # SQLModel table
             insert = self.db.insert(table)

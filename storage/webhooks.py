@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
 from storage.subscriptions import Subscription, channels_from
@@ -78,8 +78,8 @@ class Intake:
     raw_payload: str
     notification: Mapping[str, Any] | None
     subject_key: str = ""
-    also: Callable[[AsyncSession], Awaitable[None]] | None = None
-    """More writes that belong with a new delivery (e.g. the known-build list)."""
+    also: Write | None = None
+    """A write that belongs with a new delivery (e.g. the known-build list)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,7 @@ class WebhookStore:
 
         results: list[Recorded] = []
         outbox: list[dict[str, Any]] = []
+        also: dict[int, list[Write]] = {}
         for index, (intake, now, _) in enumerate(items):
             outcome, channels = plans[index]
             delivery_id = ids.get(intake.dedupe_key)
@@ -202,7 +203,7 @@ class WebhookStore:
                 earlier = sorted(seen)
                 seen.add(intake.event)
             if intake.also is not None:
-                await intake.also(session)
+                also.setdefault(id(intake.also.statement), []).append(intake.also)
             if intake.notification is None:
                 results.append(Recorded(duplicate=False, outcome=outcome))
                 continue
@@ -222,6 +223,8 @@ class WebhookStore:
                 for channel in channels
             )
             results.append(Recorded(duplicate=False, outcome=outcome, channels=tuple(channels)))
+        for writes in also.values():  # in arrival order, one executemany per statement
+            await connection.execute(writes[0].statement, [w.params for w in writes])
         if outbox:
             # executemany of one cached statement
             await connection.execute(insert(OutboxRow.__table__), outbox)  # type: ignore[attr-defined]  # SQLModel table
