@@ -166,6 +166,42 @@ def slash_bodies(command: str, text: str, response_base: str, count: int = 16) -
     return bodies
 
 
+#: A viewer (no role) clicking Distribute: refused after the ack, and the refusal is
+#: written to the audit log — the click path with its audit write.
+CLICK_USER = "UBENCHVIEWER"
+
+
+def click_bodies(response_base: str, count: int = 16) -> list[bytes]:
+    """``count`` form-encoded ``block_actions`` (a Distribute click) shaped like Slack's sample."""
+    sample = json.loads((REPO / "tests" / "payloads" / "block_actions.json").read_text())
+    bodies = []
+    for i in range(count):
+        payload = dict(sample)
+        payload["user"] = {"id": CLICK_USER, "username": "viewer", "team_id": "T0BENCH"}
+        payload["team"] = {"id": "T0BENCH"}
+        payload["channel"] = {"id": "C0BENCH001"}
+        payload["container"] = {
+            **sample["container"],
+            "channel_id": "C0BENCH001",
+            "message_ts": f"1700000000.{i:06d}",
+        }
+        payload["response_url"] = f"{response_base}/response/click-{i}"
+        payload["actions"] = [
+            {
+                "action_id": "build_distribute",
+                "block_id": "b1",
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Distribute"},
+                "value": json.dumps(
+                    {"project_id": "664f1a2b3c4d5e6f7a8b9c0d", "upload_id": f"{i:024x}"}
+                ),
+                "action_ts": "1700000000.000001",
+            }
+        ]
+        bodies.append(urlencode({"payload": json.dumps(payload)}).encode())
+    return bodies
+
+
 def sign(bodies: Sequence[bytes]) -> list[Prepared]:
     """Sign every body once, now (Slack signatures stay valid for 5 minutes)."""
     verifier = SignatureVerifier(SIGNING_SECRET)
@@ -301,6 +337,32 @@ def verdict(ok: bool | None) -> str:
     return "n/a " if ok is None else ("PASS" if ok else "FAIL")
 
 
+def click_report(clicks: dict[str, TargetRun], args: argparse.Namespace) -> str:
+    """The button-click table: StreamOps (ack, then role check, audit row, reply) vs bare Bolt."""
+    if not clicks:
+        return "\n== Button-click ack latency\n  not measured (--skip-clicks)"
+    lines = [
+        "",
+        "== Button-click ack latency: a viewer's Distribute click (block_actions), "
+        f"{args.duration:g} s per rate",
+        "   StreamOps acks, then checks the role, writes the refusal to the audit log and replies",
+        "",
+        f"  {'server':<22}{'rate':>6}{'sent':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'errors':>8}{'p99 ÷ Bolt':>12}",
+    ]
+    bolt = clicks.get("bolt")
+    for target, run in clicks.items():
+        for rate, r in run.results.items():
+            ratio = ""
+            if bolt and target != "bolt" and rate in bolt.results:
+                ratio = f"{r.percentile(99) / bolt.results[rate].percentile(99):.2f}×"
+            lines.append(
+                f"  {LABELS[target]:<22}{rate:>6.0f}{r.sent:>7}{ms(r.percentile(50)):>9}"
+                f"{ms(r.percentile(99)):>9}{ms(r.max):>9}{r.errors:>8}{ratio:>12}"
+            )
+    return "\n".join(lines)
+
+
 def report(
     runs: dict[str, TargetRun],
     command: tuple[str, str],
@@ -429,6 +491,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-audit", action="store_true")
     parser.add_argument("--skip-webhooks", action="store_true")
     parser.add_argument(
+        "--skip-clicks", action="store_true", help="skip the button-click ack latency runs"
+    )
+    parser.add_argument(
         "--ingest-rate", type=float, nargs="+", help="rising webhook rates (≤ 10 s each)"
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
@@ -493,6 +558,22 @@ async def bench(args: argparse.Namespace) -> int:
                     server_cpu=server_cpu,
                     workdir=workdir,
                 )
+            clicks: dict[str, TargetRun] = {}
+            if not args.skip_clicks:
+                print("button clicks: a viewer's Distribute click (refused, audited)", flush=True)
+                for target in ("bolt", "streamops"):
+                    if target in args.targets:
+                        clicks[target] = await run_target(
+                            target,
+                            rates=args.rates,
+                            duration=args.duration,
+                            warmup=args.warmup,
+                            bodies=click_bodies(slack_url),
+                            config=config,
+                            slack_url=slack_url,
+                            server_cpu=server_cpu,
+                            workdir=workdir,
+                        )
             ingest, ingest_note = None, "not measured (--skip-webhooks)"
             if not args.skip_webhooks:
                 ingest, ingest_note = await run_ingest(args, config, server_cpu, workdir)
@@ -502,6 +583,7 @@ async def bench(args: argparse.Namespace) -> int:
             audit_text, _ = await run_audit(args.audit_rows)
     text, checks = report(runs, command, ingest, ingest_note, audit_text, facts, args, pinned)
     print(text, flush=True)
+    print(click_report(clicks, args), flush=True)
     if args.json:
         args.json.write_text(json.dumps(to_json(runs, command, ingest, checks, facts), indent=2))
     for run in runs.values():

@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ def bare_bolt_app(config: dict[str, str], *, respond_after_ack: bool = False) ->
 
     for command in COMMANDS:
         bolt.command(command)(ack_then_respond if respond_after_ack else only_ack)
+    # Button clicks (block_actions) are acked the same way, for the click table.
+    bolt.action(re.compile(".*"))(ack_then_respond if respond_after_ack else only_ack)
     handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
