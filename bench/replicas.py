@@ -113,7 +113,7 @@ def _free_port() -> int:
 def _env(database_url: str, slack_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STREAM"))}
     env.update(
-        SLACK_BOT_TOKEN="xoxb-bench-not-a-real-token",  # noqa: S106
+        SLACK_BOT_TOKEN="bench-bot-token-not-real",  # noqa: S106
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=f"{slack_url}/api/",
         DATABASE_URL=database_url,

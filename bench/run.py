@@ -46,7 +46,7 @@ from bench.loadgen import LoadResult, Prepared, open_loop
 REPO = Path(__file__).resolve().parents[1]
 # Made-up credentials: the bench talks only to its own fake Slack and simulators.
 SIGNING_SECRET = "bench-signing-secret-not-a-real-one-0123"  # noqa: S105
-BOT_TOKEN = "xoxb-bench-not-a-real-token"  # noqa: S105
+BOT_TOKEN = "bench-bot-token-not-real"  # noqa: S105
 WEBHOOK_TOKEN = "bench-webhook-token-0123456789"  # noqa: S105
 BENCH_USER = "UBENCH0001"
 TARGETS = ("starlette", "bolt", "bolt-respond", "streamops")

@@ -31,7 +31,7 @@ from storage import migrate
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./streamops-demo.db"
 #: Where the console types, and where notifications go (the default channel).
 CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
-_BOT_TOKEN = "xoxb-streamops-demo-not-a-real-token"  # noqa: S105 (the fake Slack accepts any)
+_BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the fake Slack accepts any)
 
 
 @dataclass
