@@ -96,6 +96,7 @@ class WebhookStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._delivery_insert: Any = None
         self._committer: GroupCommitter[tuple[Intake, datetime, str | None], Recorded] = (
             GroupCommitter(db, self._record_batch)
         )
@@ -117,6 +118,15 @@ class WebhookStore:
             default_channel: where notifications go when no subscription matches.
         """
         return await self._committer.submit((intake, now, default_channel))
+
+    def _insert_delivery(self, deliveries: Any) -> Any:
+        if self._delivery_insert is None:
+            self._delivery_insert = (
+                self.db.insert(deliveries)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(deliveries.c.id, deliveries.c.dedupe_key)
+            )
+        return self._delivery_insert
 
     async def _record_batch(
         self, session: AsyncSession, items: list[tuple[Intake, datetime, str | None]]
@@ -181,10 +191,8 @@ class WebhookStore:
         connection = await session.connection()
         deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]  # SQLModel table
         inserted = await connection.execute(
-            self.db.insert(deliveries)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(deliveries.c.id, deliveries.c.dedupe_key)
+            self._insert_delivery(deliveries),
+            values,  # executemany: compiled once
         )
         ids = {key: delivery_id for delivery_id, key in inserted.all()}
 
