@@ -15,7 +15,6 @@ for an unknown event (stored, not posted).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -79,7 +78,7 @@ def routes(deps: Deps) -> list[Route]:
                     raw_payload=body.decode("utf-8", errors="replace"),
                     notification=event.notification if event.known else None,
                     subject_key=event.subject_key,
-                    also=_build_list_update(builds, event, body),
+                    also=_build_list_update(builds, event),
                 ),
                 deps.clock(),
                 default_channel=deps.settings.default_channel,
@@ -106,11 +105,11 @@ def routes(deps: Deps) -> list[Route]:
     ]
 
 
-def _build_list_update(builds: BuildStore, event: WebhookEvent, body: bytes) -> Write | None:
+def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
     """For a Streampixel build event: the write that keeps `/build builds` current.
 
     It runs in the intake transaction, so the build list and the stored delivery
-    never disagree.
+    never disagree. The fields come from the parsed (validated) event.
     """
     if not (
         event.provider == "streampixel"
@@ -120,9 +119,9 @@ def _build_list_update(builds: BuildStore, event: WebhookEvent, body: bytes) -> 
         and event.event.startswith("build.")
     ):
         return None
-    payload = json.loads(body)
+    fields = event.notification
     try:
-        at = datetime.fromisoformat(str(payload.get("timestamp")).replace("Z", "+00:00"))
+        at = datetime.fromisoformat(str(fields["timestamp"]).replace("Z", "+00:00"))
     except ValueError:
         at = datetime.now(UTC)
     if at.tzinfo is None:
@@ -130,16 +129,12 @@ def _build_list_update(builds: BuildStore, event: WebhookEvent, body: bytes) -> 
     return builds.pipeline_write(
         event.project,
         event.subject,
-        str(payload.get("status") or event.event.removeprefix("build.")),
-        payload.get("fileUrl"),
-        payload.get("objection"),
+        fields.get("status") or event.event.removeprefix("build."),
+        fields.get("file_url"),
+        fields.get("objection"),
         at,
     )
 
 
 def _error(status: int, reason: str) -> Response:
-    return Response(
-        json.dumps({"ok": False, "error": reason}),
-        status_code=status,
-        media_type="application/json",
-    )
+    return JSONResponse({"ok": False, "error": reason}, status_code=status)
