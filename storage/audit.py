@@ -245,49 +245,16 @@ class AuditLog:
         return AuditPage(records, filters.page, limit, has_more=len(rows) > limit)
 
     async def _read(self, query: Select[Any]) -> Sequence[Mapping[str, Any]]:
-        """Run a SELECT outside any transaction and return its rows as mappings.
-
-        On SQLite the engine opens every transaction with ``BEGIN IMMEDIATE``,
-        which would make a read take the write lock and cost four extra thread
-        hops through aiosqlite; a lone SELECT needs no transaction, so it runs
-        in one ``execute_fetchall`` on the pooled driver connection, with the
-        column types' own bind and result processors.
-        """
-        async with self._db.engine.connect() as conn:
-            if conn.dialect.name != "sqlite":
-                result = await conn.execute(query)
-                return list(result.mappings().all())
-            dialect = conn.dialect
-            compiled = query.compile(dialect=dialect)
-            bound = compiled.construct_params()
-            binders = {
-                name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                for name, bind in compiled.binds.items()
-            }
-            params = []
-            for name in compiled.positiontup or ():
-                process = binders.get(name)
-                params.append(process(bound[name]) if process else bound[name])
-            columns = [
-                (column.name, column.type.dialect_impl(dialect).result_processor(dialect, None))
-                for column in query.selected_columns
-            ]
-            raw = await conn.get_raw_connection()
-            driver: Any = raw.driver_connection  # the aiosqlite.Connection
-            rows = await driver.execute_fetchall(compiled.string, params)
-        return [
-            {
-                name: (process(value) if process else value)
-                for (name, process), value in zip(columns, row, strict=True)
-            }
-            for row in rows
-        ]
+        """Run a SELECT on a read-only connection (no write lock on SQLite)."""
+        async with self._db.read() as conn:
+            result = await conn.execute(query)
+            return list(result.mappings().all())
 
     async def summary(self, filters: AuditFilters, *, top: int = 10) -> AuditSummary:
         """Counts of matching rows in total, by action, by actor and by outcome."""
         where = _conditions(filters)
         count = func.count().label("n")
-        async with self._db.engine.connect() as conn:
+        async with self._db.read() as conn:
             total = (
                 await conn.execute(select(func.count()).select_from(ENTRIES).where(*where))
             ).scalar_one()
@@ -334,7 +301,7 @@ class AuditLog:
             if up_to_id is not None:
                 query = query.where(ENTRIES.c.id <= up_to_id)
             query = query.order_by(ENTRIES.c.id).limit(_BATCH)
-            async with self._db.engine.connect() as conn:
+            async with self._db.read() as conn:
                 rows = (await conn.execute(query)).mappings().all()
             for row in rows:
                 yield AuditRecord.from_row(row)
@@ -353,7 +320,7 @@ class AuditLog:
 
     async def verify(self) -> VerifyReport:
         """Walk the whole chain and its checkpoints; report the first problem found."""
-        async with self._db.engine.connect() as conn:
+        async with self._db.read() as conn:
             return await verify_chain(conn, ENTRIES, CHECKPOINTS)
 
     # ------------------------------------------------------------ retention

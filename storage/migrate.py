@@ -48,7 +48,7 @@ async def upgrade(db: Database, target: str = "heads") -> None:
 
 async def current_heads(db: Database) -> set[str]:
     """The revisions the database is at (empty before the first upgrade)."""
-    async with db.engine.connect() as conn:
+    async with db.read() as conn:
         return await conn.run_sync(
             lambda sync: set(MigrationContext.configure(sync).get_current_heads())
         )

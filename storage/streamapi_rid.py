@@ -69,6 +69,6 @@ class DatabaseRidSource:
         """The mark stored for ``api_key``, or None before its first id."""
         table = _table()
         query = table.select().where(table.c.key_sha256 == key_digest(api_key))
-        async with self._db.engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else int(row.last_rid)

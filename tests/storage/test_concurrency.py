@@ -48,3 +48,23 @@ async def _second_engine(database: Database) -> Database:
     async with database.engine.connect() as conn:
         search_path = str((await conn.execute(text("SHOW search_path"))).scalar())
     return Database(database.url, connect_args={"server_settings": {"search_path": search_path}})
+
+
+async def test_reads_do_not_wait_for_another_engines_write_transaction(database: Database) -> None:
+    """While one engine holds a write transaction, another engine's read() still answers."""
+    other = await _second_engine(database)
+    try:
+        async with database.session() as session:
+            await session.exec(
+                text(
+                    "INSERT INTO action_claims (claim_key, actor_id, claimed_at, message) "
+                    "VALUES ('held', 'U', CURRENT_TIMESTAMP, '')"
+                )
+            )
+            async with other.read() as conn:
+                seen = await asyncio.wait_for(
+                    conn.execute(text("SELECT count(*) FROM action_claims")), timeout=5
+                )
+                assert seen.scalar() == 0  # the uncommitted row is not visible
+    finally:
+        await other.dispose()
