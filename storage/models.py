@@ -15,8 +15,10 @@ from storage import (
     live_sessions,
     outbox,
     roles,
+    schedules,
     streamapi_rid,
     subscriptions,
+    timeline,
     webhooks,
 )
 
@@ -29,7 +31,9 @@ __all__ = [
     "live_sessions",
     "outbox",
     "roles",
+    "schedules",
     "streamapi_rid",
     "subscriptions",
+    "timeline",
     "webhooks",
 ]
