@@ -12,7 +12,12 @@ MEDIA_PAGE = "media_page"  # value: the page number to show
 PAGE_NEXT = "page_next"
 PAGE_PREVIOUS = "page_previous"
 AUDIT_PAGE = "audit_page"
+APPROVAL_APPROVE = "approval_approve"  # value: the request id
+APPROVAL_REJECT = "approval_reject"  # value: the request id; opens the reason modal
+FREEZE_OVERRIDE = "freeze_override"  # value: JSON action/project_id/subject; opens a modal
 
 # Modal callback ids.
 VIEW_CONFIRM = "confirm_action"
+VIEW_APPROVAL_REJECT = "approval_reject_reason"
+VIEW_FREEZE_OVERRIDE = "freeze_override_reason"
 BUILD_PAGE = "build_page"

@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, func, update
+from sqlalchemy import ForeignKey, Integer, Text, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field, SQLModel, col, select
 
 from storage.db import Database
-from storage.timeutil import as_utc, to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -50,7 +50,7 @@ class ApprovalPolicyRow(SQLModel, table=True):
     approvals: int
     approvers: str = Field(max_length=16)
     updated_by: str = Field(max_length=64)
-    updated_at: datetime = Field(sa_type=utc_column())
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ApprovalRequestRow(SQLModel, table=True):
@@ -65,15 +65,15 @@ class ApprovalRequestRow(SQLModel, table=True):
     action: str = Field(max_length=16)
     requested_by: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)
-    reason: str = ""
+    reason: str = Field(default="", sa_type=Text)
     needed: int
     approvers: str = Field(max_length=16)
     status: str = Field(default=PENDING, max_length=16, index=True)
-    created_at: datetime = Field(sa_type=utc_column())
-    expires_at: datetime = Field(sa_type=utc_column(), index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     decided_by: str | None = Field(default=None, max_length=64)
-    decided_at: datetime | None = Field(default=None, sa_type=utc_column())
-    note: str = ""
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str = Field(default="", sa_type=Text)
 
 
 class ApprovalVoteRow(SQLModel, table=True):
@@ -89,7 +89,7 @@ class ApprovalVoteRow(SQLModel, table=True):
         )
     )
     voter_id: str = Field(primary_key=True, max_length=64)
-    voted_at: datetime = Field(sa_type=utc_column())
+    voted_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,14 @@ def _request(row: ApprovalRequestRow, votes: list[ApprovalVoteRow]) -> ApprovalR
         needed=row.needed,
         approvers=row.approvers,
         status=row.status,
-        created_at=as_utc(row.created_at),
-        expires_at=as_utc(row.expires_at),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
         decided_by=row.decided_by,
-        decided_at=None if row.decided_at is None else as_utc(row.decided_at),
+        decided_at=None if row.decided_at is None else row.decided_at,
         note=row.note,
         votes=tuple(
-            Vote(v.voter_id, as_utc(v.voted_at))
-            for v in sorted(votes, key=lambda v: (as_utc(v.voted_at), v.voter_id))
+            Vote(v.voter_id, v.voted_at)
+            for v in sorted(votes, key=lambda v: (v.voted_at, v.voter_id))
         ),
     )
 
@@ -185,7 +185,7 @@ class ApprovalStore:
         if row is None:
             return Policy(project_id)
         return Policy(
-            project_id, row.approvals, row.approvers, row.updated_by, as_utc(row.updated_at)
+            project_id, row.approvals, row.approvers, row.updated_by, row.updated_at
         )
 
     async def set_policy(
@@ -197,7 +197,7 @@ class ApprovalStore:
             "approvals": approvals,
             "approvers": approvers,
             "updated_by": by,
-            "updated_at": to_db(at),
+            "updated_at": at,
         }
         statement = (
             self.db.insert(ApprovalPolicyRow)
@@ -209,7 +209,7 @@ class ApprovalStore:
         )
         async with self.db.session() as session:
             await session.exec(statement)
-        return Policy(project_id, approvals, approvers, by, as_utc(at))
+        return Policy(project_id, approvals, approvers, by, at)
 
     # -- requests ------------------------------------------------------------
 
@@ -240,8 +240,8 @@ class ApprovalStore:
             needed=needed,
             approvers=approvers,
             status=PENDING,
-            created_at=to_db(now),
-            expires_at=to_db(expires_at),
+            created_at=now,
+            expires_at=expires_at,
         )
         async with self.db.session() as session:
             session.add(row)
@@ -264,7 +264,7 @@ class ApprovalStore:
         try:
             async with self.db.session() as session:
                 session.add(
-                    ApprovalVoteRow(request_id=request_id, voter_id=voter_id, voted_at=to_db(at))
+                    ApprovalVoteRow(request_id=request_id, voter_id=voter_id, voted_at=at)
                 )
         except IntegrityError:
             return False
@@ -290,7 +290,7 @@ class ApprovalStore:
                 col(ApprovalRequestRow.status) == PENDING,
                 col(ApprovalRequestRow.needed) <= votes,
             )
-            .values(status=APPROVED, decided_by=voter_id, decided_at=to_db(at))
+            .values(status=APPROVED, decided_by=voter_id, decided_at=at)
         )
         async with self.db.session() as session:
             result = await session.exec(statement)
@@ -314,7 +314,7 @@ class ApprovalStore:
         if by is not None:
             values["decided_by"] = by
         if at is not None:
-            values["decided_at"] = to_db(at)
+            values["decided_at"] = at
         if note is not None:
             values["note"] = note
         statement = (
@@ -355,7 +355,7 @@ class ApprovalStore:
             select(ApprovalRequestRow.id)
             .where(
                 ApprovalRequestRow.status == PENDING,
-                col(ApprovalRequestRow.expires_at) <= to_db(now),
+                col(ApprovalRequestRow.expires_at) <= now,
             )
             .order_by(col(ApprovalRequestRow.expires_at))
             .limit(limit)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import Text, or_, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
-from storage.timeutil import as_utc, to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 #: The ``project_id`` of a freeze on every project.
 ALL = "*"
@@ -30,14 +30,14 @@ class FreezeRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: str = Field(max_length=64, index=True)
     project_name: str = Field(max_length=200)
-    reason: str
+    reason: str = Field(sa_type=Text)
     frozen_by: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)
-    starts_at: datetime = Field(sa_type=utc_column())
-    ends_at: datetime = Field(sa_type=utc_column(), index=True)
-    created_at: datetime = Field(sa_type=utc_column())
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
     ended_by: str | None = Field(default=None, max_length=64)
-    ended_at: datetime | None = Field(default=None, sa_type=utc_column())
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     announced: bool = False
 
 
@@ -81,11 +81,11 @@ def _freeze(row: FreezeRow) -> Freeze:
         reason=row.reason,
         frozen_by=row.frozen_by,
         channel_id=row.channel_id,
-        starts_at=as_utc(row.starts_at),
-        ends_at=as_utc(row.ends_at),
-        created_at=as_utc(row.created_at),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        created_at=row.created_at,
         ended_by=row.ended_by,
-        ended_at=None if row.ended_at is None else as_utc(row.ended_at),
+        ended_at=None if row.ended_at is None else row.ended_at,
     )
 
 
@@ -114,9 +114,9 @@ class FreezeStore:
             reason=reason,
             frozen_by=frozen_by,
             channel_id=channel_id,
-            starts_at=to_db(starts_at),
-            ends_at=to_db(ends_at),
-            created_at=to_db(now),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_at=now,
         )
         async with self.db.session() as session:
             session.add(row)
@@ -128,7 +128,7 @@ class FreezeStore:
 
         ``project_id=None`` asks about freezes on every project only.
         """
-        now = to_db(now)
+        now = now
         scopes = [ALL] if project_id is None else [ALL, project_id]
         query = (
             select(FreezeRow)
@@ -147,7 +147,7 @@ class FreezeStore:
         """Every freeze not over yet (active or still to start), soonest start first."""
         query = (
             select(FreezeRow)
-            .where(col(FreezeRow.ends_at) > to_db(now), col(FreezeRow.ended_at).is_(None))
+            .where(col(FreezeRow.ends_at) > now, col(FreezeRow.ended_at).is_(None))
             .order_by(col(FreezeRow.starts_at), col(FreezeRow.id))
         )
         async with self.db.session() as session:
@@ -158,7 +158,7 @@ class FreezeStore:
 
         Lifted freezes are marked announced: whoever lifts one says so.
         """
-        at = to_db(now)
+        at = now
         query = select(FreezeRow).where(
             FreezeRow.project_id == project_id,
             col(FreezeRow.ends_at) > at,
@@ -179,7 +179,7 @@ class FreezeStore:
 
     async def take_ended(self, now: datetime, *, limit: int = 50) -> list[Freeze]:
         """Freezes that ran out by ``now`` and were not announced; each returned once ever."""
-        at = to_db(now)
+        at = now
         query = (
             select(FreezeRow)
             .where(
