@@ -184,9 +184,7 @@ class ApprovalStore:
             row = await session.get(ApprovalPolicyRow, project_id)
         if row is None:
             return Policy(project_id)
-        return Policy(
-            project_id, row.approvals, row.approvers, row.updated_by, row.updated_at
-        )
+        return Policy(project_id, row.approvals, row.approvers, row.updated_by, row.updated_at)
 
     async def set_policy(
         self, project_id: str, approvals: int, approvers: str, *, by: str, at: datetime
@@ -263,9 +261,7 @@ class ApprovalStore:
         """Record ``voter_id``'s approval; False when they had already approved."""
         try:
             async with self.db.session() as session:
-                session.add(
-                    ApprovalVoteRow(request_id=request_id, voter_id=voter_id, voted_at=at)
-                )
+                session.add(ApprovalVoteRow(request_id=request_id, voter_id=voter_id, voted_at=at))
         except IntegrityError:
             return False
         return True

@@ -153,9 +153,7 @@ def test_text_modal_round_trip() -> None:
         "view": {
             "private_metadata": view["private_metadata"],
             "state": {
-                "values": {
-                    field["block_id"]: {field["element"]["action_id"]: {"value": "  bad  "}}
-                }
+                "values": {field["block_id"]: {field["element"]["action_id"]: {"value": "  bad  "}}}
             },
         }
     }
