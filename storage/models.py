@@ -13,8 +13,10 @@ from storage import (
     live_sessions,
     outbox,
     roles,
+    schedules,
     streamapi_rid,
     subscriptions,
+    timeline,
     webhooks,
 )
 
@@ -25,7 +27,9 @@ __all__ = [
     "live_sessions",
     "outbox",
     "roles",
+    "schedules",
     "streamapi_rid",
     "subscriptions",
+    "timeline",
     "webhooks",
 ]
