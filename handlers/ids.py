@@ -9,10 +9,6 @@ BUILD_QUEUE_DISTRIBUTE = "build_queue_distribute"
 MEDIA_DELETE = "media_delete"
 MEDIA_DETAILS = "media_details"
 MEDIA_PAGE = "media_page"  # value: the page number to show
-PAGE_NEXT = "page_next"
-PAGE_PREVIOUS = "page_previous"
 AUDIT_PAGE = "audit_page"
 
-# Modal callback ids.
-VIEW_CONFIRM = "confirm_action"
 BUILD_PAGE = "build_page"
