@@ -6,6 +6,8 @@ from __future__ import annotations
 BUILD_DISTRIBUTE = "build_distribute"
 BUILD_ROLLBACK = "build_rollback"
 BUILD_QUEUE_DISTRIBUTE = "build_queue_distribute"
+BUILD_SCHEDULE = "build_schedule"  # value: JSON {a: action, p: project, u: upload, t: epoch}
+BUILD_SCHEDULE_CANCEL = "build_schedule_cancel"  # value: the schedule id
 MEDIA_DELETE = "media_delete"
 MEDIA_DETAILS = "media_details"
 MEDIA_PAGE = "media_page"  # value: the page number to show
