@@ -435,6 +435,15 @@ class Governance:
         await self.notices.approval_changed(current)
         return current
 
+    async def abandon(self, request: ApprovalRequest, actor: Actor, message: str) -> None:
+        """End an approved request whose run was refused before it started (no-op otherwise)."""
+        if not await self.approvals.move(
+            request.id, expected=APPROVED, to=FAILED, at=self.clock(), note=message
+        ):
+            return
+        await self._trail(actor).record("approve", "failed", _target(request, "run"), message)
+        await self.notices.approval_changed(await self._get(request.id))
+
     async def expire_due(self) -> list[ApprovalRequest]:
         """Expire every pending request past its deadline (each once, across replicas)."""
         expired: list[ApprovalRequest] = []
