@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, func, update
+from sqlalchemy import Index, Text, func, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
-from storage.timeutil import as_utc, utc_column
+from storage.timeutil import UTCDateTime, as_utc
 
 PENDING = "pending"
 RUNNING = "running"
@@ -53,16 +53,16 @@ class ScheduledRelease(SQLModel, table=True):
     action: str = Field(max_length=16)
     requested_by: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)
-    due_at: datetime = Field(sa_type=utc_column())
-    run_at: datetime = Field(sa_type=utc_column())
-    created_at: datetime = Field(sa_type=utc_column())
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    run_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
     state: str = Field(max_length=16)
     attempts: int
     runner: str | None = Field(default=None, max_length=64)
-    claimed_at: datetime | None = Field(default=None, sa_type=utc_column())
-    finished_at: datetime | None = Field(default=None, sa_type=utc_column())
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_by: str | None = Field(default=None, max_length=64)
-    message: str
+    message: str = Field(sa_type=Text)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Schedule:
     claimed_at: datetime | None
     finished_at: datetime | None
     finished_by: str | None
-    message: str
+    message: str = Field(sa_type=Text)
 
 
 def _opt(moment: datetime | None) -> datetime | None:

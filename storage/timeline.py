@@ -27,11 +27,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database, Write
-from storage.timeutil import as_utc, utc_column
+from storage.timeutil import UTCDateTime, as_utc
 
 LIVE = "live"
 APPROVED = "approved"
@@ -64,8 +64,8 @@ class ReleaseEvent(SQLModel, table=True):
     via: str | None = Field(default=None, max_length=16)
     actor_id: str | None = Field(default=None, max_length=64)
     source: str = Field(max_length=16)
-    at: datetime = Field(sa_type=utc_column())
-    detail: str | None = Field(default=None)
+    at: datetime = Field(sa_type=UTCDateTime)
+    detail: str | None = Field(default=None, sa_type=Text)
 
 
 class ProjectName(SQLModel, table=True):
@@ -75,7 +75,7 @@ class ProjectName(SQLModel, table=True):
 
     project_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
-    updated_at: datetime = Field(sa_type=utc_column())
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def utc_column() -> UTCDateTime:
+    """The column type every timestamp uses: ``Field(sa_type=utc_column())``."""
+    return UTCDateTime()
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """``timestamptz`` on PostgreSQL, UTC text on SQLite; aware UTC in Python either way."""
 

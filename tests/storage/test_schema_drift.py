@@ -22,8 +22,8 @@ def _diff(sync: Connection) -> list[Any]:
         opts={
             "compare_type": True,
             "compare_server_default": False,
-            "include_name": lambda name, kind, _parent: not (
-                kind == "table" and name in _MIGRATION_ONLY
+            "include_name": lambda name, kind, _parent: (
+                not (kind == "table" and name in _MIGRATION_ONLY)
             ),
         },
     )
@@ -31,7 +31,7 @@ def _diff(sync: Connection) -> list[Any]:
 
 
 async def test_autogenerate_diff_is_empty(database: Database) -> None:
-    """Every column, type, nullability, index and table of the models is what the migrations made."""
+    """Every table, column, type, index and constraint of the models is what migrations made."""
     async with database.engine.connect() as conn:
         diff = await conn.run_sync(_diff)
     assert diff == [], "\n".join(map(str, diff))
