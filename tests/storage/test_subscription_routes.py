@@ -16,7 +16,7 @@ EVENTS = ("build.approved", "build.failed", "build.rejected", "video.ready", "ap
 
 
 async def test_routes_match_every_subscription_exactly_like_matches(database: Database) -> None:
-    """Every provider × project × filter combination, in two channels, against every event."""
+    """Every provider, project and filter combination, in seven channels, against every event."""
     store = SubscriptionStore(database)
     for n, (provider, project, events) in enumerate(
         itertools.product(PROVIDERS, PROJECTS, FILTERS)
