@@ -9,7 +9,7 @@ from __future__ import annotations
 from storage import (
     audit_models,
     builds,
-    claims,
+    coordination,
     live_sessions,
     outbox,
     roles,
@@ -23,7 +23,7 @@ from storage import (
 __all__ = [
     "audit_models",
     "builds",
-    "claims",
+    "coordination",
     "live_sessions",
     "outbox",
     "roles",
