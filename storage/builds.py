@@ -270,6 +270,12 @@ class BuildStore:
             row = await session.get(KnownBuild, (project_id, upload_id))
             return None if row is None else _build(row)
 
+    async def builds_with_upload(self, upload_id: str) -> list[Build]:
+        """Every known build with this upload id, whatever its project (normally one)."""
+        async with self.db.session() as session:
+            rows = await session.exec(select(KnownBuild).where(KnownBuild.upload_id == upload_id))
+            return [_build(r) for r in rows.all()]
+
     async def builds_for(self, project_id: str, *, limit: int = 50, offset: int = 0) -> list[Build]:
         """Known builds of a project, newest first."""
         async with self.db.session() as session:
