@@ -90,6 +90,7 @@ def build_deps(
         audit: the auditor; the database-backed audit log if omitted.
     """
     from bot import live_poller, outbox
+    from bot.jobs import retention
 
     db = db or Database(settings.database_url)
     background: list[BackgroundJob] = []
@@ -113,6 +114,7 @@ def build_deps(
     )
     outbox.install(deps)
     live_poller.install(deps)
+    retention.install(deps)
     return deps
 
 

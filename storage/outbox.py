@@ -38,7 +38,11 @@ class OutboxRow(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_channel", "status", "channel", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_channel", "status", "channel", "id"),
+        Index("ix_outbox_status_finished", "status", "finished_at"),  # retention (0013)
+        Index("ix_outbox_delivery", "delivery_id"),  # retention (0013)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
