@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.timeutil import UTCDateTime
@@ -51,16 +51,16 @@ CANDIDATES = 8
 
 HEADS_SQL = """
 WITH RECURSIVE channels(channel) AS (
-    SELECT (SELECT o.channel FROM outbox AS o
+    SELECT (SELECT o.channel FROM outbox AS o{hint}
             WHERE o.status = 'pending' ORDER BY o.channel LIMIT 1)
     UNION ALL
-    SELECT (SELECT o.channel FROM outbox AS o
+    SELECT (SELECT o.channel FROM outbox AS o{hint}
             WHERE o.status = 'pending' AND o.channel > channels.channel
             ORDER BY o.channel LIMIT 1)
     FROM channels WHERE channels.channel IS NOT NULL
 ),
 heads(id) AS MATERIALIZED (
-    SELECT (SELECT o.id FROM outbox AS o
+    SELECT (SELECT o.id FROM outbox AS o{hint}
             WHERE o.status = 'pending' AND o.channel = channels.channel
             ORDER BY o.id LIMIT 1)
     FROM channels WHERE channels.channel IS NOT NULL
@@ -72,9 +72,20 @@ ORDER BY heads.id
 LIMIT :limit
 """
 
-HEADS = text(HEADS_SQL).bindparams(
-    bindparam("now", type_=UTCDateTime()), bindparam("limit", type_=None)
-)
+def heads_statement(dialect: str) -> TextClause:
+    """The heads query for ``dialect``; SQLite is told to use the pending index.
+
+    Without statistics SQLite's planner would otherwise take any index that
+    starts with ``status`` (e.g. retention's ``(status, finished_at)``) and sort
+    every pending row; ``INDEXED BY`` makes it use ours or fail loudly.
+    """
+    hint = f" INDEXED BY {INDEX_NAME}" if dialect == "sqlite" else ""
+    return text(HEADS_SQL.format(hint=hint)).bindparams(
+        bindparam("now", type_=UTCDateTime()), bindparam("limit", type_=None)
+    )
+
+
+_STATEMENTS = {dialect: heads_statement(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 async def deliverable_heads(
@@ -82,5 +93,6 @@ async def deliverable_heads(
 ) -> list[int]:
     """Ids of up to ``limit`` deliverable channel heads, oldest first."""
     connection = await session.connection()
-    result = await connection.execute(HEADS, {"now": now, "limit": limit})
+    statement = _STATEMENTS[connection.dialect.name]
+    result = await connection.execute(statement, {"now": now, "limit": limit})
     return [int(row_id) for (row_id,) in result.all()]

@@ -17,7 +17,7 @@ from sqlalchemy import insert, text
 
 from storage.db import Database
 from storage.outbox import OutboxRow, OutboxStore
-from storage.outbox_lease import HEADS, HEADS_SQL, INDEX_NAME
+from storage.outbox_lease import INDEX_NAME, heads_statement
 
 T0 = datetime(2026, 4, 21, 12, 0, tzinfo=UTC)
 
@@ -48,7 +48,8 @@ async def _plan(db: Database) -> str:
     """The database's plan for the heads query, as one text block."""
     params = {"now": T0, "limit": 8}
     explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
-    statement = text(f"{explain} {HEADS_SQL}").bindparams(*HEADS._bindparams.values())
+    query = heads_statement(db.dialect)
+    statement = text(f"{explain} {query.text}").bindparams(*query._bindparams.values())
     async with db.engine.connect() as conn:
         result = await conn.execute(statement, params)
         return "\n".join(str(row[-1]) for row in result.all())
