@@ -7,9 +7,11 @@ Each feature keeps its tables in its own module; this one only gathers them
 from __future__ import annotations
 
 from storage import (
+    approvals,
     audit_models,
     builds,
-    claims,
+    coordination,
+    freezes,
     live_sessions,
     outbox,
     roles,
@@ -21,9 +23,11 @@ from storage import (
 )
 
 __all__ = [
+    "approvals",
     "audit_models",
     "builds",
-    "claims",
+    "coordination",
+    "freezes",
     "live_sessions",
     "outbox",
     "roles",
