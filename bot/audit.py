@@ -3,8 +3,7 @@
 Features build an :class:`AuditEvent` for each state-changing action and each
 refused or failed attempt and hand it to an :class:`Auditor`
 (``storage.audit.AuditLog`` in production, a recording fake in tests).
-:class:`BackgroundAuditor` puts the write behind a queue so that recording
-never delays a Slack ack.
+Handlers ack first; the service writes the row after the ack, durably.
 
 Filter text such as ``user=U123 action=distribute since=7d page=2`` is parsed
 by :func:`parse_filters` into :class:`AuditFilters`, which the repository,
@@ -13,7 +12,6 @@ the CLI and the Slack handler share.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +28,6 @@ __all__ = [
     "AuditEvent",
     "AuditFilters",
     "Auditor",
-    "BackgroundAuditor",
     "Outcome",
     "Source",
     "parse_filters",
@@ -63,61 +60,6 @@ class Auditor(Protocol):
     async def record(self, event: AuditEvent) -> None:
         """Record ``event``; raises if it could not be stored."""
         ...
-
-
-class BackgroundAuditor:
-    """An :class:`Auditor` whose ``record`` only enqueues; a task does the writing.
-
-    Handlers call ``record`` right after ``ack()`` without waiting on the
-    database. :meth:`aclose` drains the queue on shutdown. A write that fails is
-    logged (without parameters) and the writer keeps going.
-    """
-
-    def __init__(self, inner: Auditor, *, max_pending: int = 10_000) -> None:
-        self._inner = inner
-        self._queue: asyncio.Queue[AuditEvent | None] = asyncio.Queue(max_pending)
-        self._task: asyncio.Task[None] | None = None
-        self.failures = 0
-
-    def start(self) -> None:
-        """Start the writer task on the running loop (idempotent)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="audit-writer")
-
-    async def record(self, event: AuditEvent) -> None:
-        """Enqueue ``event``; waits only when ``max_pending`` writes are already queued."""
-        self.start()
-        await self._queue.put(event)
-
-    async def flush(self) -> None:
-        """Wait until every event enqueued so far has been written (or has failed)."""
-        await self._queue.join()
-
-    async def aclose(self) -> None:
-        """Write what is queued, then stop the writer task."""
-        if self._task is None:
-            return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                if event is None:
-                    return
-                await self._inner.record(event)
-            except Exception:
-                self.failures += 1
-                _log.exception(
-                    "audit write failed: action=%s actor=%s correlation=%s",
-                    event.action if event else "-",
-                    event.actor_id if event else "-",
-                    event.correlation_id if event else "-",
-                )
-            finally:
-                self._queue.task_done()
 
 
 # ---------------------------------------------------------------- filters
