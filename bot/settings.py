@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     provider_cache_seconds: float = Field(
         default=5.0, alias="STREAMOPS_PROVIDER_CACHE_SECONDS", ge=0
     )
+    approval_hours: float = Field(default=24.0, alias="STREAMOPS_APPROVAL_HOURS", gt=0)
     log_level: str = Field(default="INFO", alias="STREAMOPS_LOG_LEVEL")
     schedule_grace_minutes: float = Field(
         default=30.0, alias="STREAMOPS_SCHEDULE_GRACE_MINUTES", ge=0
