@@ -72,6 +72,7 @@ ORDER BY heads.id
 LIMIT :limit
 """
 
+
 def heads_statement(dialect: str) -> TextClause:
     """The heads query for ``dialect``; SQLite is told to use the pending index.
 
