@@ -25,7 +25,7 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
 from storage.audit import AuditLog
-from storage.claims import ClaimStore
+from storage.coordination import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
