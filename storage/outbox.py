@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import Index, Text, column, or_, table, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.timeutil import UTCDateTime
@@ -39,7 +38,11 @@ class OutboxRow(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_channel", "status", "channel", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_channel", "status", "channel", "id"),
+        Index("ix_outbox_status_finished", "status", "finished_at"),  # retention (0013)
+        Index("ix_outbox_delivery", "delivery_id"),  # retention (0013)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
@@ -56,15 +59,6 @@ class OutboxRow(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class SlackPacing(SQLModel, table=True):
-    """When calls for ``key`` may resume (``channel:<id>`` pacing, ``method:<name>`` 429s)."""
-
-    __tablename__ = "slack_pacing"
-
-    key: str = Field(primary_key=True, max_length=100)
-    next_allowed_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -89,7 +83,6 @@ class OutboxStore:
         expired), and no older pending row exists for the same channel.
         Leasing counts an attempt.
         """
-        now = now
         earlier = aliased(OutboxRow)
         older_pending = (
             select(earlier.id)
@@ -195,46 +188,3 @@ class OutboxStore:
             query = query.where(OutboxRow.channel == channel)
         async with self.db.session() as session:
             return list((await session.exec(query)).all())
-
-    # -- pacing and Retry-After ------------------------------------------------
-
-    async def reserve_slot(self, key: str, now: datetime, interval: timedelta) -> datetime:
-        """Reserve the next send slot for ``key`` and return when it starts.
-
-        Slots are ``interval`` apart across every worker and replica: the first
-        caller gets ``now`` (or the stored next slot, if later), the next one
-        ``interval`` after that, and so on.
-        """
-        now = now
-        async with self.db.session() as session:
-            row = await self._locked_pacing(session, key, now)
-            slot = max(now, row.next_allowed_at)
-            row.next_allowed_at = slot + interval
-            session.add(row)
-        return slot
-
-    async def defer(self, key: str, until: datetime) -> None:
-        """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
-        until = until
-        async with self.db.session() as session:
-            row = await self._locked_pacing(session, key, until)
-            if row.next_allowed_at < until:
-                row.next_allowed_at = until
-                session.add(row)
-
-    async def _locked_pacing(self, session: AsyncSession, key: str, first: datetime) -> SlackPacing:
-        """The pacing row of ``key``, created at ``first`` if missing, locked for update."""
-        seed = (
-            self.db.insert(SlackPacing)
-            .values(key=key, next_allowed_at=first)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        await session.exec(seed)
-        query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
-        return (await session.exec(query)).one()
-
-    async def deferred_until(self, key: str) -> datetime | None:
-        """The stored next-allowed time of ``key``, if any."""
-        async with self.db.session() as session:
-            row = await session.get(SlackPacing, key)
-            return row.next_allowed_at if row else None

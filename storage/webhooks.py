@@ -40,6 +40,7 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_webhook_deliveries_provider_received", "provider", "received_at"),
         Index("ix_webhook_deliveries_subject", "provider", "subject", "event"),
+        Index("ix_webhook_deliveries_received", "received_at"),  # retention (0013)
     )
 
     id: int | None = Field(default=None, primary_key=True)
