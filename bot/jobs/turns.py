@@ -1,7 +1,7 @@
 """Taking turns across replicas: one replica per interval runs a periodic job.
 
 Every replica runs the same loop; before working, each takes the job's turn, a rate slot in the
-database (:meth:`storage.builds.BuildStore.take_slot`, atomic across replicas) a little shorter
+database (:meth:`storage.coordination.RateSlots.take_slot`, atomic across replicas) a little shorter
 than the interval. One replica wins per interval, and if it stops, another one's next turn
 comes up within an interval.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from storage.builds import BuildStore
+from storage.coordination import RateSlots
 from storage.db import Database
 
 #: The slot "account" of StreamOps' own periodic jobs.
@@ -33,7 +33,7 @@ class Turns:
     def __init__(
         self, db: Database, job: str, *, interval: float, clock: Callable[[], datetime]
     ) -> None:
-        self.slots = BuildStore(db)
+        self.slots = RateSlots(db)
         self.job = job
         self.window = timedelta(seconds=interval * TURN_FRACTION)
         self.clock = clock
