@@ -83,8 +83,14 @@ class Intake:
     raw_payload: str
     notification: Mapping[str, Any] | None
     subject_key: str = ""
-    also: Write | None = None
-    """A write that belongs with a new delivery (e.g. the known-build list)."""
+    also: Write | tuple[Write, ...] | None = None
+    """Writes that belong with a new delivery (the known-build list, the release timeline)."""
+
+    def writes(self) -> tuple[Write, ...]:
+        """:attr:`also` as a tuple."""
+        if self.also is None:
+            return ()
+        return self.also if isinstance(self.also, tuple) else (self.also,)
 
 
 @dataclass(frozen=True)
@@ -215,8 +221,8 @@ class WebhookStore:
                 seen = prior.setdefault((intake.provider, intake.subject), set())
                 earlier = sorted(seen)
                 seen.add(intake.event)
-            if intake.also is not None:
-                also.setdefault(id(intake.also.statement), []).append(intake.also)
+            for write in intake.writes():
+                also.setdefault(id(write.statement), []).append(write)
             if intake.notification is None:
                 results.append(Recorded(duplicate=False, outcome=outcome))
                 continue
