@@ -45,6 +45,8 @@ _STATUS = {
     "live.started": ":red_circle: Live now",
     "live.ended": ":black_square_for_stop: Ended",
 }
+#: How a step no webhook reported (found by reconciliation) is marked.
+RECONCILED = "found by reconciliation: no webhook arrived"
 #: The longest thread reply, in characters.
 _MAX_REPLY = 2900
 
@@ -96,7 +98,11 @@ def _media_message(t: Timeline) -> tuple[str, Blocks]:
         )
     else:
         blocks.append(context(_progress(t, _MEDIA_STEPS)))
-    return f"{t.title or 'Video'} ({t.subject}): {_fallback(status)}", blocks
+    fallback = f"{t.title or 'Video'} ({t.subject}): {_fallback(status)}"
+    if current.reconciled:
+        blocks.append(context(f":mag_right: {RECONCILED.capitalize()}"))
+        fallback += f" ({RECONCILED})"
+    return fallback, blocks
 
 
 def _live_message(t: Timeline) -> tuple[str, Blocks]:
@@ -119,6 +125,8 @@ def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
     detail = notification.get("objection") or notification.get("error")
     if detail:
         text += f": {esc(str(detail))}"
+    if notification.get("reconciled"):
+        text += f" _({RECONCILED})_"
     return text[:_MAX_REPLY], event in BROADCAST
 
 
