@@ -6,13 +6,12 @@ notification fallback, ``blocks`` the Block Kit layout.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
 from handlers import ids
-from handlers.blocks.builds import run_confirm
+from handlers.blocks.build_message import build_message
 from handlers.blocks.media import delete_confirm
 from handlers.blocks.parts import actions, button, context, esc, section
 
@@ -72,33 +71,7 @@ def pipeline_message(timeline: Timeline) -> tuple[str, Blocks]:
 
 
 def _build_message(t: Timeline) -> tuple[str, Blocks]:
-    current = t.current()
-    project = esc(t.project or "?")
-    status = status_of(current.event)
-    if "build.approved" in t.events() and "build.distributing" in t.events():
-        status = ":white_check_mark: Approved and distributed"
-    title = f"Build `{esc(t.subject)}` in project `{project}`"
-    blocks: Blocks = [section(f"*{title}*\n{status}")]
-    if current.event == "build.rejected":
-        objection = esc(current.detail or "no reason given")
-        blocks.append(section(f"*Objection:*\n> {objection}"))
-    else:
-        blocks.append(context(_progress(t, _BUILD_STEPS)))
-    if t.awaiting_distribution():
-        value = json.dumps({"project_id": t.project, "upload_id": t.subject})
-        blocks.append(context("Uploaded with autoRelease off: distribute it when ready."))
-        blocks.append(
-            actions(
-                button(
-                    "Distribute",
-                    ids.BUILD_DISTRIBUTE,
-                    value,
-                    style="primary",
-                    confirm=run_confirm("distribute", t.project or "", t.subject or ""),
-                )
-            )
-        )
-    return f"Build {t.subject} ({t.project}): {_fallback(status)}", blocks
+    return build_message(t, status_of=status_of, progress=_progress(t, _BUILD_STEPS))
 
 
 def _media_message(t: Timeline) -> tuple[str, Blocks]:
