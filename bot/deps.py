@@ -90,7 +90,7 @@ def build_deps(
         audit: the auditor; the database-backed audit log if omitted.
     """
     from bot import live_poller, outbox
-    from bot.jobs import retention
+    from bot.jobs import reconcile, retention
 
     db = db or Database(settings.database_url)
     background: list[BackgroundJob] = []
@@ -115,6 +115,7 @@ def build_deps(
     outbox.install(deps)
     live_poller.install(deps)
     retention.install(deps)
+    reconcile.install(deps)
     return deps
 
 

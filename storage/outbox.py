@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Text, column, or_, table, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
+from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
 from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
@@ -39,7 +39,14 @@ class OutboxRow(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_channel", "status", "channel", "id"),
+        # The lease's index (storage.outbox_lease, migration 0010): pending rows only.
+        Index(
+            INDEX_NAME,
+            "channel",
+            "id",
+            sqlite_where=text(INDEX_PREDICATE),
+            postgresql_where=text(INDEX_PREDICATE),
+        ),
         Index("ix_outbox_status_finished", "status", "finished_at"),  # retention (0013)
         Index("ix_outbox_delivery", "delivery_id"),  # retention (0013)
     )
@@ -81,33 +88,23 @@ class OutboxStore:
 
         A row is deliverable when it is due, not leased (or its lease has
         expired), and no older pending row exists for the same channel.
-        Leasing counts an attempt.
+        Leasing counts an attempt. The search is ``storage.outbox_lease``:
+        O(channels · log backlog), on the partial index of pending rows.
         """
-        earlier = aliased(OutboxRow)
-        older_pending = (
-            select(earlier.id)
-            .where(
-                earlier.channel == OutboxRow.channel,
-                earlier.status == PENDING,
-                col(earlier.id) < col(OutboxRow.id),
-            )
-            .exists()
-        )
-        query = (
-            select(OutboxRow)
-            .where(
-                OutboxRow.status == PENDING,
-                OutboxRow.next_attempt_at <= now,
-                or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
-                ~older_pending,
-            )
-            .order_by(col(OutboxRow.id))
-            .limit(1)
+        query = select(OutboxRow).where(
+            OutboxRow.status == PENDING,
+            OutboxRow.next_attempt_at <= now,
+            or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
         )
         if self.db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         until = now + lease_for
         async with self.db.session() as session:
+            heads = await deliverable_heads(session, now)
+            if not heads:
+                return None
+            # Lock one of the heads (re-checked under the lock on PostgreSQL).
+            query = query.where(col(OutboxRow.id).in_(heads)).order_by(col(OutboxRow.id)).limit(1)
             row = (await session.exec(query)).first()
             if row is None:
                 return None

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
-from storage.subscriptions import Subscription, channels_from
+from storage.subscriptions import routes_for
 from storage.timeutil import UTCDateTime
 
 QUEUED = "queued"
@@ -144,20 +144,14 @@ class WebhookStore:
     ) -> list[Recorded]:
         """Store a batch of deliveries with a handful of statements, not a handful each.
 
-        Reads every matching subscription and every earlier event of the batch's
+        Reads the subscriptions that can match (by provider and project, through an
+        index) and every earlier event of the batch's
         subjects once, inserts all deliveries in one multi-row statement (a
         repeated ``dedupe_key`` stores nothing, within the batch too), then all
         outbox rows in another.
         """
         intakes = [intake for intake, _, _ in items]
-        providers = {i.provider for i in intakes}
-        subscriptions = (
-            await session.exec(
-                select(Subscription)
-                .where(col(Subscription.provider).in_(providers))
-                .order_by(col(Subscription.id))
-            )
-        ).all()
+        routes = await routes_for(session, [(i.provider, i.project) for i in intakes])
         subjects = {i.subject for i in intakes if i.subject is not None}
         prior: dict[tuple[str, str], set[str]] = {}
         if subjects:
@@ -175,9 +169,7 @@ class WebhookStore:
         for index, (intake, now, default_channel) in enumerate(items):
             channels: list[str] = []
             if intake.notification is not None:
-                channels = channels_from(
-                    subscriptions, intake.provider, intake.project, intake.event
-                )
+                channels = routes.channels(intake.provider, intake.project, intake.event)
                 if not channels and default_channel:
                     channels = [default_channel]
             outcome = IGNORED if intake.notification is None else (QUEUED if channels else UNROUTED)

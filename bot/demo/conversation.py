@@ -310,7 +310,7 @@ class Conversation:
         for item in modal_inputs(view):
             choices = f" ({', '.join(t for t, _ in item.options)})" if item.options else ""
             answer = await self.prompter.answer(f"{item.label}{choices}: ", item.initial)
-            values.setdefault(item.block_id, {})[item.action_id] = _state_value(
+            values.setdefault(item.block_id, {})[item.action_id] = state_value(
                 item.kind, answer, item.options
             )
         view_json = {**view, "id": view.get("id") or f"V{next(self._rids):08d}", "type": "modal"}
@@ -356,7 +356,7 @@ class Conversation:
         return str(title.get("text")) if isinstance(title, dict) else "modal"
 
 
-def _state_value(kind: str, answer: str, options: list[tuple[str, str]]) -> dict[str, Any]:
+def state_value(kind: str, answer: str, options: list[tuple[str, str]]) -> dict[str, Any]:
     """``view.state.values`` entry for one element, as Slack reports it."""
     if kind in ("static_select", "radio_buttons", "external_select"):
         text, value = _pick(answer, options)

@@ -284,7 +284,9 @@ class Governance:
         freeze = frozen.freeze
         text = f"frozen until {freeze.until:%Y-%m-%d %H:%M} UTC by {freeze.frozen_by}"
         await trail.record(action, "denied", target, text)
-        may_override = await self.authz.allowed(trail.actor.user_id, "governance.override")
+        may_override = action in RELEASE_ACTIONS and await self.authz.allowed(
+            trail.actor.user_id, "governance.override"
+        )
         return FrozenError(freeze, action, project_id, subject, may_override=may_override)
 
     # -- policies --------------------------------------------------------------------
