@@ -24,7 +24,7 @@ from starlette.routing import Route
 import handlers
 from bot import ack_runner
 from bot.deps import Deps, build_deps
-from bot.metrics import Metrics, MetricsMiddleware
+from bot.metrics import MetricsMiddleware
 from bot.redact import protect_loggers
 from bot.settings import Settings
 from handlers import http as http_routes
@@ -58,7 +58,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
     protect_loggers(*_secret_values(settings))
     bolt = create_bolt_app(deps)
     slack_handler = AsyncSlackRequestHandler(bolt)
-    metrics = Metrics()
+    metrics = deps.metrics
 
     async def slack_events(request: Request) -> Response:
         return await slack_handler.handle(request)

@@ -17,6 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Auditor
 from bot.authz import Authorizer
+from bot.metrics import Metrics
+from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
 from bot.providers.streampixel import StreampixelClient
@@ -70,6 +72,7 @@ class Deps:
     streamstack: StreamStackClient | None = None
     streampixel: StreampixelClient | None = None
     clock: Clock = utcnow
+    metrics: Metrics = field(default_factory=Metrics)
     background: list[BackgroundJob] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -97,9 +100,14 @@ def build_deps(
     if audit is None:
         # Written after the ack by every handler, so a direct, durable write
         # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db)
+        audit_log = AuditLog(db, keys=settings.audit_keys())
         audit = audit_log
         background.append(lambda: checkpoint_periodically(audit_log))
+    metrics = Metrics()
+
+    def metered(provider: str) -> MeteredTransport:
+        return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
+
     deps = Deps(
         settings=settings,
         db=db,
@@ -107,10 +115,13 @@ def build_deps(
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=audit,
         claims=ClaimStore(db),
-        streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
-        streamstack=streamstack_from_settings(settings),
-        streampixel=streampixel_from_settings(settings),
+        streamapi=streamapi_from_settings(
+            settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
+        ),
+        streamstack=streamstack_from_settings(settings, transport=metered("streamstack")),
+        streampixel=streampixel_from_settings(settings, transport=metered("streampixel")),
         background=background,
+        metrics=metrics,
     )
     outbox.install(deps)
     live_poller.install(deps)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
 from handlers.blocks.notifications import (
     pipeline_message,
@@ -47,7 +48,7 @@ from handlers.blocks.notifications import (
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
-from storage.outbox import Lease, OutboxStore
+from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import WebhookStore
 
@@ -151,6 +152,7 @@ class OutboxWorker:
         jitter: Callable[[], float] = random.random,
         options: OutboxOptions | None = None,
         owner: str | None = None,
+        metrics: Metrics | None = None,
         wakeup: OutboxWakeup | None = None,
     ) -> None:
         self.store = OutboxStore(db)
@@ -166,6 +168,7 @@ class OutboxWorker:
         self.jitter = jitter
         self.options = options or OutboxOptions()
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self.metrics = metrics
 
     async def run(self) -> None:
         """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
@@ -210,8 +213,25 @@ class OutboxWorker:
             log.info("outbox row %s to %s: retry at %s (%s)", row.id, row.channel, at, exc.reason)
             await self.store.retry_later(lease, at, exc.reason)
         else:
-            await self.store.complete(lease, self.clock(), result_ts)
+            finished = self.clock()
+            if await self.store.complete(lease, finished, result_ts):
+                self._observe_delay(row, finished)
         return True
+
+    def _observe_delay(self, row: OutboxRow, finished: datetime) -> None:
+        """Record webhook received → Slack accepted for a webhook's notification."""
+        if self.metrics is None or row.delivery_id is None:
+            return
+        try:
+            provider = str(json.loads(row.payload).get("provider") or "unknown")
+        except ValueError:
+            provider = "unknown"
+        delay = (finished - row.created_at).total_seconds()
+        self.metrics.notification_delay.labels(provider).observe(max(delay, 0.0))
+
+    def _count_error(self, method: str, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_errors.labels(method, error).inc()
 
     def _backoff(self, attempts: int) -> float:
         exponent = min(max(attempts - 1, 0), 30)
@@ -303,6 +323,7 @@ class OutboxWorker:
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")
+            self._count_error(method, error)
             if status == 429:
                 until = self.clock() + timedelta(seconds=_retry_after(exc.response.headers))
                 await self.pacing.defer(f"method:{method}", until)
@@ -311,9 +332,13 @@ class OutboxWorker:
                 raise _Permanent(error) from None
             raise _Retry(None, f"{method}: {error}") from None
         except (TimeoutError, OSError) as exc:
+            self._count_error(
+                method, "timeout" if isinstance(exc, TimeoutError) else "connection_error"
+            )
             raise _Retry(None, f"{method}: {type(exc).__name__}") from None
         except Exception as exc:  # aiohttp.ClientError and friends: transient
             if type(exc).__module__.startswith("aiohttp"):
+                self._count_error(method, "connection_error")
                 raise _Retry(None, f"{method}: {type(exc).__name__}") from None
             raise
         data: Mapping[str, Any] = response.data if hasattr(response, "data") else response
@@ -343,7 +368,13 @@ def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker
     Returns:
         The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
     """
-    worker = OutboxWorker(deps.db, delivery_client(deps.slack), clock=deps.clock, options=options)
+    worker = OutboxWorker(
+        deps.db,
+        delivery_client(deps.slack),
+        clock=deps.clock,
+        options=options,
+        metrics=deps.metrics,
+    )
     if deps.settings.delivery_worker:
         deps.background.append(worker.run)
     return worker

@@ -87,7 +87,8 @@ async def test_a_build_from_command_to_distributed_in_the_browser(browser: Any) 
         await build.locator(".btn", has_text="Distribute").click()
         dialog = page.locator("#confirm-layer .dialog")
         await dialog.wait_for()
-        assert "Distribute this build?" in await dialog.inner_text()
+        assert "Distribute" in await dialog.locator(".dialog-title").inner_text()
+        assert "Streampixel will release build" in await dialog.inner_text()
         await dialog.locator(".confirm-yes").click()
         await page.locator(".message", has_text="distributed build").wait_for()
 
@@ -164,9 +165,11 @@ async def test_modal_home_tab_and_escaping(browser: Any, database: Database) -> 
     slack = ObservedSlack(workspace=workspace, users=dict(users))
     async with running_bot(database, slack, STREAMOPS_ADMINS=ADMIN.id) as bot:
         _add_listeners(bot.bolt)
+        # A strict fake Slack accepts only the trigger ids it issued.
+        issued = getattr(slack, "issue_trigger_id", None)
         sender = Sender(
             bot.http, bot.url, bot.slack_server.url,
-            SlackRequests(slack_requests.SIGNING_SECRET), workspace,
+            SlackRequests(slack_requests.SIGNING_SECRET), workspace, trigger_ids=issued,
         )  # fmt: skip
         app = create_web_app(
             workspace, sender, people=PEOPLE, home_channel="C0DEMOOPS", long_poll=2.0
