@@ -102,4 +102,3 @@ def _modal(open_view: OpenView | None, names: Mapping[str, str], depth: int) -> 
 
 def _names(workspace: Workspace) -> dict[str, str]:
     return {**workspace.users, **workspace.channels}
-
