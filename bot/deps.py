@@ -100,7 +100,7 @@ def build_deps(
     if audit is None:
         # Written after the ack by every handler, so a direct, durable write
         # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db)
+        audit_log = AuditLog(db, keys=settings.audit_keys())
         audit = audit_log
         background.append(lambda: checkpoint_periodically(audit_log))
     metrics = Metrics()

@@ -165,9 +165,11 @@ async def test_modal_home_tab_and_escaping(browser: Any, database: Database) -> 
     slack = ObservedSlack(workspace=workspace, users=dict(users))
     async with running_bot(database, slack, STREAMOPS_ADMINS=ADMIN.id) as bot:
         _add_listeners(bot.bolt)
+        # A strict fake Slack accepts only the trigger ids it issued.
+        issued = getattr(slack, "issue_trigger_id", None)
         sender = Sender(
             bot.http, bot.url, bot.slack_server.url,
-            SlackRequests(slack_requests.SIGNING_SECRET), workspace,
+            SlackRequests(slack_requests.SIGNING_SECRET), workspace, trigger_ids=issued,
         )  # fmt: skip
         app = create_web_app(
             workspace, sender, people=PEOPLE, home_channel="C0DEMOOPS", long_poll=2.0

@@ -147,9 +147,14 @@ def _inline(text: str, names: Mapping[str, str]) -> list[Node]:
         atoms.append(node)
         return chr(_ATOM_BASE + len(atoms) - 1)
 
+    def code(match: re.Match[str]) -> str:
+        # Inside code, Slack still reads <…> tokens; they show as their plain text.
+        inner = _ANGLE.sub(lambda m: _angle_text(_angle(m.group(1), names)), match.group(1))
+        return keep({"t": "code", "v": unescape(inner)})
+
     text = _ATOM.sub("", text)  # nobody's private-use characters may pose as atoms
+    text = _CODE.sub(code, text)
     text = _ANGLE.sub(lambda m: keep(_angle(m.group(1), names)), text)
-    text = _CODE.sub(lambda m: keep({"t": "code", "v": unescape(m.group(1))}), text)
     text = _EMOJI.sub(
         lambda m: keep(_emoji(m.group(1))) if m.group(1) in EMOJI else m.group(0), text
     )
@@ -190,6 +195,15 @@ def _text(text: str) -> list[Node]:
         if line:
             nodes.append({"t": "text", "v": line})
     return nodes
+
+
+def _angle_text(node: Node) -> str:
+    """A token's text, escaped again (the code span is unescaped as a whole)."""
+    if node["t"] == "link":
+        text = "".join(str(child.get("v", "")) for child in node["c"])
+    else:
+        text = str(node.get("v", ""))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _emoji(name: str) -> Node:
