@@ -56,6 +56,15 @@ EMOJI: dict[str, str] = {
     "signal_strength": "📶", "green_heart": "💚", "heart": "❤️", "ok": "🆗",
     "new": "🆕", "up": "🆙", "sos": "🆘", "white_square_button": "🔳",
     "small_red_triangle_down": "🔻", "small_red_triangle": "🔺",
+    "ballot_box_with_check": "☑️", "mag_right": "🔎", "rotating_light": "🚨", "sunny": "☀️",
+    "exclamation": "❗", "heavy_exclamation_mark": "❗", "grey_exclamation": "❕",
+    "large_orange_circle": "🟠", "large_purple_circle": "🟣", "checkered_flag": "🏁",
+    "pushpin": "📌", "round_pushpin": "📍", "paperclip": "📎", "pencil": "📝",
+    "closed_lock_with_key": "🔐", "hammer": "🔨", "test_tube": "🧪", "label": "🏷️",
+    "bookmark": "🔖", "spiral_calendar_pad": "🗓️", "timer_clock": "⏲️", "crown": "👑",
+    "heavy_check_mark_green": "✅", "stop_button": "⏹️", "twisted_rightwards_arrows": "🔀",
+    "white_large_square": "⬜", "black_large_square": "⬛", "hourglass_done": "⌛",
+    "inbox": "📥", "robot_face": "🤖", "busts": "👥", "money_with_wings": "💸",
 }  # fmt: skip
 
 _ANGLE = re.compile(r"<([^<>\n]+)>")
