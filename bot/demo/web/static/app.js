@@ -518,11 +518,9 @@ function keepScroll(container, fill) {
 function renderChannel(state) {
   const box = $("messages");
   const messages = state.messages[ui.channel] || [];
-  keepScroll(box, () => {
-    box.replaceChildren(...(messages.length
-      ? messages.map((m, i) => renderMessage(m, { summary: true, compact: followsSameSender(messages[i - 1], m) }))
-      : [el("div", { class: "empty", text: "No messages yet. Type a slash command below, such as /streamops help." })]));
-  });
+  box.replaceChildren(...(messages.length
+    ? messages.map((m, i) => renderMessage(m, { summary: true, compact: followsSameSender(messages[i - 1], m) }))
+    : [el("div", { class: "empty", text: "No messages yet. Type a slash command below, such as /streamops help." })]));
 }
 
 function followsSameSender(previous, message) {
@@ -615,6 +613,9 @@ function render() {
   renderSwitcher(state);
   renderSidebar(state);
   renderHeader(state);
+  const box = $("messages");
+  const atBottom = box.hidden || box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  const top = box.scrollTop;
   const home = ui.view === "home";
   $("messages").hidden = home;
   $("composer").hidden = home;
@@ -622,6 +623,7 @@ function render() {
   if (home) renderHome(state);
   else renderChannel(state);
   renderThread(state);
+  box.scrollTop = atBottom ? box.scrollHeight : top; // follow new messages, keep a reader's place
   renderModal(state.modal);
 }
 
