@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import handlers
+from bot import ack_runner
 from bot.deps import Deps, build_deps
 from bot.metrics import MetricsMiddleware
 from bot.redact import protect_loggers
@@ -42,6 +43,7 @@ def create_bolt_app(deps: Deps) -> AsyncApp:
         logger=logging.getLogger("streamops.bolt"),
     )
     handlers.register(app, deps)
+    ack_runner.install(app)  # acks without Bolt's 10 ms poll; bounded post-ack work
     return app
 
 
@@ -70,6 +72,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await ack_runner.aclose(bolt)
             await deps.aclose()
 
     app = Starlette(

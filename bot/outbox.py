@@ -45,9 +45,11 @@ from handlers.blocks.notifications import (
     step_reply,
     webhook_test_message,
 )
+from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.outbox import Lease, OutboxRow, OutboxStore
+from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import WebhookStore
 
 if TYPE_CHECKING:
@@ -151,8 +153,13 @@ class OutboxWorker:
         options: OutboxOptions | None = None,
         owner: str | None = None,
         metrics: Metrics | None = None,
+        wakeup: OutboxWakeup | None = None,
     ) -> None:
         self.store = OutboxStore(db)
+        # Woken when outbox rows commit (storage.outbox_wakeup); tests that inject
+        # their own sleep keep the plain poll.
+        self.wakeup = wakeup or (outbox_wakeup.for_database(db) if sleep is asyncio.sleep else None)
+        self.db = db
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
@@ -165,7 +172,11 @@ class OutboxWorker:
 
     async def run(self) -> None:
         """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
-        await asyncio.gather(*(self._loop() for _ in range(self.options.concurrency)))
+        loops = [self._loop() for _ in range(self.options.concurrency)]
+        if self.wakeup is not None:
+            self.wakeup.bind()
+            loops.append(self.wakeup.listen(self.db))  # PostgreSQL: NOTIFY from any replica
+        await asyncio.gather(*loops)
 
     async def _loop(self) -> None:
         while True:
@@ -177,7 +188,10 @@ class OutboxWorker:
                 log.exception("outbox worker iteration failed")
                 worked = False
             if not worked:
-                await self.sleep(self.options.poll_interval)
+                if self.wakeup is not None:
+                    await self.wakeup.wait(self.options.poll_interval)
+                else:
+                    await self.sleep(self.options.poll_interval)
 
     async def run_once(self) -> bool:
         """Lease one due row and try to deliver it; False when nothing was due."""
