@@ -284,7 +284,6 @@ def test_serve_refuses_an_unwritable_data_directory_in_one_line(shared_tmp: Path
             "PYTHONPATH": str(ROOT),
             "SLACK_BOT_TOKEN": "x",
             "SLACK_SIGNING_SECRET": "y",
-            "STREAMOPS_ENV": "development",  # this test is about the data directory
             "DATABASE_URL": f"sqlite+aiosqlite:///{data}/streamops.db",
             "STREAMOPS_ENV": "development",  # no audit key needed for this check
         },
