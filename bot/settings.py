@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("audit_channel", "audit_witness", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("audit_key", "audit_retired_keys")
     @classmethod
     def _valid_audit_keys(cls, value: SecretStr | None) -> SecretStr | None:

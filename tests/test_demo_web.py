@@ -191,6 +191,8 @@ async def test_modal_home_tab_and_escaping(browser: Any, database: Database) -> 
             await modal.locator("input").fill("ab")
             await modal.locator(".modal-submit").click()
             await modal.locator(".input-error", has_text="At least 3 characters").wait_for()
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "demo-web-modal.png"))
             await modal.locator("input").fill("Launch <keynote>")
             await modal.locator(".modal-submit").click()
             await page.locator(".message", has_text="Renamed to Launch <keynote>").wait_for()
