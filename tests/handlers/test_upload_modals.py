@@ -16,7 +16,7 @@ def test_build_upload_modal_offers_projects_by_name_at_most_100() -> None:
     select = view["blocks"][0]["element"]
     assert len(select["options"]) == 100
     assert select["options"][1] == {
-        "text": {"type": "plain_text", "text": "Project 1"},
+        "text": {"type": "plain_text", "text": "Project 1", "emoji": True},
         "value": f"{1:024x}",
     }
     assert json.loads(view["private_metadata"]) == {"channel": "C1"}
