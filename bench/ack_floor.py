@@ -2,8 +2,10 @@
 
 ``python bench/ack_floor.py [--requests 300] [--rounds 3]``
 
-One request in flight at a time (closed loop), so the figure is the time one
-ack takes, not queueing: on a machine shared with other work this is the
+One request in flight at a time, ``--gap`` seconds apart (the post-ack work of
+one request, which runs in this process with the simulators and the fake Slack,
+is done before the next is timed), so the figure is the time one ack takes, not
+queueing: on a machine shared with other work this is the
 comparison that stays readable. In one process, on loopback HTTP (uvicorn,
 uvloop, httptools), with the same signed requests:
 
@@ -52,8 +54,14 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] * 1000
 
 
-async def timed(client: httpx.AsyncClient, url: str, bodies: list[bytes], n: int) -> list[float]:
-    """Seconds per request, ``n`` sequential signed requests (bodies round-robin)."""
+async def timed(
+    client: httpx.AsyncClient, url: str, bodies: list[bytes], n: int, gap: float = 0.0
+) -> list[float]:
+    """Seconds per request, ``n`` sequential signed requests (bodies round-robin).
+
+    ``gap`` seconds pass between requests, so the previous request's post-ack work
+    (which runs in this same process) is done before the next one is timed.
+    """
     prepared = sign(bodies)
     out = []
     for i in range(n):
@@ -62,6 +70,8 @@ async def timed(client: httpx.AsyncClient, url: str, bodies: list[bytes], n: int
         answer = await client.post(url, content=p.body, headers=p.headers)
         out.append(time.perf_counter() - t0)
         assert answer.status_code == 200, answer.text
+        if gap:
+            await asyncio.sleep(gap)
     return out
 
 
@@ -108,7 +118,7 @@ async def main_async(args: argparse.Namespace) -> None:
             )
             bare = bare_bolt_app(config)
             kinds = {
-                "slash": slash_bodies("/build", "projects", slack_server.url),
+                "slash": slash_bodies(*args.command.split(" ", 1), slack_server.url),
                 "click": click_bodies(slack_server.url),
             }
             samples: dict[tuple[str, str], list[float]] = {}
@@ -125,14 +135,20 @@ async def main_async(args: argparse.Namespace) -> None:
                         n = args.requests // args.rounds
                         bolt._async_listener_runner = theirs
                         samples.setdefault((kind, "StreamOps, Bolt's runner"), []).extend(
-                            await timed(client, f"{streamops.url}/slack/events", bodies, n)
+                            await timed(
+                                client, f"{streamops.url}/slack/events", bodies, n, args.gap
+                            )
                         )
                         bolt._async_listener_runner = ours
                         samples.setdefault((kind, "StreamOps"), []).extend(
-                            await timed(client, f"{streamops.url}/slack/events", bodies, n)
+                            await timed(
+                                client, f"{streamops.url}/slack/events", bodies, n, args.gap
+                            )
                         )
                         samples.setdefault((kind, "bare Bolt (ack only)"), []).extend(
-                            await timed(client, f"{bare_server.url}/slack/events", bodies, n)
+                            await timed(
+                                client, f"{bare_server.url}/slack/events", bodies, n, args.gap
+                            )
                         )
                         await asyncio.sleep(0.5)  # let post-ack work settle between runs
     print(
@@ -156,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--command", default="/build projects", help="the slash command timed")
+    parser.add_argument(
+        "--gap", type=float, default=0.05, help="seconds between requests (post-ack work settles)"
+    )
     import uvloop
 
     uvloop.run(main_async(parser.parse_args(argv)))
