@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Auditor
 from bot.authz import Authorizer
+from bot.jobs.tallies import TallyBuffer
 from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
@@ -68,6 +69,7 @@ class Deps:
     authz: Authorizer
     audit: Auditor
     claims: ClaimStore
+    tallies: TallyBuffer
     streamapi: StreamAPIClient | None = None
     streamstack: StreamStackClient | None = None
     streampixel: StreampixelClient | None = None
@@ -104,6 +106,8 @@ def build_deps(
         audit = audit_log
         background.append(lambda: checkpoint_periodically(audit_log))
     metrics = Metrics()
+    tallies = TallyBuffer(db, clock=utcnow)
+    background.append(tallies.run)
 
     def metered(provider: str) -> MeteredTransport:
         return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
@@ -115,6 +119,7 @@ def build_deps(
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=audit,
         claims=ClaimStore(db),
+        tallies=tallies,
         streamapi=streamapi_from_settings(
             settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
         ),

@@ -21,7 +21,7 @@ log = logging.getLogger("streamops.home")
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Publish the Home tab when a user opens it; Refresh and Retry buttons."""
-    service = HomeService(deps.db, deps.authz, deps.audit, clock=deps.clock)
+    service = HomeService(deps.db, deps.authz, deps.audit, clock=deps.clock, tallies=deps.tallies)
 
     async def publish(client: AsyncWebClient, user_id: str, notice: str | None = None) -> None:
         view = home_view(await service.home(user_id), notice=notice)

@@ -23,6 +23,7 @@ from typing import TypeVar
 from bot.audit import Auditor
 from bot.authz import Authorizer, Role
 from bot.errors import NotAuthorized
+from bot.jobs.tallies import TallyBuffer
 from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.audit_events import AuditEvent, AuditFilters
@@ -168,6 +169,7 @@ class HomeService:
         clock: the current time, timezone-aware.
         verification: the last audit verification result; by default the newest
             ``audit.verify`` row of the audit log (its ``verified`` parameter).
+        tallies: this replica's unwritten duplicate/refused counts, flushed before reading.
     """
 
     def __init__(
@@ -178,11 +180,13 @@ class HomeService:
         *,
         clock: Callable[[], datetime],
         verification: VerificationSource | None = None,
+        tallies: TallyBuffer | None = None,
     ) -> None:
         self.authz = authz
         self.audit = audit
         self.clock = clock
         self.verification = verification or self._last_verification
+        self.tallies = tallies
         self.operations = OperationsStore(db)
         self.audit_log = AuditLog(db)
         self.timeline = TimelineStore(db)
@@ -288,6 +292,8 @@ class HomeService:
         ]
 
     async def _operations(self, now: datetime) -> Operations:
+        if self.tallies is not None:  # this replica's latest counts too, not only flushed ones
+            await self._section("tallies", self.tallies.flush)
         health = await self.operations.webhook_health(WEBHOOK_PROVIDERS, now, HEALTH_WINDOW)
         backlog = await self.operations.backlog()
         failed = await self.operations.failed_deliveries(limit=MAX_ROWS)
