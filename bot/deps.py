@@ -27,6 +27,7 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
+from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
 from storage.coordination import ClaimStore
 from storage.db import Database
@@ -42,12 +43,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets."""
+def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets.
+
+    With ``metrics``, every failed call is counted by method and error (first handler).
+    """
+    meter = [SlackErrorMeter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
+            *meter,
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         ],
@@ -115,7 +121,7 @@ def build_deps(
     deps = Deps(
         settings=settings,
         db=db,
-        slack=make_slack_client(settings),
+        slack=make_slack_client(settings, metrics),
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=audit,
         claims=ClaimStore(db),
