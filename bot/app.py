@@ -29,6 +29,7 @@ from bot.redact import protect_loggers
 from bot.settings import Settings
 from handlers import http as http_routes
 from handlers import webhooks as webhook_routes
+from storage.audit_keys import split_keys
 
 log = logging.getLogger("streamops.app")
 
@@ -100,5 +101,9 @@ def _secret_values(settings: Settings) -> list[str]:
         settings.streamapi_secret,
         settings.webhook_token,
         settings.streamstack_webhook_secret,
+        settings.audit_key,
     ]
-    return [s.get_secret_value() for s in secrets if s is not None]
+    retired = settings.audit_retired_keys
+    return [s.get_secret_value() for s in secrets if s is not None] + split_keys(
+        retired.get_secret_value() if retired else None
+    )

@@ -90,7 +90,10 @@ class OutboxOptions:
         lease_seconds: how long a row stays leased to a worker that went quiet.
         backoff_base: first retry delay after a transient failure (doubles each attempt).
         backoff_cap: the longest retry delay.
-        channel_interval: minimum spacing of posts to one channel.
+        channel_interval: minimum spacing of posts to one channel, on average.
+        channel_burst: posts to one channel that may go early, back to back, when
+            the channel was quiet (Slack tolerates short bursts; long-run pace
+            stays one per ``channel_interval``); 1 spaces every post strictly.
         concurrency: rows delivered at once (to different channels) by one worker.
     """
 
@@ -99,6 +102,7 @@ class OutboxOptions:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     channel_interval: float = 1.0
+    channel_burst: int = 2
     concurrency: int = 4
 
 
@@ -296,6 +300,7 @@ class OutboxWorker:
             f"channel:{channel}",
             self.clock(),
             timedelta(seconds=self.options.channel_interval),
+            burst=self.options.channel_burst,
         )
         wait = (slot - self.clock()).total_seconds()
         if wait > 0:
@@ -375,6 +380,8 @@ def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker
         options=options,
         metrics=deps.metrics,
     )
+    if not deps.settings.outbox_wakeup:
+        worker.wakeup = None
     if deps.settings.delivery_worker:
         deps.background.append(worker.run)
     return worker

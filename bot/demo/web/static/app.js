@@ -322,7 +322,8 @@ function renderInput(block, inModal) {
     textObject(block.label),
     block.optional ? el("span", { class: "input-optional", text: " (optional)" }) : null,
   ]);
-  return el("div", { class: "input-block", "data-block-id": block.block_id || "" }, [
+  const failed = errors[block.block_id] ? " has-error" : "";
+  return el("div", { class: `input-block${failed}`, "data-block-id": block.block_id || "" }, [
     label,
     inputControl(element),
     block.hint ? el("div", { class: "input-hint" }, textObject(block.hint)) : null,
