@@ -96,6 +96,16 @@ def test_threads_edits_and_ephemeral_messages() -> None:
     assert parent["replies"][0]["text"] == [{"t": "text", "v": "Downloading"}]
 
 
+def test_a_post_to_a_user_id_lands_in_the_apps_dm_with_them() -> None:
+    """chat.postMessage to U… is the app's direct message with that user (Slack's D…)."""
+    ws = _workspace()
+    ws.api_call("chat.postMessage", {"channel": VIEWER, "text": "hi"}, {"ok": True, "ts": "4.1"})
+    assert [p.text for p in ws.visible(VIEWER, "D" + VIEWER)] == ["hi"]
+    assert "D" + ADMIN not in [
+        c["id"] for c in state(ws, VIEWER, PEOPLE, home_channel="C1")["channels"]
+    ]
+
+
 def test_response_url_replies_replace_and_delete() -> None:
     """A response_url post is ephemeral to its user, replaces or deletes its origin."""
     ws = _workspace()
