@@ -16,7 +16,7 @@ from bot.demo.console import Screen
 from bot.demo.conversation import Channel, Conversation
 from bot.demo.script import ScriptFailed, ScriptPrompter, parse_script, run_script
 from bot.demo.slack_payloads import SlackRequests
-from bot.demo.users import ADMIN, VIEWER, DemoUser, resolve_user
+from bot.demo.users import ADMIN, RELEASER, VIEWER, DemoUser, resolve_user
 from bot.errors import InvalidInput
 from storage.db import Database
 from tests import slack_requests
@@ -71,6 +71,22 @@ def test_db_option_keeps_the_data_in_the_named_file(
     assert db.exists()
     assert _demo(tmp_path, monkeypatch, "--db", str(db), "--script", str(check)) == 0
     capsys.readouterr()
+
+
+def test_the_releaser_is_granted_its_role_when_the_demo_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`as: releaser` may upload a build at once; the viewer still may not."""
+    script = tmp_path / "releaser.txt"
+    script.write_text(
+        "as: releaser\n/build upload showroom https://builds.example.com/r.zip\n"
+        "expect: Build queued for processing\n"
+        "as: viewer\n/build upload showroom https://builds.example.com/v.zip\nexpect: releaser\n"
+    )
+    code = _demo(tmp_path, monkeypatch, "--script", str(script))
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert resolve_user("releaser") == RELEASER
 
 
 def test_wrong_expectation_fails_naming_the_line_and_text(
