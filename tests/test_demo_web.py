@@ -234,6 +234,11 @@ async def test_demo_web_command_serves_the_page_until_interrupted(tmp_path: Path
             assert [p["name"] for p in shown["people"]] == ["admin", "releaser", "viewer"]
             refused = await http.get(f"{url}/api/state", params={"user": "U0NOBODY"})
             assert refused.status_code == 400
+            forged = await http.post(  # what another web page could send without a preflight
+                f"{url}/api/command", content='{"user": "UDEMOADMIN", "text": "/audit"}',
+                headers={"Content-Type": "text/plain"},
+            )  # fmt: skip
+            assert forged.status_code == 415
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         await asyncio.wait_for(proc.wait(), 20)
