@@ -95,11 +95,11 @@ def test_wrong_expectation_fails_naming_the_line_and_text(
     """A reply that never comes makes the run exit 1 with the file, line and expected text."""
     script = tmp_path / "wrong.txt"
     script.write_text("/streamops help\nexpect: usage of every\nexpect: Distribution complete\n")
-    code = _demo(tmp_path, monkeypatch, "--script", str(script), "--expect-timeout", "1")
+    code = _demo(tmp_path, monkeypatch, "--script", str(script), "--expect-timeout", "3")
     err = capsys.readouterr().err
     assert code == 1
     assert "wrong.txt:3: expected a reply containing “Distribution complete”" in err
-    assert "after `/streamops help`, but it did not appear within 1 s" in err
+    assert "after `/streamops help`, but it did not appear within 3 s" in err
 
 
 def test_unreadable_script_and_unknown_user_are_refused(
