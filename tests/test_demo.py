@@ -313,7 +313,7 @@ async def test_thread_replies_are_indented_under_their_parent_with_local_dates(
     try:
         conversation, _ = console
         await conversation.command("/t")
-        assert await conversation.wait_for_text("Published at", 5)
+        assert await conversation.wait_for_text("Published at", 15)
     finally:
         monkeypatch.undo()
         time.tzset()
@@ -385,7 +385,7 @@ def test_interactive_console_redraws_the_prompt_after_a_notification(
         line = next(lines, None)
         if line is not None:
             return line
-        for _ in range(200):  # the next line comes after the notifications
+        for _ in range(600):  # the next line comes after the notifications (30 s at most)
             if "Downloading files" in out.getvalue():
                 break
             await asyncio.sleep(0.05)
