@@ -169,3 +169,14 @@ async def test_waiters_wake_on_a_change_and_at_close() -> None:
     await asyncio.sleep(0.01)
     ws.close()
     assert await asyncio.wait_for(later, 1.0) == 1
+
+
+def test_the_page_script_never_parses_text_as_html() -> None:
+    """app.js builds the DOM with textContent only: no HTML-parsing sink appears in it."""
+    from bot.demo.web.app import STATIC
+
+    script = (STATIC / "app.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "srcdoc"):  # fmt: skip
+        assert sink not in script
+    assert "textContent" in script
