@@ -80,7 +80,6 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await ack_runner.aclose(bolt)
             await deps.aclose()
 
     app = Starlette(
