@@ -32,10 +32,12 @@ async def serve(
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     app = create_app(settings)
-    deps = app.state.deps
+    container = app.state.container
     if migrate:
-        await upgrade(deps.db)
-        log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
+        await upgrade(container.db)
+        log.info(
+            "database schema is current (%s)", ", ".join(sorted(await current_heads(container.db)))
+        )
     # No access log: request counts and latency are in /metrics, and webhook paths carry
     # the webhook token (masked by bot.redact, but better never written).
     config = uvicorn.Config(

@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.metrics import Metrics
 from storage import migrate
 
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Deps, metrics: Metrics) -> list[Route]:
+def routes(deps: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
 
     async def healthz(_: Request) -> Response:

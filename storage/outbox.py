@@ -12,6 +12,7 @@ deadlines, shared by every replica through the database.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
+from storage.notifications import QueuedResult
 from storage.timeutil import as_utc, to_db, utc_column
 
 PENDING = "pending"
@@ -80,6 +82,23 @@ class OutboxStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def enqueue(
+        self, channel: str, notification: QueuedResult, now: datetime, *, subject_key: str = ""
+    ) -> None:
+        """Queue ``notification`` for ``channel`` (a standalone message unless ``subject_key``)."""
+        now = to_db(now)
+        async with self.db.session() as session:
+            session.add(
+                OutboxRow(
+                    channel=channel,
+                    subject_key=subject_key,
+                    payload=json.dumps(notification.to_payload(), sort_keys=True),
+                    status=PENDING,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
 
     async def lease(self, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:
         """Lease the next deliverable row (the oldest pending row of its channel), if any.

@@ -158,7 +158,7 @@ async def test_failed_delete_is_reported_and_audited(stack: Stack) -> None:
     assert stack.streamstack_http.count("DELETE") == 1
     (event,) = stack.events("delete")
     assert event.outcome == "failed" and event.message == "Internal server error"
-    claim = await stack.bot.deps.claims.get(f"media.delete:{video.uuid}:5.5")
+    claim = await stack.bot.deps.claims.get(f"media.delete:{video.uuid}:C0CHANNEL1:5.5")
     assert claim is not None and claim.outcome == "failed"
 
 

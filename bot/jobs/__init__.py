@@ -1,0 +1,1 @@
+"""Background jobs (outbox delivery, queue runner, live poller, audit checkpoints) on one loop."""
