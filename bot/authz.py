@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, Role] = {
     "subscriptions.manage": Role.ADMIN,
     "events.view": Role.ADMIN,
     "audit.query": Role.ADMIN,
+    "governance.policy": Role.ADMIN,
+    "governance.freeze": Role.ADMIN,
+    "governance.override": Role.ADMIN,
 }
 
 

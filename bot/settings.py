@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         default=5.0, alias="STREAMOPS_PROVIDER_CACHE_SECONDS", ge=0
     )
     log_level: str = Field(default="INFO", alias="STREAMOPS_LOG_LEVEL")
+    retention_days: float = Field(default=30.0, alias="STREAMOPS_RETENTION_DAYS", ge=0)
+    """Delivered outbox rows and webhook deliveries older than this are deleted (0: never)."""
+    reconcile_minutes: float = Field(default=15.0, alias="STREAMOPS_RECONCILE_MINUTES", ge=0)
+    """How often StreamStack media are compared with the webhooks received (0: never)."""
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -17,7 +17,6 @@ from typing import IO, Any, Literal
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit import AuditEvent, AuditFilters
 from bot.errors import Conflict, InvalidInput
 from storage.audit_chain import (
     GENESIS,
@@ -29,6 +28,7 @@ from storage.audit_chain import (
     params_json,
     to_db_time,
 )
+from storage.audit_events import AuditEvent, AuditFilters
 from storage.audit_export import write_csv, write_json
 from storage.audit_models import AuditCheckpoint, AuditEntry
 from storage.audit_verify import VerifyReport, verify_chain
@@ -108,7 +108,7 @@ class AuditLog:
     # ------------------------------------------------------------ writing
 
     async def record(self, event: AuditEvent) -> None:
-        """Append ``event`` (the :class:`bot.audit.Auditor` interface)."""
+        """Append ``event`` (the ``bot.audit.Auditor`` interface)."""
         await self.append(event)
 
     async def append(self, event: AuditEvent) -> AuditRecord:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from storage.db import Database
-from storage.timeutil import as_utc
+from storage.timeutil import UTCDateTime
 
 
 class ActionClaim(SQLModel, table=True):
@@ -24,9 +25,9 @@ class ActionClaim(SQLModel, table=True):
 
     claim_key: str = Field(primary_key=True, max_length=255)
     actor_id: str = Field(max_length=64)
-    claimed_at: datetime
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=16)
-    message: str = Field(default="")
+    message: str = Field(default="", sa_type=Text)
 
 
 @dataclass(frozen=True)
@@ -80,5 +81,5 @@ class ClaimStore:
             row = await session.get(ActionClaim, key)
             if row is None:
                 return None
-            claimed_at = as_utc(row.claimed_at)
+            claimed_at = row.claimed_at
             return Claim(row.claim_key, row.actor_id, claimed_at, row.outcome, row.message)

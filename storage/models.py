@@ -7,25 +7,33 @@ Each feature keeps its tables in its own module; this one only gathers them
 from __future__ import annotations
 
 from storage import (
+    approvals,
     audit_models,
     builds,
     claims,
+    freezes,
     live_sessions,
     outbox,
     roles,
+    schedules,
     streamapi_rid,
     subscriptions,
+    timeline,
     webhooks,
 )
 
 __all__ = [
+    "approvals",
     "audit_models",
     "builds",
     "claims",
+    "freezes",
     "live_sessions",
     "outbox",
     "roles",
+    "schedules",
     "streamapi_rid",
     "subscriptions",
+    "timeline",
     "webhooks",
 ]

@@ -16,14 +16,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import column, or_, table, update
+from sqlalchemy import Index, Text, column, or_, table, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.notifications import QueuedResult
-from storage.timeutil import as_utc, to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
 SENT = "sent"
@@ -37,26 +37,27 @@ class OutboxRow(SQLModel, table=True):
     """One notification waiting for (or done with) delivery to one channel.
 
     ``progress`` counts the Slack calls of this row already made (see
-    ``bot.outbox``), so a retried row does not repeat a call that succeeded.
+    ``bot.jobs.outbox_worker``), so a retried row does not repeat a call that succeeded.
     """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_channel", "status", "channel", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
     channel: str = Field(max_length=32)
     subject_key: str = Field(max_length=200)
-    payload: str
+    payload: str = Field(sa_type=Text)
     status: str = Field(default=PENDING, max_length=16)
     progress: int = 0
     attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=utc_column())
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=64)
-    lease_until: datetime | None = Field(default=None, sa_type=utc_column())
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     result_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(sa_type=utc_column())
-    finished_at: datetime | None = Field(default=None, sa_type=utc_column())
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SlackPacing(SQLModel, table=True):
@@ -65,7 +66,7 @@ class SlackPacing(SQLModel, table=True):
     __tablename__ = "slack_pacing"
 
     key: str = Field(primary_key=True, max_length=100)
-    next_allowed_at: datetime = Field(sa_type=utc_column())
+    next_allowed_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,6 @@ class OutboxStore:
         self, channel: str, notification: QueuedResult, now: datetime, *, subject_key: str = ""
     ) -> None:
         """Queue ``notification`` for ``channel`` (a standalone message unless ``subject_key``)."""
-        now = to_db(now)
         async with self.db.session() as session:
             session.add(
                 OutboxRow(
@@ -107,7 +107,7 @@ class OutboxStore:
         expired), and no older pending row exists for the same channel.
         Leasing counts an attempt.
         """
-        now = to_db(now)
+        now = now
         earlier = aliased(OutboxRow)
         older_pending = (
             select(earlier.id)
@@ -159,7 +159,7 @@ class OutboxStore:
             delivery_outcome="posted",
             status=SENT,
             result_ts=result_ts,
-            finished_at=to_db(now),
+            finished_at=now,
             lease_owner=None,
             lease_until=None,
             error=None,
@@ -168,7 +168,7 @@ class OutboxStore:
     async def retry_later(self, lease: Lease, at: datetime, error: str) -> bool:
         """Give the row back, due again at ``at``, noting ``error``."""
         return await self._update_owned(
-            lease, next_attempt_at=to_db(at), error=error[:500], lease_owner=None, lease_until=None
+            lease, next_attempt_at=at, error=error[:500], lease_owner=None, lease_until=None
         )
 
     async def fail(self, lease: Lease, now: datetime, error: str) -> bool:
@@ -178,7 +178,7 @@ class OutboxStore:
             delivery_outcome="failed",
             status=FAILED,
             error=error[:500],
-            finished_at=to_db(now),
+            finished_at=now,
             lease_owner=None,
             lease_until=None,
         )
@@ -223,20 +223,20 @@ class OutboxStore:
         caller gets ``now`` (or the stored next slot, if later), the next one
         ``interval`` after that, and so on.
         """
-        now = to_db(now)
+        now = now
         async with self.db.session() as session:
             row = await self._locked_pacing(session, key, now)
-            slot = max(now, as_utc(row.next_allowed_at))
+            slot = max(now, row.next_allowed_at)
             row.next_allowed_at = slot + interval
             session.add(row)
         return slot
 
     async def defer(self, key: str, until: datetime) -> None:
         """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
-        until = to_db(until)
+        until = until
         async with self.db.session() as session:
             row = await self._locked_pacing(session, key, until)
-            if as_utc(row.next_allowed_at) < until:
+            if row.next_allowed_at < until:
                 row.next_allowed_at = until
                 session.add(row)
 
@@ -255,4 +255,4 @@ class OutboxStore:
         """The stored next-allowed time of ``key``, if any."""
         async with self.db.session() as session:
             row = await session.get(SlackPacing, key)
-            return as_utc(row.next_allowed_at) if row else None
+            return row.next_allowed_at if row else None

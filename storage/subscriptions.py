@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import UniqueConstraint, delete
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
-from storage.timeutil import to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 
 class Subscription(SQLModel, table=True):
@@ -21,6 +21,9 @@ class Subscription(SQLModel, table=True):
     """
 
     __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider", "project", name="uq_subscriptions_target"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
@@ -28,7 +31,7 @@ class Subscription(SQLModel, table=True):
     project: str = Field(default="", max_length=128)
     events: str = Field(default="", max_length=500)
     created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_type=utc_column())
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
     def event_list(self) -> list[str]:
         """The event filter as a list (empty: every event)."""
@@ -98,7 +101,7 @@ class SubscriptionStore:
             if existing is not None:
                 existing.events = ",".join(events)
                 existing.created_by = created_by
-                existing.created_at = to_db(now)
+                existing.created_at = now
                 session.add(existing)
                 return False
             session.add(
@@ -108,7 +111,7 @@ class SubscriptionStore:
                     project=project,
                     events=",".join(events),
                     created_by=created_by,
-                    created_at=to_db(now),
+                    created_at=now,
                 )
             )
             return True

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Index, Text, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +20,7 @@ from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
 from storage.subscriptions import Subscription, channels_from
-from storage.timeutil import to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 QUEUED = "queued"
 IGNORED = "ignored"
@@ -37,6 +37,10 @@ class WebhookDelivery(SQLModel, table=True):
     """
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_provider_received", "provider", "received_at"),
+        Index("ix_webhook_deliveries_subject", "provider", "subject", "event"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=16)
@@ -44,8 +48,8 @@ class WebhookDelivery(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=128)
     project: str | None = Field(default=None, max_length=128)
     dedupe_key: str = Field(max_length=64, unique=True)
-    payload: str
-    received_at: datetime = Field(sa_type=utc_column())
+    payload: str = Field(sa_type=Text)
+    received_at: datetime = Field(sa_type=UTCDateTime)
     outcome: str = Field(max_length=16)
 
 
@@ -57,8 +61,8 @@ class NotificationMessage(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=32)
     subject_key: str = Field(primary_key=True, max_length=200)
     ts: str = Field(max_length=32)
-    state: str
-    updated_at: datetime = Field(sa_type=utc_column())
+    state: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ class WebhookStore:
                     "project": intake.project,
                     "dedupe_key": intake.dedupe_key,
                     "payload": intake.raw_payload,
-                    "received_at": to_db(now),
+                    "received_at": now,
                     "outcome": outcome,
                 }
             )
@@ -225,8 +229,8 @@ class WebhookStore:
                     "status": PENDING,
                     "progress": 0,
                     "attempts": 0,
-                    "next_attempt_at": to_db(now),
-                    "created_at": to_db(now),
+                    "next_attempt_at": now,
+                    "created_at": now,
                 }
                 for channel in channels
             )
@@ -264,5 +268,5 @@ class WebhookStore:
                     channel=channel, subject_key=subject_key, ts=ts, state=state, updated_at=now
                 )
             else:
-                row.ts, row.state, row.updated_at = ts, state, to_db(now)
+                row.ts, row.state, row.updated_at = ts, state, now
             session.add(row)

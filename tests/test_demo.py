@@ -33,15 +33,43 @@ def _demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return cli.main(["demo", "--pace", "0.02", *args])
 
 
-def test_shipped_walkthrough_passes(
+def test_walkthrough_passes_again_and_again_after_a_session_that_granted_a_role(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The shipped script runs green through the real entry point, on ./streamops-demo.db."""
-    code = _demo(tmp_path, monkeypatch, "--script", str(WALKTHROUGH))
-    out, err = capsys.readouterr()
-    assert code == 0, out + err
-    assert "script walkthrough.txt passed" in out
-    assert (tmp_path / "streamops-demo.db").exists()
+    """Each run starts clean: a role granted before, or a rate slot just used, changes nothing."""
+    from bot.demo.console import run_demo
+
+    lines = iter([f"/streamops roles grant <@{VIEWER.id}> releaser", "quit"])
+
+    async def read(prompt: str) -> str:
+        return next(lines)
+
+    monkeypatch.chdir(tmp_path)
+    assert asyncio.run(run_demo(read=read, pace=0.02)) == 0
+    assert "now has the *releaser* role" in capsys.readouterr().out
+    for _ in range(2):  # the second run is within Streampixel's 2-minute upload slot
+        code = _demo(tmp_path, monkeypatch, "--script", str(WALKTHROUGH))
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        assert "script walkthrough.txt passed" in out
+    assert list(tmp_path.iterdir()) == []  # the database lived in a temporary folder
+
+
+def test_db_option_keeps_the_data_in_the_named_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--db FILE` keeps the bot's data: a role granted in one run is still there in the next."""
+    script = tmp_path / "grant.txt"
+    script.write_text(
+        f"/streamops roles grant <@{VIEWER.id}> media\nexpect: now has the *media* role\n"
+    )
+    check = tmp_path / "check.txt"
+    check.write_text("/streamops roles list\nexpect: media\n")
+    db = tmp_path / "kept.db"
+    assert _demo(tmp_path, monkeypatch, "--db", str(db), "--script", str(script)) == 0
+    assert db.exists()
+    assert _demo(tmp_path, monkeypatch, "--db", str(db), "--script", str(check)) == 0
+    capsys.readouterr()
 
 
 def test_wrong_expectation_fails_naming_the_line_and_text(

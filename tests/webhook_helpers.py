@@ -117,8 +117,10 @@ async def counts(db: Database) -> tuple[int, int]:
 def make_worker(bot: Bot, **kwargs: Any) -> OutboxWorker:
     """A worker on the bot's database and fake Slack, with test timings."""
     kwargs.setdefault("options", FAST)
-    kwargs.setdefault("clock", bot.deps.clock)
-    return OutboxWorker(bot.deps.db, delivery_client(bot.deps.slack), NOTIFICATIONS, **kwargs)
+    kwargs.setdefault("clock", bot.container.clock)
+    return OutboxWorker(
+        bot.container.db, delivery_client(bot.container.slack), NOTIFICATIONS, **kwargs
+    )
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,7 @@ import httpx
 
 from bot.demo.conversation import Conversation, Prompter
 from bot.demo.script import ScriptFailed, ScriptPrompter, parse_script, run_script
-from bot.demo.stack import CHANNEL, DEFAULT_DATABASE_URL, DemoStack, run_demo_stack
+from bot.demo.stack import CHANNEL, DemoStack, run_demo_stack
 from bot.demo.users import DemoUser, resolve_user
 from bot.errors import UserFacingError
 
@@ -160,7 +160,7 @@ async def run_demo(
     *,
     script: Path | None = None,
     user: str = "admin",
-    database_url: str = DEFAULT_DATABASE_URL,
+    database_url: str | None = None,
     pace: float = 1.0,
     reply_within: float = 5.0,
     read: Reader | None = None,
@@ -170,7 +170,7 @@ async def run_demo(
     Args:
         script: a scripted conversation to play instead of reading the keyboard.
         user: who types first (``admin``, ``viewer`` or a Slack user id).
-        database_url: the bot's database (``./streamops-demo.db`` by default).
+        database_url: the bot's database (a fresh temporary SQLite file by default).
         pace: multiplies the simulated pipelines' stage durations.
         reply_within: seconds a script's ``expect:`` waits for its reply.
         read: reads one line after showing a prompt (the keyboard by default).

@@ -42,7 +42,7 @@ from bot.providers.streamstack_models import (
     parse_presign,
     parse_stats,
 )
-from bot.redact import protect_loggers, redact
+from bot.redact import protect_transient, redact
 from bot.settings import Settings
 
 PROVIDER = "streamstack"
@@ -312,7 +312,7 @@ class StreamStackClient:
             InvalidRequest: the target refused the file (413 too large).
             ProviderError: the target expired or failed.
         """
-        protect_loggers(urlsplit(target.upload_url).query or None)
+        protect_transient(urlsplit(target.upload_url).query or None)
         headers = dict(target.headers)
         request = self._client.build_request(
             target.method, target.upload_url, content=content, headers=headers

@@ -107,5 +107,5 @@ async def build_env(
             STREAMPIXEL_API_KEY=DEMO_API_KEY,
             STREAMPIXEL_USER_ID=DEMO_USER_ID,
         ) as bot:
-            await bot.deps.authz.store.grant(RELEASER, "releaser", "test")
+            await bot.container.authz.store.grant(RELEASER, "releaser", "test")
             yield Env(bot, running.sim, clock)
