@@ -24,7 +24,7 @@ from bot.audit import Auditor
 from bot.container import Clock, Container, build_container, utcnow
 from bot.jobs.loop import run_jobs
 from bot.jobs.outbox_worker import OutboxOptions
-from bot.metrics import Metrics, MetricsMiddleware
+from bot.metrics import MetricsMiddleware
 from bot.redact import protect_loggers
 from bot.settings import Settings
 from handlers import http as http_routes
@@ -75,7 +75,7 @@ def create_app(
     protect_loggers(*_secret_values(settings))
     bolt = create_bolt_app(container)
     slack_handler = AsyncSlackRequestHandler(bolt)
-    metrics = Metrics()
+    metrics = container.metrics
 
     async def slack_events(request: Request) -> Response:
         return await slack_handler.handle(request)

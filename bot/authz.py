@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, Role] = {
     "build.distribute": Role.RELEASER,
     "build.rollback": Role.RELEASER,
     "build.queue": Role.RELEASER,
+    "build.schedule": Role.RELEASER,
+    "build.schedule.cancel_any": Role.ADMIN,
     "build.test_webhook": Role.RELEASER,
     "media.upload": Role.MEDIA,
     "media.delete": Role.MEDIA,

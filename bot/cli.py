@@ -91,13 +91,23 @@ async def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
 
 async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
+    for developer_notes in ("streamops.bolt", "slack_bolt"):
+        # Bolt's advice to developers ("Unhandled request" with a code snippet) is not chat.
+        logging.getLogger(developer_notes).setLevel(logging.ERROR)
     from bot.demo.console import run_demo
     from bot.demo.stack import sqlite_url
 
+    database_url = sqlite_url(args.db.resolve()) if args.db else None
+    if args.web:
+        from bot.demo.web.run import serve_web_demo
+
+        return await serve_web_demo(
+            host=args.host, port=args.port, database_url=database_url, pace=args.pace
+        )
     return await run_demo(
         script=args.script,
         user=args.as_user,
-        database_url=sqlite_url(args.db.resolve()) if args.db else None,
+        database_url=database_url,
         pace=args.pace,
         reply_within=args.expect_timeout,
     )
@@ -238,6 +248,19 @@ examples:
   streamops demo
   streamops demo --web                 open the page it prints
   streamops demo --script bot/demo/walkthrough.txt""",
+    )
+    demo.add_argument(
+        "--web",
+        action="store_true",
+        help="show the demo workspace in your browser instead of this terminal",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8000, help="the page's port with --web (default: 8000)"
+    )
+    demo.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the page's address with --web (default: 127.0.0.1, this machine only)",
     )
     demo.add_argument(
         "--script",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -33,6 +33,10 @@ from bot.jobs.outbox_worker import (
     delivery_client,
 )
 from bot.jobs.queue_runner import QueueRunner
+from bot.jobs.reconcile import Reconciler
+from bot.jobs.retention import RetentionJob
+from bot.metrics import Metrics
+from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
 from bot.providers.streampixel import StreampixelClient
@@ -48,7 +52,7 @@ from bot.services.releases import Releases
 from bot.settings import Settings
 from storage.audit import AuditLog
 from storage.builds import BuildStore
-from storage.claims import ClaimStore
+from storage.coordination import ClaimStore
 from storage.db import Database
 from storage.outbox import OutboxStore
 from storage.roles import RoleStore
@@ -84,6 +88,7 @@ class Container:
 
     settings: Settings
     clock: Clock
+    metrics: Metrics
     db: Database
     slack: AsyncWebClient
     audit: Auditor
@@ -99,6 +104,8 @@ class Container:
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     live_poller: LivePoller | None
+    retention: RetentionJob | None
+    reconciler: Reconciler | None
     jobs: tuple[Job, ...]
 
     async def aclose(self) -> None:
@@ -133,16 +140,23 @@ def build_container(
     if audit is None:
         # Written after the ack by every service, so a direct, durable write
         # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db)
+        audit_log = AuditLog(db, keys=settings.audit_keys())
         audit = audit_log
         jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
+    metrics = Metrics()
+
+    def metered(provider: str) -> MeteredTransport:
+        return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
+
     slack = make_slack_client(settings)
     authz = Authorizer(settings.admins, RoleStore(db))
     claims = ClaimStore(db)
     outbox = OutboxStore(db)
-    streampixel = streampixel_from_settings(settings)
-    streamstack = streamstack_from_settings(settings)
-    streamapi = streamapi_from_settings(settings, rids=DatabaseRidSource(db))
+    streampixel = streampixel_from_settings(settings, transport=metered("streampixel"))
+    streamstack = streamstack_from_settings(settings, transport=metered("streamstack"))
+    streamapi = streamapi_from_settings(
+        settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
+    )
 
     gate = Gate(authz, audit, clock)
     once = OneShot(claims)
@@ -162,7 +176,12 @@ def build_container(
     live = LiveService(streamapi, gate)
 
     outbox_worker = OutboxWorker(
-        db, delivery_client(slack), renderer, clock=clock, options=outbox_options
+        db,
+        delivery_client(slack),
+        renderer,
+        clock=clock,
+        options=outbox_options,
+        metrics=metrics,
     )
     if settings.delivery_worker:
         jobs.append(Job("outbox", outbox_worker.run))
@@ -178,10 +197,25 @@ def build_container(
             default_channel=settings.default_channel,
         )
         jobs.append(Job("live-poller", live_poller.run))
+    retention = None
+    if settings.retention_days > 0:
+        retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
+        jobs.append(Job("retention", retention.run))
+    reconciler = None
+    if streamstack is not None and settings.reconcile_minutes > 0:
+        reconciler = Reconciler(
+            db,
+            streamstack,
+            clock=clock,
+            interval=settings.reconcile_minutes * 60,
+            default_channel=settings.default_channel,
+        )
+        jobs.append(Job("reconcile", reconciler.run))
 
     return Container(
         settings=settings,
         clock=clock,
+        metrics=metrics,
         db=db,
         slack=slack,
         audit=audit,
@@ -197,5 +231,7 @@ def build_container(
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         live_poller=live_poller,
+        retention=retention,
+        reconciler=reconciler,
         jobs=tuple(jobs),
     )

@@ -29,7 +29,12 @@ async def serve(
         socket_mode: receive Slack over Socket Mode (``SLACK_APP_TOKEN``); the
             webhook, health and metrics routes are still served over HTTP.
         migrate: apply pending migrations before accepting requests.
+
+    Raises:
+        ConfigError: in production (STREAMOPS_ENV) without STREAMOPS_AUDIT_KEY, and with
+            ``socket_mode`` but no SLACK_APP_TOKEN.
     """
+    settings.require_audit_key()
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)

@@ -33,10 +33,14 @@ from bot.webhooks.signatures import (
 )
 from storage.builds import BuildStore
 from storage.db import Write
+from storage.operations import DUPLICATE, REFUSED, OperationsStore
+from storage.timeline import TimelineStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
 
+#: Metric outcomes that are refusals (tallied for the admins' Home tab).
+_REFUSED = frozenset({"unauthorized", "invalid", "too_large"})
 #: Larger bodies are refused (a webhook envelope is a few hundred bytes).
 MAX_BODY_BYTES = 256 * 1024
 
@@ -45,6 +49,19 @@ def routes(deps: Container) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
     store = WebhookStore(deps.db)
     builds = BuildStore(deps.db)
+    operations = OperationsStore(deps.db)
+
+    async def count(provider: str, outcome: str) -> None:
+        """Count the webhook in /metrics and, when not stored, in the shared tallies."""
+        deps.metrics.webhooks.labels(provider, outcome).inc()
+        tally = DUPLICATE if outcome == "duplicate" else REFUSED if outcome in _REFUSED else None
+        if tally is not None:
+            try:
+                await operations.tally(provider, tally, deps.clock())
+            except Exception as exc:  # the tally is diagnostics: never fail the answer over it
+                log.warning("webhook tally not recorded: %s", type(exc).__name__)
+
+    timeline = TimelineStore(deps.db)
 
     def receiver(
         provider: str, parse: Callable[[bytes], WebhookEvent]
@@ -53,20 +70,24 @@ def routes(deps: Container) -> list[Route]:
             expected = deps.settings.webhook_token
             token = str(request.path_params.get("token", ""))
             if not token_matches(token, expected.get_secret_value() if expected else None):
+                await count(provider, "unauthorized")
                 return Response("Not Found", status_code=404)
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
+                await count(provider, "too_large")
                 return _error(413, "body too large")
             secret = deps.settings.streamstack_webhook_secret
             if provider == "streamstack" and secret is not None:
                 header = request.headers.get(STREAMSTACK_SIGNATURE_HEADER)
                 if not streamstack_signature_valid(body, header, secret.get_secret_value()):
                     log.warning("streamstack webhook refused: signature missing or invalid")
+                    await count(provider, "unauthorized")
                     return _error(401, "signature missing or invalid")
             try:
                 event = parse(body)
             except InvalidInput as exc:
                 log.info("%s webhook refused: %s", provider, exc)
+                await count(provider, "invalid")
                 return _error(400, str(exc))
             recorded = await store.record(
                 Intake(
@@ -78,7 +99,7 @@ def routes(deps: Container) -> list[Route]:
                     raw_payload=body.decode("utf-8", errors="replace"),
                     notification=event.notification if event.known else None,
                     subject_key=event.subject_key,
-                    also=_build_list_update(builds, event),
+                    also=_build_list_update(builds, timeline, event),
                 ),
                 deps.clock(),
                 default_channel=deps.settings.default_channel,
@@ -86,6 +107,10 @@ def routes(deps: Container) -> list[Route]:
             log.debug(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
+            if recorded.duplicate:
+                await count(provider, "duplicate")
+            else:
+                await count(provider, "accepted" if event.known else "ignored")
             status = 200 if event.known else 202
             return JSONResponse({"ok": True, "result": recorded.outcome}, status_code=status)
 
@@ -105,11 +130,14 @@ def routes(deps: Container) -> list[Route]:
     ]
 
 
-def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
-    """For a Streampixel build event: the write that keeps `/build builds` current.
+def _build_list_update(
+    builds: BuildStore, timeline: TimelineStore, event: WebhookEvent
+) -> tuple[Write, ...] | None:
+    """For a Streampixel build event: the writes that keep `/build builds` current.
 
-    It runs in the intake transaction, so the build list and the stored delivery
-    never disagree. The fields come from the parsed (validated) event.
+    They run in the intake transaction, so the build list, the release timeline
+    (a ``build.distributing`` makes its build the live one) and the stored
+    delivery never disagree. The fields come from the parsed (validated) event.
     """
     if not (
         event.provider == "streampixel"
@@ -126,7 +154,7 @@ def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
         at = datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return builds.pipeline_write(
+    known = builds.pipeline_write(
         event.project,
         event.subject,
         fields.get("status") or event.event.removeprefix("build."),
@@ -134,6 +162,9 @@ def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
         fields.get("objection"),
         at,
     )
+    if event.event == "build.distributing":
+        return known, timeline.live_write(event.project, event.subject, at)
+    return (known,)
 
 
 def _error(status: int, reason: str) -> Response:

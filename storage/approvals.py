@@ -144,7 +144,7 @@ class ApprovalRequest:
         return tuple(v.voter_id for v in self.votes)
 
 
-def _request(row: ApprovalRequestRow, votes: list[ApprovalVoteRow]) -> ApprovalRequest:
+def to_request(row: ApprovalRequestRow, votes: list[ApprovalVoteRow]) -> ApprovalRequest:
     assert row.id is not None
     return ApprovalRequest(
         id=row.id,
@@ -244,7 +244,7 @@ class ApprovalStore:
         async with self.db.session() as session:
             session.add(row)
             await session.flush()
-            return _request(row, [])
+            return to_request(row, [])
 
     async def get(self, request_id: int) -> ApprovalRequest | None:
         """The request with its votes, if it exists."""
@@ -255,7 +255,7 @@ class ApprovalStore:
             votes = await session.exec(
                 select(ApprovalVoteRow).where(ApprovalVoteRow.request_id == request_id)
             )
-            return _request(row, list(votes.all()))
+            return to_request(row, list(votes.all()))
 
     async def add_vote(self, request_id: int, voter_id: str, at: datetime) -> bool:
         """Record ``voter_id``'s approval; False when they had already approved."""
@@ -343,7 +343,7 @@ class ApprovalStore:
         )
         async with self.db.session() as session:
             row = (await session.exec(query)).first()
-            return None if row is None else _request(row, [])
+            return None if row is None else to_request(row, [])
 
     async def due_to_expire(self, now: datetime, *, limit: int = 100) -> list[int]:
         """Ids of pending requests whose deadline has passed, oldest first."""
@@ -378,4 +378,4 @@ class ApprovalStore:
         by_request: dict[int, list[ApprovalVoteRow]] = {}
         for vote in votes:
             by_request.setdefault(vote.request_id, []).append(vote)
-        return [_request(r, by_request.get(r.id or 0, [])) for r in rows]
+        return [to_request(r, by_request.get(r.id or 0, [])) for r in rows]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Text, case, func, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -48,16 +48,6 @@ class KnownBuild(SQLModel, table=True):
     last_status: str | None = Field(default=None, max_length=64)
     last_status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     objection: str | None = Field(default=None, sa_type=Text)
-
-
-class RateSlot(SQLModel, table=True):
-    """When an account last used a rate-limited call (``action``: upload or distribute)."""
-
-    __tablename__ = "rate_slots"
-
-    account: str = Field(primary_key=True, max_length=64)
-    action: str = Field(primary_key=True, max_length=32)
-    last_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class QueuedDistribution(SQLModel, table=True):
@@ -298,84 +288,6 @@ class BuildStore:
             )
             return int(rows.one())
 
-    # -- rate slots ----------------------------------------------------------
-
-    async def take_slot(
-        self, account: str, action: str, *, now: datetime, window: timedelta
-    ) -> datetime | None:
-        """Use the account's slot for ``action`` if it is free.
-
-        Atomic across replicas: a conditional UPDATE (or the first INSERT) wins.
-
-        Args:
-            account: the provider account (Streampixel user id).
-            action: ``"upload"`` or ``"distribute"``.
-            now: the current time.
-            window: how long one call blocks the next.
-
-        Returns:
-            None when the slot was taken for this call; otherwise when it opens next.
-        """
-        now = now
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(RateSlot)
-                .where(
-                    col(RateSlot.account) == account,
-                    col(RateSlot.action) == action,
-                    col(RateSlot.last_at) <= now - window,
-                )
-                .values(last_at=now)
-            )
-            if result.rowcount == 1:
-                return None
-            row = await session.get(RateSlot, (account, action))
-            if row is not None:
-                return row.last_at + window
-        try:
-            async with self.db.session() as session:
-                session.add(RateSlot(account=account, action=action, last_at=now))
-        except IntegrityError:
-            # A concurrent caller inserted first and holds the slot.
-            return await self.next_slot(account, action, now=now, window=window)
-        return None
-
-    async def next_slot(
-        self, account: str, action: str, *, now: datetime, window: timedelta
-    ) -> datetime:
-        """When the slot for ``action`` is free (``now`` if it already is)."""
-        now = now
-        async with self.db.session() as session:
-            row = await session.get(RateSlot, (account, action))
-        if row is None:
-            return now
-        return max(now, row.last_at + window)
-
-    async def block_slot(
-        self, account: str, action: str, *, until: datetime, window: timedelta
-    ) -> None:
-        """Mark the slot used so that it next opens at ``until`` (the provider said wait).
-
-        Never moves the slot earlier, even when replicas block it concurrently:
-        an insert-if-missing, then a conditional UPDATE (no read-modify-write).
-        """
-        last_at = until - window
-        async with self.db.session() as session:
-            await session.exec(
-                self.db.insert(RateSlot)
-                .values(account=account, action=action, last_at=last_at)
-                .on_conflict_do_nothing(index_elements=["account", "action"])
-            )
-            await session.exec(
-                update(RateSlot)
-                .where(
-                    col(RateSlot.account) == account,
-                    col(RateSlot.action) == action,
-                    col(RateSlot.last_at) < last_at,
-                )
-                .values(last_at=last_at)
-            )
-
     # -- queued distributions -----------------------------------------------
 
     async def enqueue(
@@ -406,7 +318,6 @@ class BuildStore:
 
     async def claim_due(self, now: datetime) -> Queued | None:
         """Take the oldest due pending distribution for this caller (one replica wins it)."""
-        now = now
         while True:
             async with self.db.session() as session:
                 rows = await session.exec(

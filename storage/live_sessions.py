@@ -56,7 +56,6 @@ class LiveSessionStore:
         Returns:
             ``(event, session_id)`` for each notification queued.
         """
-        now = now
         queued: list[tuple[str, str]] = []
         async with self.db.session() as session:
             for item in live:

@@ -9,12 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 #: A queued distribution's result, posted to the channel it was queued from.
 QUEUED_RESULT = "build.queued_result"
 #: Streampixel's test event: the webhook reaches us.
 WEBHOOK_TEST = "webhook.test"
+
+
+class Notification(Protocol):
+    """Anything the outbox can carry: it turns itself into a JSON-able payload with an event."""
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON-able form stored in the outbox (``event`` names the kind)."""
+        ...
 
 
 @dataclass(frozen=True)

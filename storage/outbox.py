@@ -16,13 +16,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Text, column, or_, table, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
-from storage.notifications import QueuedResult
+from storage.notifications import Notification
+from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
 from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
@@ -41,7 +40,18 @@ class OutboxRow(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_channel", "status", "channel", "id"),)
+    __table_args__ = (
+        # The lease's index (storage.outbox_lease, migration 0010): pending rows only.
+        Index(
+            INDEX_NAME,
+            "channel",
+            "id",
+            sqlite_where=text(INDEX_PREDICATE),
+            postgresql_where=text(INDEX_PREDICATE),
+        ),
+        Index("ix_outbox_status_finished", "status", "finished_at"),  # retention (0013)
+        Index("ix_outbox_delivery", "delivery_id"),  # retention (0013)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
@@ -60,15 +70,6 @@ class OutboxRow(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class SlackPacing(SQLModel, table=True):
-    """When calls for ``key`` may resume (``channel:<id>`` pacing, ``method:<name>`` 429s)."""
-
-    __tablename__ = "slack_pacing"
-
-    key: str = Field(primary_key=True, max_length=100)
-    next_allowed_at: datetime = Field(sa_type=UTCDateTime)
-
-
 @dataclass(frozen=True)
 class Lease:
     """A row leased to one worker until ``until``."""
@@ -85,7 +86,7 @@ class OutboxStore:
         self.db = db
 
     async def enqueue(
-        self, channel: str, notification: QueuedResult, now: datetime, *, subject_key: str = ""
+        self, channel: str, notification: Notification, now: datetime, *, subject_key: str = ""
     ) -> None:
         """Queue ``notification`` for ``channel`` (a standalone message unless ``subject_key``)."""
         async with self.db.session() as session:
@@ -105,34 +106,23 @@ class OutboxStore:
 
         A row is deliverable when it is due, not leased (or its lease has
         expired), and no older pending row exists for the same channel.
-        Leasing counts an attempt.
+        Leasing counts an attempt. The search is ``storage.outbox_lease``:
+        O(channels · log backlog), on the partial index of pending rows.
         """
-        now = now
-        earlier = aliased(OutboxRow)
-        older_pending = (
-            select(earlier.id)
-            .where(
-                earlier.channel == OutboxRow.channel,
-                earlier.status == PENDING,
-                col(earlier.id) < col(OutboxRow.id),
-            )
-            .exists()
-        )
-        query = (
-            select(OutboxRow)
-            .where(
-                OutboxRow.status == PENDING,
-                OutboxRow.next_attempt_at <= now,
-                or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
-                ~older_pending,
-            )
-            .order_by(col(OutboxRow.id))
-            .limit(1)
+        query = select(OutboxRow).where(
+            OutboxRow.status == PENDING,
+            OutboxRow.next_attempt_at <= now,
+            or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
         )
         if self.db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         until = now + lease_for
         async with self.db.session() as session:
+            heads = await deliverable_heads(session, now)
+            if not heads:
+                return None
+            # Lock one of the heads (re-checked under the lock on PostgreSQL).
+            query = query.where(col(OutboxRow.id).in_(heads)).order_by(col(OutboxRow.id)).limit(1)
             row = (await session.exec(query)).first()
             if row is None:
                 return None
@@ -213,46 +203,3 @@ class OutboxStore:
             query = query.where(OutboxRow.channel == channel)
         async with self.db.session() as session:
             return list((await session.exec(query)).all())
-
-    # -- pacing and Retry-After ------------------------------------------------
-
-    async def reserve_slot(self, key: str, now: datetime, interval: timedelta) -> datetime:
-        """Reserve the next send slot for ``key`` and return when it starts.
-
-        Slots are ``interval`` apart across every worker and replica: the first
-        caller gets ``now`` (or the stored next slot, if later), the next one
-        ``interval`` after that, and so on.
-        """
-        now = now
-        async with self.db.session() as session:
-            row = await self._locked_pacing(session, key, now)
-            slot = max(now, row.next_allowed_at)
-            row.next_allowed_at = slot + interval
-            session.add(row)
-        return slot
-
-    async def defer(self, key: str, until: datetime) -> None:
-        """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
-        until = until
-        async with self.db.session() as session:
-            row = await self._locked_pacing(session, key, until)
-            if row.next_allowed_at < until:
-                row.next_allowed_at = until
-                session.add(row)
-
-    async def _locked_pacing(self, session: AsyncSession, key: str, first: datetime) -> SlackPacing:
-        """The pacing row of ``key``, created at ``first`` if missing, locked for update."""
-        seed = (
-            self.db.insert(SlackPacing)
-            .values(key=key, next_allowed_at=first)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        await session.exec(seed)
-        query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
-        return (await session.exec(query)).one()
-
-    async def deferred_until(self, key: str) -> datetime | None:
-        """The stored next-allowed time of ``key``, if any."""
-        async with self.db.session() as session:
-            row = await session.get(SlackPacing, key)
-            return row.next_allowed_at if row else None

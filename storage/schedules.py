@@ -36,8 +36,10 @@ FAILED = "failed"
 REFUSED = "refused"
 MISSED = "missed"
 CANCELLED = "cancelled"
+#: Handed to the approval flow (the project needs approvals): it runs once approved.
+APPROVAL = "approval"
 #: States a schedule ends in.
-FINAL = frozenset({DONE, FAILED, REFUSED, MISSED, CANCELLED})
+FINAL = frozenset({DONE, FAILED, REFUSED, MISSED, CANCELLED, APPROVAL})
 
 
 class ScheduledRelease(SQLModel, table=True):

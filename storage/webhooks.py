@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
-from storage.subscriptions import Subscription, channels_from
+from storage.subscriptions import routes_for
 from storage.timeutil import UTCDateTime
 
 QUEUED = "queued"
@@ -40,6 +40,7 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_webhook_deliveries_provider_received", "provider", "received_at"),
         Index("ix_webhook_deliveries_subject", "provider", "subject", "event"),
+        Index("ix_webhook_deliveries_received", "received_at"),  # retention (0013)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -82,8 +83,14 @@ class Intake:
     raw_payload: str
     notification: Mapping[str, Any] | None
     subject_key: str = ""
-    also: Write | None = None
-    """A write that belongs with a new delivery (e.g. the known-build list)."""
+    also: Write | tuple[Write, ...] | None = None
+    """Writes that belong with a new delivery (the known-build list, the release timeline)."""
+
+    def writes(self) -> tuple[Write, ...]:
+        """:attr:`also` as a tuple."""
+        if self.also is None:
+            return ()
+        return self.also if isinstance(self.also, tuple) else (self.also,)
 
 
 @dataclass(frozen=True)
@@ -137,20 +144,14 @@ class WebhookStore:
     ) -> list[Recorded]:
         """Store a batch of deliveries with a handful of statements, not a handful each.
 
-        Reads every matching subscription and every earlier event of the batch's
+        Reads the subscriptions that can match (by provider and project, through an
+        index) and every earlier event of the batch's
         subjects once, inserts all deliveries in one multi-row statement (a
         repeated ``dedupe_key`` stores nothing, within the batch too), then all
         outbox rows in another.
         """
         intakes = [intake for intake, _, _ in items]
-        providers = {i.provider for i in intakes}
-        subscriptions = (
-            await session.exec(
-                select(Subscription)
-                .where(col(Subscription.provider).in_(providers))
-                .order_by(col(Subscription.id))
-            )
-        ).all()
+        routes = await routes_for(session, [(i.provider, i.project) for i in intakes])
         subjects = {i.subject for i in intakes if i.subject is not None}
         prior: dict[tuple[str, str], set[str]] = {}
         if subjects:
@@ -168,9 +169,7 @@ class WebhookStore:
         for index, (intake, now, default_channel) in enumerate(items):
             channels: list[str] = []
             if intake.notification is not None:
-                channels = channels_from(
-                    subscriptions, intake.provider, intake.project, intake.event
-                )
+                channels = routes.channels(intake.provider, intake.project, intake.event)
                 if not channels and default_channel:
                     channels = [default_channel]
             outcome = IGNORED if intake.notification is None else (QUEUED if channels else UNROUTED)
@@ -214,8 +213,8 @@ class WebhookStore:
                 seen = prior.setdefault((intake.provider, intake.subject), set())
                 earlier = sorted(seen)
                 seen.add(intake.event)
-            if intake.also is not None:
-                also.setdefault(id(intake.also.statement), []).append(intake.also)
+            for write in intake.writes():
+                also.setdefault(id(write.statement), []).append(write)
             if intake.notification is None:
                 results.append(Recorded(duplicate=False, outcome=outcome))
                 continue

@@ -40,9 +40,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.loop import repeat
+from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
+from storage.coordination import Pacing
 from storage.db import Database
-from storage.outbox import Lease, OutboxStore
+from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.webhooks import WebhookStore
 
 log = logging.getLogger("streamops.outbox")
@@ -160,8 +162,10 @@ class OutboxWorker:
         jitter: Callable[[], float] = random.random,
         options: OutboxOptions | None = None,
         owner: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = OutboxStore(db)
+        self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
         self.renderer = renderer
@@ -170,6 +174,7 @@ class OutboxWorker:
         self.jitter = jitter
         self.options = options or OutboxOptions()
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self.metrics = metrics
 
     async def run(self) -> None:
         """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
@@ -204,8 +209,25 @@ class OutboxWorker:
             log.info("outbox row %s to %s: retry at %s (%s)", row.id, row.channel, at, exc.reason)
             await self.store.retry_later(lease, at, exc.reason)
         else:
-            await self.store.complete(lease, self.clock(), result_ts)
+            finished = self.clock()
+            if await self.store.complete(lease, finished, result_ts):
+                self._observe_delay(row, finished)
         return True
+
+    def _observe_delay(self, row: OutboxRow, finished: datetime) -> None:
+        """Record webhook received → Slack accepted for a webhook's notification."""
+        if self.metrics is None or row.delivery_id is None:
+            return
+        try:
+            provider = str(json.loads(row.payload).get("provider") or "unknown")
+        except ValueError:
+            provider = "unknown"
+        delay = (finished - row.created_at).total_seconds()
+        self.metrics.notification_delay.labels(provider).observe(max(delay, 0.0))
+
+    def _count_error(self, method: str, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_errors.labels(method, error).inc()
 
     def _backoff(self, attempts: int) -> float:
         exponent = min(max(attempts - 1, 0), 30)
@@ -266,7 +288,7 @@ class OutboxWorker:
         reply_broadcast: bool = False,
     ) -> str:
         await self._wait_for_method("chat.postMessage")
-        slot = await self.store.reserve_slot(
+        slot = await self.pacing.reserve_slot(
             f"channel:{channel}",
             self.clock(),
             timedelta(seconds=self.options.channel_interval),
@@ -284,7 +306,7 @@ class OutboxWorker:
         return str(response.get("ts") or "")
 
     async def _wait_for_method(self, method: str) -> None:
-        until = await self.store.deferred_until(f"method:{method}")
+        until = await self.pacing.deferred_until(f"method:{method}")
         if until is not None and until > self.clock():
             raise _Retry(until, f"{method} is rate-limited until {until.isoformat()}")
 
@@ -297,17 +319,22 @@ class OutboxWorker:
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")
+            self._count_error(method, error)
             if status == 429:
                 until = self.clock() + timedelta(seconds=_retry_after(exc.response.headers))
-                await self.store.defer(f"method:{method}", until)
+                await self.pacing.defer(f"method:{method}", until)
                 raise _Retry(until, f"{method}: ratelimited") from None
             if error in PERMANENT_ERRORS or error == "message_not_found":
                 raise _Permanent(error) from None
             raise _Retry(None, f"{method}: {error}") from None
         except (TimeoutError, OSError) as exc:
+            self._count_error(
+                method, "timeout" if isinstance(exc, TimeoutError) else "connection_error"
+            )
             raise _Retry(None, f"{method}: {type(exc).__name__}") from None
         except Exception as exc:  # aiohttp.ClientError and friends: transient
             if type(exc).__module__.startswith("aiohttp"):
+                self._count_error(method, "connection_error")
                 raise _Retry(None, f"{method}: {type(exc).__name__}") from None
             raise
         data: Mapping[str, Any] = response.data if hasattr(response, "data") else response

@@ -284,7 +284,9 @@ class Governance:
         freeze = frozen.freeze
         text = f"frozen until {freeze.until:%Y-%m-%d %H:%M} UTC by {freeze.frozen_by}"
         await trail.record(action, "denied", target, text)
-        may_override = await self.authz.allowed(trail.actor.user_id, "governance.override")
+        may_override = action in RELEASE_ACTIONS and await self.authz.allowed(
+            trail.actor.user_id, "governance.override"
+        )
         return FrozenError(freeze, action, project_id, subject, may_override=may_override)
 
     # -- policies --------------------------------------------------------------------
@@ -410,6 +412,19 @@ class Governance:
         await self.notices.approval_changed(current)
         return current
 
+    async def may_reject(self, actor: Actor, request_id: int) -> ApprovalRequest:
+        """The request, if ``actor`` may reject it now (before the reason modal opens).
+
+        Raises:
+            UserFacingError: the request is over (audited).
+            NotAuthorized: the actor is neither the requester nor an approver (audited).
+        """
+        trail = self._trail(actor)
+        request = await self._open(trail, request_id, "reject")
+        if actor.user_id != request.requested_by:
+            await self._require_approver(trail, request, _target(request, "reject"))
+        return request
+
     async def ran(
         self, request: ApprovalRequest, actor: Actor, outcome: str, message: str
     ) -> ApprovalRequest:
@@ -434,6 +449,15 @@ class Governance:
         current = await self._get(request.id)
         await self.notices.approval_changed(current)
         return current
+
+    async def abandon(self, request: ApprovalRequest, actor: Actor, message: str) -> None:
+        """End an approved request whose run was refused before it started (no-op otherwise)."""
+        if not await self.approvals.move(
+            request.id, expected=APPROVED, to=FAILED, at=self.clock(), note=message
+        ):
+            return
+        await self._trail(actor).record("approve", "failed", _target(request, "run"), message)
+        await self.notices.approval_changed(await self._get(request.id))
 
     async def expire_due(self) -> list[ApprovalRequest]:
         """Expire every pending request past its deadline (each once, across replicas)."""

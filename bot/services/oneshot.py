@@ -2,8 +2,8 @@
 
 A one-shot button (Distribute, Rollback, Queue, Delete) is identified by what it
 does, what it is about, and the message it sits on. The first click claims that
-key (a unique row, :class:`storage.claims.ClaimStore`, shared by every replica);
-later or concurrent clicks get the existing :class:`~storage.claims.Claim` back
+key (a unique row, :class:`storage.coordination.ClaimStore`, shared by every replica);
+later or concurrent clicks get the existing :class:`~storage.coordination.Claim` back
 and are told who used the button. The winner records how the action ended, or
 frees the key when nothing was done, so the button can be tried again.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.claims import Claim, ClaimStore
+from storage.coordination import Claim, ClaimStore
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,24 @@ def test_reports_say_what_happened() -> None:
     assert "Streampixel: Distribution triggered" in text_of({"blocks": blocks})
     text, blocks = releases.schedule_report(schedule(MISSED), at=T0 + timedelta(hours=1))
     assert "missed" in text and "Nothing was sent" in text_of({"blocks": blocks})
+
+
+def test_the_build_message_names_the_project_and_keeps_its_stamps() -> None:
+    """Project name in words, upload id in code; stamps shown; no Distribute once released."""
+    from bot.notifications.timeline import Timeline
+    from handlers.blocks.build_message import build_message
+    from handlers.blocks.notifications import status_of
+
+    t = Timeline(provider="streampixel", subject="abc", project=P)
+    for event in ("build.uploaded", "build.saving", "build.approved"):
+        t.apply({"event": event, "timestamp": event, "prior_events": []})
+    text, blocks = build_message(t, status_of=status_of, progress="p", project_name="Show <1>")
+    assert "*Build* `abc` of *Show &lt;1&gt;* (`" in text_of({"blocks": blocks})
+    assert [b["text"]["text"] for b in buttons(blocks)] == ["Distribute"]
+    assert "Show &lt;1&gt;" in text
+    stamped = [Stamp("distributed", "U1", T0, "button")]
+    text, blocks = build_message(
+        t, status_of=status_of, progress="p", project_name="Show", stamps=stamped
+    )
+    assert buttons(blocks) == [] and "Distributed by <@U1>" in text_of({"blocks": blocks})
+    assert text.endswith("(distributed by <@U1>)")

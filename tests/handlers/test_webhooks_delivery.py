@@ -225,7 +225,7 @@ async def test_permanent_slack_error_marks_the_row_and_delivery_failed(database)
 
 
 async def test_the_app_runs_its_own_delivery_worker(database) -> None:
-    """With default settings, build_deps installs the worker: a webhook reaches Slack unaided."""
+    """With default settings, the container runs the worker: a webhook reaches Slack unaided."""
     async with running_bot(database) as bot:
         await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
         await bot.slack.wait_for(lambda s: bool(s.channel_messages("C0DEFAULT")))

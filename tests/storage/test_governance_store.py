@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from storage.approvals import APPROVED, EXPIRED, PENDING, RUNNING, ApprovalStore
@@ -154,3 +155,44 @@ async def test_ended_freezes_are_announced_once_across_callers(database: Databas
     assert await store.take_ended(NOW) == []
     taken = await asyncio.gather(*(store.take_ended(NOW + timedelta(hours=1)) for _ in range(4)))
     assert [f.id for batch in taken for f in batch] == [freeze_id]
+
+
+async def test_request_messages_are_snapshots_in_row_order(database: Database) -> None:
+    """Concurrent votes each queue a snapshot; the last row shows every vote."""
+    from storage.governance_notices import GovernanceOutbox, approval_from_payload
+    from storage.outbox import OutboxStore
+
+    store, outbox = ApprovalStore(database), GovernanceOutbox(database)
+    request_id = await _request(store, needed=3)
+
+    async def vote(voter: str) -> None:
+        await store.add_vote(request_id, voter, NOW)
+        await outbox.approval_changed(request_id, NOW)
+
+    await asyncio.gather(*(vote(f"U{i}") for i in range(5)))
+    rows = await OutboxStore(database).rows(channel="C1")
+    assert {r.subject_key for r in rows} == {f"approval:{request_id}"}
+    snapshots = [approval_from_payload(json.loads(r.payload)) for r in rows]
+    counts = [len(s.votes) for s in snapshots]
+    assert counts == sorted(counts) and counts[-1] == 5
+    assert snapshots[-1].project_name == "Showroom <Demo>"
+    assert snapshots[-1].expires_at == NOW + timedelta(hours=24)
+
+
+async def test_freeze_payloads_round_trip(database: Database) -> None:
+    """A freeze stored in a standalone outbox row reads back equal."""
+    from storage.governance_notices import (
+        FREEZE_ENDED,
+        GovernanceOutbox,
+        freeze_from_payload,
+        freeze_payload,
+    )
+    from storage.outbox import OutboxStore
+
+    freezes = FreezeStore(database)
+    freeze_id = await _freeze(freezes, "p1", 0, 1)
+    [freeze] = await freezes.active("p1", NOW)
+    await GovernanceOutbox(database).standalone("C1", freeze_payload(FREEZE_ENDED, freeze), NOW)
+    [row] = await OutboxStore(database).rows(channel="C1")
+    assert row.subject_key == "" and freeze_from_payload(json.loads(row.payload)) == freeze
+    assert freeze.id == freeze_id
