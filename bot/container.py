@@ -45,6 +45,7 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
 from bot.services.builds import BuildService
+from bot.services.home import HomeService
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
@@ -101,6 +102,7 @@ class Container:
     releases: Releases
     media: MediaService
     live: LiveService
+    home: HomeService
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     live_poller: LivePoller | None
@@ -174,6 +176,7 @@ def build_container(
     releases = Releases(builds, gate, once, outbox, clock, queue_due)
     media = MediaService(streamstack, gate, once, clock)
     live = LiveService(streamapi, gate)
+    home = HomeService(db, authz, audit, clock=clock)
 
     outbox_worker = OutboxWorker(
         db,
@@ -183,6 +186,8 @@ def build_container(
         options=outbox_options,
         metrics=metrics,
     )
+    if not settings.outbox_wakeup:
+        outbox_worker.wakeup = None  # poll only (the baseline the notification bench compares)
     if settings.delivery_worker:
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
@@ -228,6 +233,7 @@ def build_container(
         releases=releases,
         media=media,
         live=live,
+        home=home,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         live_poller=live_poller,

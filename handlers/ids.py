@@ -22,3 +22,7 @@ FREEZE_OVERRIDE = "freeze_override"  # value: JSON action/project_id/subject; op
 # Modal callback ids.
 VIEW_APPROVAL_REJECT = "approval_reject_reason"
 VIEW_FREEZE_OVERRIDE = "freeze_override_reason"
+
+# App Home (handlers/home.py)
+HOME_REFRESH = "home_refresh"  # value: unused
+HOME_RETRY_DELIVERY = "home_retry_delivery"  # value: the failed outbox row id

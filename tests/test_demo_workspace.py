@@ -37,6 +37,15 @@ def test_bold_spans_code_and_links_keep_only_safe_targets() -> None:
     ]
 
 
+def test_tokens_inside_code_show_as_their_text() -> None:
+    """Slack reads <…> even inside code; the code span shows the token's text, no stray atom."""
+    assert parse("`/media info <uuid>` `<@U1> &lt;b&gt;`", {"U1": "admin"}) == [
+        {"t": "code", "v": "/media info uuid"},
+        {"t": "text", "v": " "},
+        {"t": "code", "v": "@admin <b>"},
+    ]
+
+
 def test_mentions_dates_emoji_and_quotes() -> None:
     """Mentions take the workspace's names; dates keep their timestamp and format."""
     nodes = parse(
