@@ -246,3 +246,43 @@ async def aclose(app: AsyncApp) -> None:
     runner = app._async_listener_runner
     if isinstance(runner, PostAckRunner):
         await runner.pool.aclose()
+
+
+class Admission:
+    """Bounds the Slack requests being dispatched at once; past it, answer busy before Bolt.
+
+    When the process is saturated, requests pile up inside Bolt's dispatch and
+    every ack slows down. Past ``limit`` requests in flight, a slash command or
+    an interaction (form-encoded) is answered at once with the ephemeral busy
+    text, without running Bolt at all (it does no work and reveals nothing, so
+    it needs no signature check). Events API deliveries (JSON) are never shed:
+    dropping one would lose it.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self.inflight = 0
+        self.refused = 0
+
+    def admit(self, content_type: str) -> bool:
+        """Take a place for one request; False when it should be answered busy instead."""
+        if self.inflight >= self.limit and content_type.startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            self.refused += 1
+            if self.refused == 1 or self.refused % 100 == 0:
+                log.warning(
+                    "%d Slack requests in flight: answered busy (%d so far)",
+                    self.inflight,
+                    self.refused,
+                )
+            return False
+        self.inflight += 1
+        return True
+
+    def release(self) -> None:
+        """Give the place back (call once per admitted request)."""
+        self.inflight -= 1
+
+
+BUSY_BODY = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT}).encode()

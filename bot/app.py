@@ -80,8 +80,15 @@ def create_app(
     slack_handler = AsyncSlackRequestHandler(bolt)
     metrics = container.metrics
 
+    admission = ack_runner.Admission()
+
     async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
+        if not admission.admit(request.headers.get("content-type", "")):
+            return Response(ack_runner.BUSY_BODY, media_type="application/json")
+        try:
+            return await slack_handler.handle(request)
+        finally:
+            admission.release()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -35,6 +35,7 @@ from bot.jobs.outbox_worker import (
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
+from bot.jobs.tallies import TallyBuffer
 from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
@@ -51,6 +52,7 @@ from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
 from bot.settings import Settings
+from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
@@ -67,12 +69,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets."""
+def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets.
+
+    With ``metrics``, every failed call is counted by method and error (first handler).
+    """
+    meter = [SlackErrorMeter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
+            *meter,
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         ],
@@ -95,6 +102,7 @@ class Container:
     audit: Auditor
     authz: Authorizer
     claims: ClaimStore
+    tallies: TallyBuffer
     outbox: OutboxStore
     streampixel: StreampixelClient | None
     streamstack: StreamStackClient | None
@@ -146,11 +154,13 @@ def build_container(
         audit = audit_log
         jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
     metrics = Metrics()
+    tallies = TallyBuffer(db, clock=utcnow)
+    jobs.append(Job("tallies", tallies.run))
 
     def metered(provider: str) -> MeteredTransport:
         return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
 
-    slack = make_slack_client(settings)
+    slack = make_slack_client(settings, metrics)
     authz = Authorizer(settings.admins, RoleStore(db))
     claims = ClaimStore(db)
     outbox = OutboxStore(db)
@@ -176,7 +186,7 @@ def build_container(
     releases = Releases(builds, gate, once, outbox, clock, queue_due)
     media = MediaService(streamstack, gate, once, clock)
     live = LiveService(streamapi, gate)
-    home = HomeService(db, authz, audit, clock=clock)
+    home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
 
     outbox_worker = OutboxWorker(
         db,
@@ -226,6 +236,7 @@ def build_container(
         audit=audit,
         authz=authz,
         claims=claims,
+        tallies=tallies,
         outbox=outbox,
         streampixel=streampixel,
         streamstack=streamstack,

@@ -25,9 +25,8 @@ async def publish(
     view = home_view(await c.home.home(user_id), notice=notice)
     try:
         await client.views_publish(user_id=user_id, view=view)
-    except SlackApiError as exc:
-        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-        c.metrics.slack_errors.labels("views.publish", error).inc()
+    except SlackApiError as exc:  # counted in /metrics by the client (bot.slack_errors)
+        error = exc.response.get("error") or f"http_{exc.response.status_code}"
         log.warning("views.publish for %s failed: %s", user_id, error)
 
 

@@ -147,3 +147,20 @@ async def _until(condition: object) -> None:
     assert callable(condition)
     while not condition():  # noqa: ASYNC110  # the conditions are plain attributes
         await asyncio.sleep(0.01)
+
+
+def test_admission_sheds_commands_and_clicks_but_never_events() -> None:
+    """Past the limit, form-encoded requests are refused; Events API JSON always gets in."""
+    admission = ack_runner.Admission(limit=1)
+    form = "application/x-www-form-urlencoded"
+    assert admission.admit(form)
+    assert not admission.admit(form)
+    assert admission.admit("application/json")  # an event is never dropped
+    assert (admission.inflight, admission.refused) == (2, 1)
+    admission.release()
+    admission.release()
+    assert admission.admit(form)
+    assert json.loads(ack_runner.BUSY_BODY) == {
+        "response_type": "ephemeral",
+        "text": ack_runner.BUSY_TEXT,
+    }
