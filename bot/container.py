@@ -24,6 +24,7 @@ from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
 from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.governance import GovernanceJob
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
 from bot.jobs.outbox_worker import (
@@ -46,6 +47,9 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
 from bot.services.builds import BuildService
+from bot.services.governance import Governance
+from bot.services.governance_actions import GovernanceActions
+from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
 from bot.services.live import LiveService
 from bot.services.media import MediaService
@@ -53,10 +57,13 @@ from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
+from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
+from storage.freezes import FreezeStore
+from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
@@ -108,11 +115,14 @@ class Container:
     streamstack: StreamStackClient | None
     streamapi: StreamAPIClient | None
     releases: Releases
+    governance: Governance
+    governance_actions: GovernanceActions
     media: MediaService
     live: LiveService
     home: HomeService
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
+    governance_job: GovernanceJob
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
@@ -182,9 +192,21 @@ def build_container(
             )
         return build_service
 
+    governance = Governance(
+        ApprovalStore(db),
+        FreezeStore(db),
+        authz,
+        audit,
+        OutboxNotices(GovernanceOutbox(db), clock),
+        clock,
+        approval_hours=settings.approval_hours,
+    )
     queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due)
-    media = MediaService(streamstack, gate, once, clock)
+    releases = Releases(builds, gate, once, outbox, clock, queue_due, governance)
+    governance_actions = GovernanceActions(
+        governance, releases, lambda text: builds().resolve_project(text)
+    )
+    media = MediaService(streamstack, gate, once, clock, governance)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
 
@@ -202,6 +224,8 @@ def build_container(
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
+    governance_job = GovernanceJob(governance)
+    jobs.append(Job("governance", governance_job.run))
     live_poller = None
     if streamapi is not None and settings.streamapi_poll_seconds > 0:
         live_poller = LivePoller(
@@ -242,11 +266,14 @@ def build_container(
         streamstack=streamstack,
         streamapi=streamapi,
         releases=releases,
+        governance=governance,
+        governance_actions=governance_actions,
         media=media,
         live=live,
         home=home,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
+        governance_job=governance_job,
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,
