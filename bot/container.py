@@ -49,6 +49,7 @@ from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
 from bot.services.home import HomeService
+from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
@@ -121,6 +122,7 @@ class Container:
     subscriptions: SubscriptionService
     audit_log: AuditService
     audit_verifier: AuditVerifier
+    intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     live_poller: LivePoller | None
@@ -200,6 +202,7 @@ def build_container(
     roles = RoleService(authz, gate)
     subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
     audit_reads = AuditService(AuditLog(db), gate, clock)
+    intake = WebhookIntake(db, clock, settings.default_channel)
     audit_verifier = AuditVerifier(
         AuditLog(db, keys=settings.audit_keys()), settings.audit_witness, audit.record, clock, authz
     )
@@ -265,6 +268,7 @@ def build_container(
         subscriptions=subscriptions,
         audit_log=audit_reads,
         audit_verifier=audit_verifier,
+        intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         live_poller=live_poller,
