@@ -46,15 +46,20 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
+from bot.services.audit_log import AuditService
+from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
 from bot.services.governance import Governance
 from bot.services.governance_actions import GovernanceActions
 from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
+from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
+from bot.services.roles import RoleService
+from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
 from storage.approvals import ApprovalStore
@@ -67,6 +72,8 @@ from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
+from storage.subscriptions import SubscriptionStore
+from storage.webhooks import WebhookStore
 
 Clock = Callable[[], datetime]
 
@@ -120,6 +127,11 @@ class Container:
     media: MediaService
     live: LiveService
     home: HomeService
+    roles: RoleService
+    subscriptions: SubscriptionService
+    audit_log: AuditService
+    audit_verifier: AuditVerifier
+    intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     governance_job: GovernanceJob
@@ -209,6 +221,13 @@ def build_container(
     media = MediaService(streamstack, gate, once, clock, governance)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
+    roles = RoleService(authz, gate)
+    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    audit_reads = AuditService(AuditLog(db), gate, clock)
+    intake = WebhookIntake(db, clock, settings.default_channel)
+    audit_verifier = AuditVerifier(
+        AuditLog(db, keys=settings.audit_keys()), settings.audit_witness, audit.record, clock, authz
+    )
 
     outbox_worker = OutboxWorker(
         db,
@@ -271,6 +290,11 @@ def build_container(
         media=media,
         live=live,
         home=home,
+        roles=roles,
+        subscriptions=subscriptions,
+        audit_log=audit_reads,
+        audit_verifier=audit_verifier,
+        intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         governance_job=governance_job,
