@@ -33,14 +33,11 @@ from bot.webhooks.signatures import (
 )
 from storage.builds import BuildStore
 from storage.db import Write
-from storage.operations import DUPLICATE, REFUSED
 from storage.timeline import TimelineStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
 
-#: Metric outcomes that are refusals (tallied for the admins' Home tab).
-_REFUSED = frozenset({"unauthorized", "invalid", "too_large"})
 #: Larger bodies are refused (a webhook envelope is a few hundred bytes).
 MAX_BODY_BYTES = 256 * 1024
 
@@ -53,9 +50,7 @@ def routes(deps: Container) -> list[Route]:
     def count(provider: str, outcome: str) -> None:
         """Count the webhook in /metrics and, when not stored, in the shared tallies."""
         deps.metrics.webhooks.labels(provider, outcome).inc()
-        tally = DUPLICATE if outcome == "duplicate" else REFUSED if outcome in _REFUSED else None
-        if tally is not None:
-            deps.tallies.add(provider, tally)  # written in batches by bot.jobs.tallies
+        deps.tallies.count_webhook(provider, outcome)  # written in batches (bot.jobs.tallies)
 
     timeline = TimelineStore(deps.db)
 
