@@ -45,12 +45,17 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
+from bot.services.audit_log import AuditService
+from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
 from bot.services.home import HomeService
+from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
+from bot.services.roles import RoleService
+from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
@@ -60,6 +65,8 @@ from storage.db import Database
 from storage.outbox import OutboxStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
+from storage.subscriptions import SubscriptionStore
+from storage.webhooks import WebhookStore
 
 Clock = Callable[[], datetime]
 
@@ -111,6 +118,11 @@ class Container:
     media: MediaService
     live: LiveService
     home: HomeService
+    roles: RoleService
+    subscriptions: SubscriptionService
+    audit_log: AuditService
+    audit_verifier: AuditVerifier
+    intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     live_poller: LivePoller | None
@@ -187,6 +199,13 @@ def build_container(
     media = MediaService(streamstack, gate, once, clock)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
+    roles = RoleService(authz, gate)
+    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    audit_reads = AuditService(AuditLog(db), gate, clock)
+    intake = WebhookIntake(db, clock, settings.default_channel)
+    audit_verifier = AuditVerifier(
+        AuditLog(db, keys=settings.audit_keys()), settings.audit_witness, audit.record, clock, authz
+    )
 
     outbox_worker = OutboxWorker(
         db,
@@ -245,6 +264,11 @@ def build_container(
         media=media,
         live=live,
         home=home,
+        roles=roles,
+        subscriptions=subscriptions,
+        audit_log=audit_reads,
+        audit_verifier=audit_verifier,
+        intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         live_poller=live_poller,
