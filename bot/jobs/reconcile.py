@@ -19,10 +19,10 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.errors import ProviderError
 from bot.jobs.turns import Turns
+from bot.notifications.types import Notice
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack_models import Media
 from bot.webhooks.parse import STREAMSTACK, dedupe_key
@@ -41,21 +41,19 @@ STATUS_EVENTS = {
 }
 
 
-def notification_for(media: Media, event: str) -> dict[str, Any]:
+def notification_for(media: Media, event: str) -> Notice:
     """The notification a webhook for ``event`` would have carried, marked ``reconciled``."""
-    return {
-        "provider": STREAMSTACK,
-        "event": event,
-        "project": None,
-        "subject": media.uuid,
-        "timestamp": media.updated_at.isoformat() if media.updated_at else None,
-        "title": media.title or None,
-        "status": media.status,
-        "error": None,
-        "player_url": media.urls.player if media.urls else None,
-        "duration": media.duration,
-        "reconciled": True,
-    }
+    return Notice(
+        provider=STREAMSTACK,
+        event=event,
+        subject=media.uuid,
+        timestamp=media.updated_at.isoformat() if media.updated_at else None,
+        title=media.title or None,
+        status=media.status,
+        player_url=media.urls.player if media.urls else None,
+        duration=media.duration,
+        reconciled=True,
+    )
 
 
 class Reconciler:
@@ -124,7 +122,7 @@ class Reconciler:
                     subject=item.uuid,
                     project=None,
                     dedupe_key=dedupe_key(STREAMSTACK, "reconciled", event, item.uuid),
-                    raw_payload=json.dumps({"reconciled": True, **notification}),
+                    raw_payload=json.dumps({"reconciled": True, **notification.to_payload()}),
                     notification=notification,
                     subject_key=f"{STREAMSTACK}:{item.uuid}",
                 ),
