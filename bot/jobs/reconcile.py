@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.errors import ProviderError
+from bot.jobs.loop import repeat
 from bot.jobs.turns import Turns
 from bot.notifications.types import Notice
 from bot.providers.streamstack import StreamStackClient
@@ -146,11 +147,5 @@ class Reconciler:
         Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
         turn picks one replica per interval.
         """
-        while True:
-            await self.sleep(self.interval)
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the job
-                log.exception("reconciliation failed")
+        await self.sleep(self.interval)
+        await repeat("reconcile", self.run_once, interval=self.interval, sleep=self.sleep)
