@@ -28,7 +28,7 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack_models import Media
 from bot.webhooks.parse import STREAMSTACK, dedupe_key
 from storage.db import Database
-from storage.operations import OperationsStore
+from storage.operations import RECONCILED_PREFIX, OperationsStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.reconcile")
@@ -55,6 +55,13 @@ def notification_for(media: Media, event: str) -> Notice:
         duration=media.duration,
         reconciled=True,
     )
+
+
+def reconciled_payload(notification: Notice) -> str:
+    """The stored payload of a reconciled delivery: marked, so webhook health leaves it out."""
+    payload = json.dumps({"reconciled": True, **notification.to_payload()})
+    assert payload.startswith(RECONCILED_PREFIX)
+    return payload
 
 
 class Reconciler:
@@ -123,7 +130,7 @@ class Reconciler:
                     subject=item.uuid,
                     project=None,
                     dedupe_key=dedupe_key(STREAMSTACK, "reconciled", event, item.uuid),
-                    raw_payload=json.dumps({"reconciled": True, **notification.to_payload()}),
+                    raw_payload=reconciled_payload(notification),
                     notification=notification,
                     subject_key=f"{STREAMSTACK}:{item.uuid}",
                 ),
