@@ -12,6 +12,7 @@ from typing import Any
 from bot.notifications.timeline import BROADCAST, Timeline
 from bot.notifications.types import QUEUED_RESULT, Notice, QueuedResult
 from handlers import ids
+from handlers.blocks.approvals import governance_message
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
 from handlers.blocks.media import delete_confirm
@@ -134,6 +135,9 @@ def step_reply(notification: Notice) -> tuple[str, bool]:
 
 def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
+    governed = governance_message(notification)
+    if governed is not None:
+        return governed
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
     return webhook_test_message(Notice.from_payload(notification))
