@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bot.audit import AuditEvent, AuditFilters
 from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
 from bot.services.audit_verify import AuditVerifier, VerifyReport
-from handlers.blocks.audit_notices import alarm_message, head_message, verify_result
+from handlers.blocks.audit_notices import alarm_message, audit_notice, head_message, verify_result
 from storage.audit import AuditLog
 from storage.audit_keys import KeyRing, generate_key
 from storage.audit_notices import AuditAlarm, AuditHeadNotice
@@ -185,3 +185,6 @@ async def test_head_message_shows_the_signed_head(log: AuditLog) -> None:
     text, blocks = head_message(AuditHeadNotice(head))
     assert "sequence 1" in text
     assert head.signature in str(blocks)
+    # What the delivery worker reads back from the outbox renders the same.
+    assert audit_notice(AuditHeadNotice(head).to_payload()) == (text, blocks)
+    assert audit_notice({"event": "webhook.test"}) is None
