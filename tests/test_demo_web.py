@@ -234,7 +234,15 @@ async def test_demo_web_command_serves_the_page_until_interrupted(tmp_path: Path
             assert [p["name"] for p in shown["people"]] == ["admin", "releaser", "viewer"]
             refused = await http.get(f"{url}/api/state", params={"user": "U0NOBODY"})
             assert refused.status_code == 400
+            forged = await http.post(  # what another web page could send without a preflight
+                f"{url}/api/command", content='{"user": "UDEMOADMIN", "text": "/audit"}',
+                headers={"Content-Type": "text/plain"},
+            )  # fmt: skip
+            assert forged.status_code == 415
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
         await asyncio.wait_for(proc.wait(), 20)
+    assert proc.stderr is not None
+    assert "Traceback" not in (await proc.stderr.read()).decode()  # a quiet, orderly stop
+    assert proc.returncode == 130
     assert not any(tmp_path.iterdir())  # noqa: ASYNC240 (nothing left in the working directory)

@@ -96,6 +96,16 @@ def test_threads_edits_and_ephemeral_messages() -> None:
     assert parent["replies"][0]["text"] == [{"t": "text", "v": "Downloading"}]
 
 
+def test_a_post_to_a_user_id_lands_in_the_apps_dm_with_them() -> None:
+    """chat.postMessage to U… is the app's direct message with that user (Slack's D…)."""
+    ws = _workspace()
+    ws.api_call("chat.postMessage", {"channel": VIEWER, "text": "hi"}, {"ok": True, "ts": "4.1"})
+    assert [p.text for p in ws.visible(VIEWER, "D" + VIEWER)] == ["hi"]
+    assert "D" + ADMIN not in [
+        c["id"] for c in state(ws, VIEWER, PEOPLE, home_channel="C1")["channels"]
+    ]
+
+
 def test_response_url_replies_replace_and_delete() -> None:
     """A response_url post is ephemeral to its user, replaces or deletes its origin."""
     ws = _workspace()
@@ -159,3 +169,14 @@ async def test_waiters_wake_on_a_change_and_at_close() -> None:
     await asyncio.sleep(0.01)
     ws.close()
     assert await asyncio.wait_for(later, 1.0) == 1
+
+
+def test_the_page_script_never_parses_text_as_html() -> None:
+    """app.js builds the DOM with textContent only: no HTML-parsing sink appears in it."""
+    from bot.demo.web.app import STATIC
+
+    script = (STATIC / "app.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "srcdoc"):  # fmt: skip
+        assert sink not in script
+    assert "textContent" in script
