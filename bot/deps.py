@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,16 +91,14 @@ def build_deps(
         audit: the auditor; the database-backed audit log if omitted.
     """
     from bot import live_poller, outbox
-    from bot.jobs import reconcile, retention
+    from bot.jobs import audit_integrity, reconcile, retention
 
     db = db or Database(settings.database_url)
     background: list[BackgroundJob] = []
     if audit is None:
         # Written after the ack by every handler, so a direct, durable write
         # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db, keys=settings.audit_keys())
-        audit = audit_log
-        background.append(lambda: checkpoint_periodically(audit_log))
+        audit = AuditLog(db, keys=settings.audit_keys())
     metrics = Metrics()
 
     def metered(provider: str) -> MeteredTransport:
@@ -127,14 +123,5 @@ def build_deps(
     live_poller.install(deps)
     retention.install(deps)
     reconcile.install(deps)
+    audit_integrity.install(deps)
     return deps
-
-
-async def checkpoint_periodically(log: AuditLog, every: float = 300.0) -> None:
-    """Checkpoint the audit chain head every ``every`` seconds (makes truncation detectable)."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await log.checkpoint()
-        except Exception:  # keep checkpointing after a transient database error
-            logging.getLogger("streamops.audit").exception("audit checkpoint failed")

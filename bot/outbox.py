@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
+from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.notifications import (
     pipeline_message,
     step_reply,
@@ -248,7 +249,7 @@ class OutboxWorker:
         row = lease.row
         notification: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = webhook_test_message(notification)
+            text, blocks = audit_notice(notification) or webhook_test_message(notification)
             return await self._post(row.channel, text, blocks=blocks)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)

@@ -19,15 +19,18 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.services.audit_verify import AuditVerifier
 from storage.audit import AuditLog, Checkpoint
 from storage.audit_chain import iso
-from storage.audit_notices import AuditAlarm, AuditHeadNotice
+from storage.audit_notices import AuditAlarm, AuditHeadNotice, enqueue_notice
 from storage.audit_verify import VerifyReport
 from storage.audit_witness import append_head
 from storage.coordination import ClaimStore
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 log = logging.getLogger("streamops.audit")
 
@@ -167,3 +170,44 @@ class ScheduledVerification:
                 raise
             except Exception:
                 log.exception("scheduled audit verification could not run")
+
+
+def install(deps: Deps) -> tuple[CheckpointWitness | None, ScheduledVerification | None]:
+    """Add the witnessed checkpoints and the scheduled verification to ``deps.background``.
+
+    Checkpoints need the database-backed audit log (tests that record events in
+    memory get none); the scheduled check runs unless ``STREAMOPS_AUDIT_VERIFY_HOURS`` is 0.
+    """
+    settings = deps.settings
+    audit = AuditLog(deps.db, keys=settings.audit_keys())
+
+    async def enqueue(
+        channel: str, notification: AuditHeadNotice | AuditAlarm, now: datetime
+    ) -> None:
+        await enqueue_notice(deps.db, channel, notification, now)
+
+    checkpoints = None
+    if isinstance(deps.audit, AuditLog):
+        checkpoints = CheckpointWitness(
+            deps.audit,
+            enqueue,
+            deps.clock,
+            witness_file=settings.audit_witness,
+            channel=settings.audit_channel,
+        )
+        witness = checkpoints
+        deps.background.append(lambda: witness.run(settings.audit_checkpoint_seconds))
+    scheduled = None
+    if settings.audit_verify_hours > 0:
+        verifier = AuditVerifier(audit, settings.audit_witness, deps.audit.record, deps.clock)
+        scheduled = ScheduledVerification(
+            verifier,
+            enqueue,
+            deps.clock,
+            admins=sorted(settings.admins),
+            channel=settings.audit_channel,
+            claims=ClaimStore(deps.db),
+            interval=settings.audit_verify_hours * 3600,
+        )
+        deps.background.append(scheduled.run)
+    return checkpoints, scheduled
