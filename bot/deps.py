@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Auditor
 from bot.authz import Authorizer
+from bot.jobs.tallies import TallyBuffer
 from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
@@ -24,6 +25,7 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
+from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
 from storage.coordination import ClaimStore
 from storage.db import Database
@@ -39,12 +41,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets."""
+def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets.
+
+    With ``metrics``, every failed call is counted by method and error (first handler).
+    """
+    meter = [SlackErrorMeter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
+            *meter,
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         ],
@@ -66,6 +73,7 @@ class Deps:
     authz: Authorizer
     audit: Auditor
     claims: ClaimStore
+    tallies: TallyBuffer
     streamapi: StreamAPIClient | None = None
     streamstack: StreamStackClient | None = None
     streampixel: StreampixelClient | None = None
@@ -100,6 +108,8 @@ def build_deps(
         # never delays Slack (an in-memory queue would lose rows on a crash).
         audit = AuditLog(db, keys=settings.audit_keys())
     metrics = Metrics()
+    tallies = TallyBuffer(db, clock=utcnow)
+    background.append(tallies.run)
 
     def metered(provider: str) -> MeteredTransport:
         return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
@@ -107,10 +117,11 @@ def build_deps(
     deps = Deps(
         settings=settings,
         db=db,
-        slack=make_slack_client(settings),
+        slack=make_slack_client(settings, metrics),
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=audit,
         claims=ClaimStore(db),
+        tallies=tallies,
         streamapi=streamapi_from_settings(
             settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
         ),

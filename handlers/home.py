@@ -21,15 +21,14 @@ log = logging.getLogger("streamops.home")
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Publish the Home tab when a user opens it; Refresh and Retry buttons."""
-    service = HomeService(deps.db, deps.authz, deps.audit, clock=deps.clock)
+    service = HomeService(deps.db, deps.authz, deps.audit, clock=deps.clock, tallies=deps.tallies)
 
     async def publish(client: AsyncWebClient, user_id: str, notice: str | None = None) -> None:
         view = home_view(await service.home(user_id), notice=notice)
         try:
             await client.views_publish(user_id=user_id, view=view)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-            deps.metrics.slack_errors.labels("views.publish", error).inc()
+        except SlackApiError as exc:  # counted in /metrics by the client (bot.slack_errors)
+            error = exc.response.get("error") or f"http_{exc.response.status_code}"
             log.warning("views.publish for %s failed: %s", user_id, error)
 
     @app.event("app_home_opened")

@@ -13,6 +13,7 @@ re-queue) → audit row → the result to show.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import TypeVar
 from bot.audit import Auditor
 from bot.authz import Authorizer, Role
 from bot.errors import NotAuthorized
+from bot.jobs.tallies import TallyBuffer
 from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.audit_events import AuditEvent, AuditFilters
@@ -151,9 +153,10 @@ class RetryResult:
     retried: FailedDelivery | None = None
 
 
-#: Optional source of the last audit verification (the audit feature provides it when it
-#: records verification results): returns (ok, when, detail) or None.
+#: The last audit verification: (intact, when, what it said), or None when none is recorded.
 VerificationSource = Callable[[], Awaitable[tuple[bool, datetime, str] | None]]
+#: The audit action under which verifications record their result (bot.services.audit_verify).
+VERIFY_ACTION = "audit.verify"
 
 
 class HomeService:
@@ -164,7 +167,9 @@ class HomeService:
         authz: roles and permissions.
         audit: where Retry clicks are audited.
         clock: the current time, timezone-aware.
-        verification: the last audit verification result, when the audit feature records one.
+        verification: the last audit verification result; by default the newest
+            ``audit.verify`` row of the audit log (its ``verified`` parameter).
+        tallies: this replica's unwritten duplicate/refused counts, flushed before reading.
     """
 
     def __init__(
@@ -175,11 +180,13 @@ class HomeService:
         *,
         clock: Callable[[], datetime],
         verification: VerificationSource | None = None,
+        tallies: TallyBuffer | None = None,
     ) -> None:
         self.authz = authz
         self.audit = audit
         self.clock = clock
-        self.verification = verification
+        self.verification = verification or self._last_verification
+        self.tallies = tallies
         self.operations = OperationsStore(db)
         self.audit_log = AuditLog(db)
         self.timeline = TimelineStore(db)
@@ -285,6 +292,8 @@ class HomeService:
         ]
 
     async def _operations(self, now: datetime) -> Operations:
+        if self.tallies is not None:  # this replica's latest counts too, not only flushed ones
+            await self._section("tallies", self.tallies.flush)
         health = await self.operations.webhook_health(WEBHOOK_PROVIDERS, now, HEALTH_WINDOW)
         backlog = await self.operations.backlog()
         failed = await self.operations.failed_deliveries(limit=MAX_ROWS)
@@ -296,7 +305,7 @@ class HomeService:
 
         rows = await self.operations.count_rows(AuditEntry)
         checkpoint = await self.audit_log.latest_checkpoint()
-        verified = await self.verification() if self.verification is not None else None
+        verified = await self.verification()
         return AuditState(
             rows=rows,
             checkpoint_at=checkpoint.created_at if checkpoint else None,
@@ -305,6 +314,19 @@ class HomeService:
             verified_at=verified[1] if verified else None,
             verify_detail=verified[2] if verified else "",
         )
+
+    async def _last_verification(self) -> tuple[bool, datetime, str] | None:
+        """The newest recorded verification of the chain (CLI, ``/audit verify``, daily check)."""
+        page = await self.audit_log.query(AuditFilters(action=VERIFY_ACTION, outcome="ok"), limit=5)
+        for record in page.records:
+            try:
+                params = json.loads(record.params or "{}")
+            except ValueError:
+                continue
+            if isinstance(params, dict) and isinstance(params.get("verified"), bool):
+                at = record.completed_at or record.requested_at
+                return params["verified"], at, record.message
+        return None
 
     # -- the Retry button --------------------------------------------------------
 

@@ -155,6 +155,13 @@ async def test_a_viewer_sees_the_shared_sections_and_no_operations(database: Dat
 async def test_an_admin_sees_operations_and_may_approve(database: Database) -> None:
     """Webhook health per provider, backlog, the failed notification with Retry, audit state."""
     row_id = await _seed(database)
+    await AuditLog(database).record(
+        AuditEvent(
+            action="audit.verify", outcome="ok", actor_id="scheduler", source="scheduler",
+            requested_at=NOW, completed_at=NOW, params={"verified": True, "rows": 12},
+            message="the chain is intact: 12 rows",
+        )
+    )  # fmt: skip
     async with quiet_bot(database, FakeSlack()) as bot:
         assert (await post_webhook(bot, "streampixel", streampixel("build.uploaded"))).is_success
         await post_webhook(bot, "streampixel", streampixel("build.uploaded"))  # duplicate
@@ -168,7 +175,8 @@ async def test_an_admin_sees_operations_and_may_approve(database: Database) -> N
     assert "*streamstack webhooks*\\nlast never" in text
     assert "1 notifications waiting" in text and "1 failed" in text
     assert "channel_not_found" in text and "<#CGONE>" in text
-    assert "*Audit log*: 12 rows" in text
+    assert "*Audit log*: 13 rows" in text
+    assert ":white_check_mark: intact: the chain is intact: 12 rows" in text
     buttons = _buttons(view)
     assert buttons[ids.HOME_RETRY_DELIVERY] == [str(row_id)]
     approval_id = buttons[ids.APPROVAL_APPROVE][0]
