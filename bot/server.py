@@ -39,12 +39,14 @@ async def serve(
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)
     app = create_app(settings)
-    deps = app.state.deps
+    container = app.state.container
     if migrate:
-        if not await is_current(deps.db):
+        if not await is_current(container.db):
             # in a child process: Alembic (~10 MB resident) never loads into the server
             await upgrade_in_subprocess(settings.database_url)
-        log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
+        log.info(
+            "database schema is current (%s)", ", ".join(sorted(await current_heads(container.db)))
+        )
     # No access log: request counts and latency are in /metrics, and webhook paths carry
     # the webhook token (masked by bot.redact, but better never written).
     config = uvicorn.Config(

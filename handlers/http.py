@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.metrics import Metrics
 from bot.metrics_db import QueueGauges
 from storage import migrate
@@ -17,7 +17,7 @@ from storage import migrate
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Deps, metrics: Metrics) -> list[Route]:
+def routes(deps: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
     gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.errors import InvalidInput
 from bot.webhooks.parse import WebhookEvent, parse_streampixel, parse_streamstack
 from bot.webhooks.signatures import (
@@ -45,7 +45,7 @@ _REFUSED = frozenset({"unauthorized", "invalid", "too_large"})
 MAX_BODY_BYTES = 256 * 1024
 
 
-def routes(deps: Deps) -> list[Route]:
+def routes(deps: Container) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
     store = WebhookStore(deps.db)
     builds = BuildStore(deps.db)

@@ -7,15 +7,11 @@ renderers in :mod:`handlers.blocks.audit_notices`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from storage.audit_witness import WitnessHead
-from storage.db import Database
-from storage.outbox import PENDING, OutboxRow
 
 #: A checkpoint's signed head, published to the audit channel.
 AUDIT_HEAD = "audit.head"
@@ -82,21 +78,4 @@ class AuditAlarm:
             reason=str(payload["reason"]),
             admins=tuple(str(admin) for admin in payload.get("admins", ())),
             at=str(payload["at"]),
-        )
-
-
-async def enqueue_notice(
-    db: Database, channel: str, notice: AuditHeadNotice | AuditAlarm, now: datetime
-) -> None:
-    """Queue ``notice`` for ``channel`` as a standalone outbox message."""
-    async with db.session() as session:
-        session.add(
-            OutboxRow(
-                channel=channel,
-                subject_key="",
-                payload=json.dumps(notice.to_payload(), sort_keys=True),
-                status=PENDING,
-                next_attempt_at=now,
-                created_at=now,
-            )
         )

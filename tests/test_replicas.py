@@ -31,7 +31,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from bot.audit import AuditEvent, AuditFilters
-from bot.live_poller import LivePoller
+from bot.jobs.live_poller import LivePoller
 from bot.providers.streamapi import StreamAPIClient
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack

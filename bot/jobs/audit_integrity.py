@@ -19,18 +19,17 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from bot.jobs.loop import repeat
 from bot.services.audit_verify import AuditVerifier
 from storage.audit import AuditLog, Checkpoint
 from storage.audit_chain import iso
-from storage.audit_notices import AuditAlarm, AuditHeadNotice, enqueue_notice
+from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_verify import VerifyReport
 from storage.audit_witness import append_head
 from storage.coordination import ClaimStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
+from storage.notifications import Notification
 
 log = logging.getLogger("streamops.audit")
 
@@ -38,9 +37,7 @@ log = logging.getLogger("streamops.audit")
 class Enqueue(Protocol):
     """Queues a notice for a channel in the outbox (``OutboxStore.enqueue``)."""
 
-    def __call__(
-        self, channel: str, notification: AuditHeadNotice | AuditAlarm, now: datetime
-    ) -> Awaitable[None]:
+    def __call__(self, channel: str, notification: Notification, now: datetime) -> Awaitable[None]:
         """Queue ``notification`` for ``channel``."""
         ...
 
@@ -90,9 +87,7 @@ class CheckpointWitness:
     async def run(self, interval: float) -> None:
         """Every ``interval`` seconds (at most 60) until cancelled; one last round at shutdown."""
         try:
-            while True:
-                await asyncio.sleep(interval)
-                await self._guarded()
+            await repeat("audit-checkpoint", self.step, interval=interval)
         finally:
             await asyncio.shield(self._guarded())
 
@@ -162,52 +157,5 @@ class ScheduledVerification:
 
     async def run(self) -> None:
         """Every ``interval`` seconds until cancelled (the first check after one interval)."""
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduled audit verification could not run")
-
-
-def install(deps: Deps) -> tuple[CheckpointWitness | None, ScheduledVerification | None]:
-    """Add the witnessed checkpoints and the scheduled verification to ``deps.background``.
-
-    Checkpoints need the database-backed audit log (tests that record events in
-    memory get none); the scheduled check runs unless ``STREAMOPS_AUDIT_VERIFY_HOURS`` is 0.
-    """
-    settings = deps.settings
-    audit = AuditLog(deps.db, keys=settings.audit_keys())
-
-    async def enqueue(
-        channel: str, notification: AuditHeadNotice | AuditAlarm, now: datetime
-    ) -> None:
-        await enqueue_notice(deps.db, channel, notification, now)
-
-    checkpoints = None
-    if isinstance(deps.audit, AuditLog):
-        checkpoints = CheckpointWitness(
-            deps.audit,
-            enqueue,
-            deps.clock,
-            witness_file=settings.audit_witness,
-            channel=settings.audit_channel,
-        )
-        witness = checkpoints
-        deps.background.append(lambda: witness.run(settings.audit_checkpoint_seconds))
-    scheduled = None
-    if settings.audit_verify_hours > 0:
-        verifier = AuditVerifier(audit, settings.audit_witness, deps.audit.record, deps.clock)
-        scheduled = ScheduledVerification(
-            verifier,
-            enqueue,
-            deps.clock,
-            admins=sorted(settings.admins),
-            channel=settings.audit_channel,
-            claims=ClaimStore(deps.db),
-            interval=settings.audit_verify_hours * 3600,
-        )
-        deps.background.append(scheduled.run)
-    return checkpoints, scheduled
+        await asyncio.sleep(self.interval)
+        await repeat("audit-verify", self.step, interval=self.interval)

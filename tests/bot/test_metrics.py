@@ -63,12 +63,12 @@ async def test_metrics_after_known_traffic(database: Database) -> None:
         assert ignored.status_code == 202
 
         slack.failures = 1  # the first Slack call answers 503 fatal_error; the retry succeeds
-        async with running_worker(bot, metrics=bot.deps.metrics):
-            await drained(bot.deps.db)
-        assert bot.deps.streamstack is not None
-        await bot.deps.streamstack.list_media()
-        await bot.deps.streamstack.list_media()
-        await AuditLog(bot.deps.db).record(
+        async with running_worker(bot, metrics=bot.container.metrics):
+            await drained(bot.container.db)
+        assert bot.container.streamstack is not None
+        await bot.container.streamstack.list_media()
+        await bot.container.streamstack.list_media()
+        await AuditLog(bot.container.db).record(
             AuditEvent(
                 action="distribute",
                 outcome="ok",

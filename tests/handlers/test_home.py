@@ -206,7 +206,7 @@ async def test_retry_redelivers_the_failed_notification_once_and_is_audited(
             expected = "Retried" if click == 0 else "not failed (already retried?)"
             assert expected in _text(view)
         async with running_worker(bot):
-            await drained(bot.deps.db)
+            await drained(bot.container.db)
     posts = [p for p in slack.calls_to("chat.postMessage") if p.get("channel") == "CGONE"]
     assert len(posts) == 1
     [row] = await OutboxStore(database).rows(channel="CGONE")

@@ -2,7 +2,8 @@
 
 Per row (one notification for one channel):
 
-* a standalone notification (``webhook.test``) is one ``chat.postMessage``;
+* a standalone notification (``webhook.test``, a queued distribution's result)
+  is one ``chat.postMessage``;
 * the first notification about a build/video/session posts its message and
   keeps the ``ts``;
 * every later one updates that message in place (``chat.update``) and then
@@ -33,28 +34,20 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.jobs.loop import repeat
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
-from handlers.blocks.audit_notices import audit_notice
-from handlers.blocks.notifications import (
-    pipeline_message,
-    step_reply,
-    webhook_test_message,
-)
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import WebhookStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.outbox")
 
@@ -134,12 +127,29 @@ def delivery_client(slack: AsyncWebClient) -> AsyncWebClient:
     )
 
 
+class NotificationRenderer(Protocol):
+    """Turns notifications into Slack messages (handed in by the composition root)."""
+
+    def standalone(self, notification: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """A notification that is a message of its own: ``(text, blocks)``."""
+        ...
+
+    def pipeline(self, timeline: Timeline) -> tuple[str, list[dict[str, Any]]]:
+        """The one message of a build, video or live session as it stands."""
+        ...
+
+    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+        """The thread reply of one step, and whether to broadcast it."""
+        ...
+
+
 class OutboxWorker:
     """Delivers outbox rows to Slack.
 
     Args:
         db: the database holding the outbox.
         slack: the Web API client (use :func:`delivery_client`: no built-in retries).
+        renderer: turns notifications into messages.
         clock: the current time, timezone-aware.
         sleep: how to wait (injected by tests).
         jitter: a number in [0, 1) scaling each backoff between 50 % and 100 %.
@@ -151,6 +161,7 @@ class OutboxWorker:
         self,
         db: Database,
         slack: AsyncWebClient,
+        renderer: NotificationRenderer,
         *,
         clock: Callable[[], datetime],
         sleep: Sleep = asyncio.sleep,
@@ -168,6 +179,7 @@ class OutboxWorker:
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
+        self.renderer = renderer
         self.clock = clock
         self.sleep = sleep
         self.jitter = jitter
@@ -184,19 +196,15 @@ class OutboxWorker:
         await asyncio.gather(*loops)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                worked = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("outbox worker iteration failed")
-                worked = False
-            if not worked:
-                if self.wakeup is not None:
-                    await self.wakeup.wait(self.options.poll_interval)
-                else:
-                    await self.sleep(self.options.poll_interval)
+        # Woken early when outbox rows commit (storage.outbox_wakeup), else polls.
+        pause = self.wakeup.wait if self.wakeup is not None else self.sleep
+        await repeat(
+            "outbox",
+            self.run_once,
+            interval=self.options.poll_interval,
+            sleep=pause,
+            again_at_once=bool,
+        )
 
     async def run_once(self) -> bool:
         """Lease one due row and try to deliver it; False when nothing was due."""
@@ -249,12 +257,12 @@ class OutboxWorker:
         row = lease.row
         notification: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = audit_notice(notification) or webhook_test_message(notification)
+            text, blocks = self.renderer.standalone(notification)
             return await self._post(row.channel, text, blocks=blocks)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
         timeline.apply(notification)
-        text, blocks = pipeline_message(timeline)
+        text, blocks = self.renderer.pipeline(timeline)
         if message is None:
             ts = await self._post(row.channel, text, blocks=blocks)
             await self.webhooks.save_message(
@@ -269,7 +277,7 @@ class OutboxWorker:
             )
             if not await self.store.advance(lease, 1):
                 raise _LeaseLost
-        reply, broadcast = step_reply(notification)
+        reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
 
     async def _update_parent(
@@ -360,29 +368,3 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
             except (TypeError, ValueError):
                 break
     return 1.0
-
-
-def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker:
-    """Create the worker for ``deps`` and add it to ``deps.background``.
-
-    With ``STREAMOPS_DELIVERY_WORKER=false`` the worker is created but not started.
-
-    Args:
-        deps: the app's dependencies (its ``slack`` client is copied without retry handlers).
-        options: timings (defaults for production).
-
-    Returns:
-        The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
-    """
-    worker = OutboxWorker(
-        deps.db,
-        delivery_client(deps.slack),
-        clock=deps.clock,
-        options=options,
-        metrics=deps.metrics,
-    )
-    if not deps.settings.outbox_wakeup:
-        worker.wakeup = None
-    if deps.settings.delivery_worker:
-        deps.background.append(worker.run)
-    return worker
