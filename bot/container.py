@@ -45,13 +45,17 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
+from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
 from bot.services.home import HomeService
+from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
+from bot.services.roles import RoleService
+from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
@@ -61,6 +65,8 @@ from storage.db import Database
 from storage.outbox import OutboxStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
+from storage.subscriptions import SubscriptionStore
+from storage.webhooks import WebhookStore
 
 Clock = Callable[[], datetime]
 
@@ -101,8 +107,6 @@ class Container:
     db: Database
     slack: AsyncWebClient
     audit: Auditor
-    audit_log: AuditLog
-    audit_verifier: AuditVerifier
     authz: Authorizer
     claims: ClaimStore
     tallies: TallyBuffer
@@ -114,6 +118,11 @@ class Container:
     media: MediaService
     live: LiveService
     home: HomeService
+    roles: RoleService
+    subscriptions: SubscriptionService
+    audit_log: AuditService
+    audit_verifier: AuditVerifier
+    intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     live_poller: LivePoller | None
@@ -152,9 +161,9 @@ def build_container(
     jobs: list[Job] = []
     # The keyed audit log: written after the ack by every service (a direct, durable
     # write never delays Slack; an in-memory queue would lose rows on a crash),
-    # checkpointed and verified by the audit jobs. Tests may record events elsewhere.
-    audit_log = AuditLog(db, keys=settings.audit_keys())
-    audit = audit or audit_log
+    # checkpointed, witnessed and verified by the audit jobs.
+    keyed_log = AuditLog(db, keys=settings.audit_keys())
+    audit = audit or keyed_log
     metrics = Metrics()
     tallies = TallyBuffer(db, clock=utcnow)
     jobs.append(Job("tallies", tallies.run))
@@ -189,6 +198,12 @@ def build_container(
     media = MediaService(streamstack, gate, once, clock)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
+    roles = RoleService(authz, gate)
+    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    audit_reads = AuditService(AuditLog(db), gate, clock)
+    intake = WebhookIntake(db, clock, settings.default_channel)
+    audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
+    jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
     outbox_worker = OutboxWorker(
         db,
@@ -214,8 +229,6 @@ def build_container(
             default_channel=settings.default_channel,
         )
         jobs.append(Job("live-poller", live_poller.run))
-    audit_verifier = AuditVerifier(audit_log, settings.audit_witness, audit.record, clock, authz)
-    jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
     retention = None
     if settings.retention_days > 0:
         retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
@@ -238,8 +251,6 @@ def build_container(
         db=db,
         slack=slack,
         audit=audit,
-        audit_log=audit_log,
-        audit_verifier=audit_verifier,
         authz=authz,
         claims=claims,
         tallies=tallies,
@@ -251,6 +262,11 @@ def build_container(
         media=media,
         live=live,
         home=home,
+        roles=roles,
+        subscriptions=subscriptions,
+        audit_log=audit_reads,
+        audit_verifier=audit_verifier,
+        intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         live_poller=live_poller,

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from bot.container import Container
 from bot.metrics import Metrics
 from bot.metrics_db import QueueGauges
-from storage import migrate
+from bot.services.health import database_problem
 
 log = logging.getLogger("streamops.http")
 
@@ -26,18 +26,15 @@ def routes(deps: Container, metrics: Metrics) -> list[Route]:
 
     async def readyz(_: Request) -> Response:
         try:
-            await deps.db.ping()
-            current = await migrate.is_current(deps.db)
+            problem = await database_problem(deps.db)
         except Exception as exc:  # any failure means "not ready"; say which kind
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(
                 {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"},
                 status_code=503,
             )
-        if not current:
-            return JSONResponse(
-                {"status": "unavailable", "database": "migrations pending"}, status_code=503
-            )
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "database": problem}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics_endpoint(_: Request) -> Response:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import ProviderError
+from bot.jobs.loop import repeat
 from bot.jobs.turns import Turns
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack_models import Media
@@ -148,11 +149,5 @@ class Reconciler:
         Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
         turn picks one replica per interval.
         """
-        while True:
-            await self.sleep(self.interval)
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the job
-                log.exception("reconciliation failed")
+        await self.sleep(self.interval)
+        await repeat("reconcile", self.run_once, interval=self.interval, sleep=self.sleep)

@@ -9,14 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.services.audit_verify import (
-    AUDIT_ALARM,
-    AUDIT_HEAD,
-    AuditAlarm,
-    AuditHeadNotice,
-    VerifyReport,
-    WitnessHead,
-)
+from bot.records import AuditAlarm, AuditHeadNotice, VerifyReport, WitnessHead
+from bot.services.audit_verify import AUDIT_ALARM, AUDIT_HEAD
 from handlers.blocks.parts import Block, context, esc, section, slack_date
 
 Message = tuple[str, list[Block]]
