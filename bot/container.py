@@ -23,7 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
+<<<<<<< HEAD
 from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
+=======
+from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.governance import GovernanceJob
+>>>>>>> main
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
 from bot.jobs.outbox_worker import (
@@ -48,6 +53,9 @@ from bot.services.actor import Gate
 from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
+from bot.services.governance import Governance
+from bot.services.governance_actions import GovernanceActions
+from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
@@ -58,10 +66,13 @@ from bot.services.roles import RoleService
 from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
+from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
+from storage.freezes import FreezeStore
+from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
@@ -115,6 +126,8 @@ class Container:
     streamstack: StreamStackClient | None
     streamapi: StreamAPIClient | None
     releases: Releases
+    governance: Governance
+    governance_actions: GovernanceActions
     media: MediaService
     live: LiveService
     home: HomeService
@@ -125,6 +138,7 @@ class Container:
     intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
+    governance_job: GovernanceJob
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
@@ -193,9 +207,21 @@ def build_container(
             )
         return build_service
 
+    governance = Governance(
+        ApprovalStore(db),
+        FreezeStore(db),
+        authz,
+        audit,
+        OutboxNotices(GovernanceOutbox(db), clock),
+        clock,
+        approval_hours=settings.approval_hours,
+    )
     queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due)
-    media = MediaService(streamstack, gate, once, clock)
+    releases = Releases(builds, gate, once, outbox, clock, queue_due, governance)
+    governance_actions = GovernanceActions(
+        governance, releases, lambda text: builds().resolve_project(text)
+    )
+    media = MediaService(streamstack, gate, once, clock, governance)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
@@ -219,6 +245,8 @@ def build_container(
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
+    governance_job = GovernanceJob(governance)
+    jobs.append(Job("governance", governance_job.run))
     live_poller = None
     if streamapi is not None and settings.streamapi_poll_seconds > 0:
         live_poller = LivePoller(
@@ -259,6 +287,8 @@ def build_container(
         streamstack=streamstack,
         streamapi=streamapi,
         releases=releases,
+        governance=governance,
+        governance_actions=governance_actions,
         media=media,
         live=live,
         home=home,
@@ -269,6 +299,7 @@ def build_container(
         intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
+        governance_job=governance_job,
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,

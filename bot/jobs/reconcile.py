@@ -28,7 +28,7 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack_models import Media
 from bot.webhooks.parse import STREAMSTACK, dedupe_key
 from storage.db import Database
-from storage.operations import OperationsStore
+from storage.operations import RECONCILED_PREFIX, OperationsStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.reconcile")
@@ -57,6 +57,13 @@ def notification_for(media: Media, event: str) -> dict[str, Any]:
         "duration": media.duration,
         "reconciled": True,
     }
+
+
+def reconciled_payload(notification: dict[str, Any]) -> str:
+    """The stored payload of a reconciled delivery: marked, so webhook health leaves it out."""
+    payload = json.dumps({"reconciled": True, **notification})
+    assert payload.startswith(RECONCILED_PREFIX)
+    return payload
 
 
 class Reconciler:
@@ -125,7 +132,7 @@ class Reconciler:
                     subject=item.uuid,
                     project=None,
                     dedupe_key=dedupe_key(STREAMSTACK, "reconciled", event, item.uuid),
-                    raw_payload=json.dumps({"reconciled": True, **notification}),
+                    raw_payload=reconciled_payload(notification),
                     notification=notification,
                     subject_key=f"{STREAMSTACK}:{item.uuid}",
                 ),

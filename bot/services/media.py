@@ -30,6 +30,7 @@ from bot.providers.streamstack_models import (
     VideoStats,
 )
 from bot.services.actor import Actor, Gate, Target
+from bot.services.governance import Frozen, Governance
 from bot.services.oneshot import AlreadyUsed, Button, OneShot
 
 DEFAULT_PERIOD = "7d"
@@ -198,11 +199,13 @@ class MediaService:
         gate: Gate,
         once: OneShot,
         clock: Callable[[], datetime],
+        governance: Governance | None = None,
     ) -> None:
         self._client_or_none = client
         self.gate = gate
         self.once = once
         self.clock = clock
+        self.governance = governance
 
     @property
     def _client(self) -> StreamStackClient:
@@ -249,6 +252,10 @@ class MediaService:
         trail = self.gate.trail(actor)
         target = Target(PROVIDER, "video", uuid)
         await self.gate.check(trail, "media.delete", "delete", target)
+        if self.governance is not None:
+            decision = await self.governance.check(None, "delete", actor)
+            if isinstance(decision, Frozen):
+                raise await self.governance.refuse(trail, decision, "delete", None, uuid, target)
         key = OneShot.key("media.delete", uuid, button)
         used = await self.once.take("delete", key, actor.user_id)
         if used is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from bot.notifications.timeline import BROADCAST, Timeline
 from bot.notifications.types import QUEUED_RESULT, QueuedResult
 from handlers import ids
+from handlers.blocks.approvals import governance_message
 from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
@@ -138,6 +139,9 @@ def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     audit = audit_notice(notification)
     if audit is not None:
         return audit
+    governed = governance_message(notification)
+    if governed is not None:
+        return governed
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
     return webhook_test_message(notification)
