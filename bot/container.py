@@ -23,12 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
-<<<<<<< HEAD
 from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
-=======
-from bot.jobs.checkpoints import checkpoint_periodically
 from bot.jobs.governance import GovernanceJob
->>>>>>> main
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
 from bot.jobs.outbox_worker import (
