@@ -42,6 +42,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.jobs.loop import repeat
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
+from bot.notifications.types import Notice
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
@@ -139,7 +140,7 @@ class NotificationRenderer(Protocol):
         """The one message of a build, video or live session as it stands."""
         ...
 
-    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply of one step, and whether to broadcast it."""
         ...
 
@@ -256,12 +257,13 @@ class OutboxWorker:
 
     async def _deliver(self, lease: Lease) -> str | None:
         row = lease.row
-        notification: dict[str, Any] = json.loads(row.payload)
+        payload: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = self.renderer.standalone(notification)
+            text, blocks = self.renderer.standalone(payload)
             return await self._post(row.channel, text, blocks=blocks)
-        if notification.get("event") in IN_PLACE_EVENTS:
-            return await self._in_place(row.channel, row.subject_key, notification)
+        if payload.get("event") in IN_PLACE_EVENTS:
+            return await self._in_place(row.channel, row.subject_key, payload)
+        notification = Notice.from_payload(payload)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
         timeline.apply(notification)
