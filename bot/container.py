@@ -32,6 +32,7 @@ from bot.jobs.outbox_worker import (
     OutboxWorker,
     delivery_client,
 )
+from bot.jobs.pending_deletes import PendingDeletes
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
@@ -51,7 +52,7 @@ from bot.services.builds import BuildService
 from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
-from bot.services.media import MediaService
+from bot.services.media import MediaService, UndoWindow
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
 from bot.services.roles import RoleService
@@ -63,6 +64,7 @@ from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
 from storage.outbox import OutboxStore
+from storage.pending_deletes import PendingDeleteStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
 from storage.subscriptions import SubscriptionStore
@@ -128,6 +130,7 @@ class Container:
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
+    pending_deletes: PendingDeletes | None
     jobs: tuple[Job, ...]
 
     async def aclose(self) -> None:
@@ -196,7 +199,11 @@ def build_container(
 
     queue_due = asyncio.Event()
     releases = Releases(builds, gate, once, outbox, clock, queue_due)
-    media = MediaService(streamstack, gate, once, clock)
+    undo = None
+    if settings.delete_undo_minutes > 0:
+        window = timedelta(minutes=settings.delete_undo_minutes)
+        undo = UndoWindow(PendingDeleteStore(db), outbox, window)
+    media = MediaService(streamstack, gate, once, clock, undo)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
@@ -235,6 +242,10 @@ def build_container(
     if settings.retention_days > 0:
         retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
         jobs.append(Job("retention", retention.run))
+    pending_deletes = None
+    if streamstack is not None and undo is not None:
+        pending_deletes = PendingDeletes(media)
+        jobs.append(Job("pending-deletes", pending_deletes.run))
     reconciler = None
     if streamstack is not None and settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -274,5 +285,6 @@ def build_container(
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,
+        pending_deletes=pending_deletes,
         jobs=tuple(jobs),
     )

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
-from bot.notifications.types import QUEUED_RESULT, QueuedResult
+from bot.notifications.types import DELETE_RESULT, QUEUED_RESULT, DeleteResult, QueuedResult
 from handlers import ids
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
-from handlers.blocks.media import delete_confirm
+from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, context, esc, section
 
 Blocks = list[dict[str, Any]]
@@ -136,6 +136,8 @@ def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
+    if notification.get("event") == DELETE_RESULT:
+        return delete_result_message(DeleteResult.from_payload(notification))
     return webhook_test_message(notification)
 
 
