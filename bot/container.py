@@ -24,6 +24,7 @@ from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
 from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.governance import GovernanceJob
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
 from bot.jobs.outbox_worker import (
@@ -49,6 +50,9 @@ from bot.services.actor import Gate
 from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
+from bot.services.governance import Governance
+from bot.services.governance_actions import GovernanceActions
+from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
@@ -59,10 +63,13 @@ from bot.services.roles import RoleService
 from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
+from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
+from storage.freezes import FreezeStore
+from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
 from storage.pending_deletes import PendingDeleteStore
 from storage.roles import RoleStore
@@ -117,6 +124,8 @@ class Container:
     streamstack: StreamStackClient | None
     streamapi: StreamAPIClient | None
     releases: Releases
+    governance: Governance
+    governance_actions: GovernanceActions
     media: MediaService
     live: LiveService
     home: HomeService
@@ -127,6 +136,7 @@ class Container:
     intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
+    governance_job: GovernanceJob
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
@@ -197,13 +207,25 @@ def build_container(
             )
         return build_service
 
+    governance = Governance(
+        ApprovalStore(db),
+        FreezeStore(db),
+        authz,
+        audit,
+        OutboxNotices(GovernanceOutbox(db), clock),
+        clock,
+        approval_hours=settings.approval_hours,
+    )
     queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due)
+    releases = Releases(builds, gate, once, outbox, clock, queue_due, governance)
+    governance_actions = GovernanceActions(
+        governance, releases, lambda text: builds().resolve_project(text)
+    )
     undo = None
     if settings.delete_undo_minutes > 0:
         window = timedelta(minutes=settings.delete_undo_minutes)
         undo = UndoWindow(PendingDeleteStore(db), outbox, window)
-    media = MediaService(streamstack, gate, once, clock, undo)
+    media = MediaService(streamstack, gate, once, clock, governance, undo)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
@@ -228,6 +250,8 @@ def build_container(
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
+    governance_job = GovernanceJob(governance)
+    jobs.append(Job("governance", governance_job.run))
     live_poller = None
     if streamapi is not None and settings.streamapi_poll_seconds > 0:
         live_poller = LivePoller(
@@ -272,6 +296,8 @@ def build_container(
         streamstack=streamstack,
         streamapi=streamapi,
         releases=releases,
+        governance=governance,
+        governance_actions=governance_actions,
         media=media,
         live=live,
         home=home,
@@ -282,6 +308,7 @@ def build_container(
         intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
+        governance_job=governance_job,
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,

@@ -24,7 +24,6 @@ from starlette.routing import Route
 
 from bot.container import Container
 from bot.errors import InvalidInput
-from bot.services.intake import DUPLICATE, REFUSED
 from bot.webhooks.parse import WebhookEvent, parse_streampixel, parse_streamstack
 from bot.webhooks.signatures import (
     STREAMSTACK_SIGNATURE_HEADER,
@@ -34,8 +33,6 @@ from bot.webhooks.signatures import (
 
 log = logging.getLogger("streamops.webhooks")
 
-#: Metric outcomes that are refusals (tallied for the admins' Home tab).
-_REFUSED = frozenset({"unauthorized", "invalid", "too_large"})
 #: Larger bodies are refused (a webhook envelope is a few hundred bytes).
 MAX_BODY_BYTES = 256 * 1024
 
@@ -46,9 +43,7 @@ def routes(deps: Container) -> list[Route]:
     def count(provider: str, outcome: str) -> None:
         """Count the webhook in /metrics and, when not stored, in the shared tallies."""
         deps.metrics.webhooks.labels(provider, outcome).inc()
-        tally = DUPLICATE if outcome == "duplicate" else REFUSED if outcome in _REFUSED else None
-        if tally is not None:
-            deps.tallies.add(provider, tally)  # written in batches by bot.jobs.tallies
+        deps.tallies.count_webhook(provider, outcome)  # written in batches (bot.jobs.tallies)
 
     def receiver(
         provider: str, parse: Callable[[bytes], WebhookEvent]

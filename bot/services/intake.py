@@ -75,7 +75,7 @@ class WebhookIntake:
             return None
         fields = event.notification
         try:
-            at = datetime.fromisoformat(str(fields["timestamp"]).replace("Z", "+00:00"))
+            at = datetime.fromisoformat(str(fields.timestamp).replace("Z", "+00:00"))
         except ValueError:
             at = datetime.now(UTC)
         if at.tzinfo is None:
@@ -83,9 +83,9 @@ class WebhookIntake:
         known = self.builds.pipeline_write(
             event.project,
             event.subject,
-            fields.get("status") or event.event.removeprefix("build."),
-            fields.get("file_url"),
-            fields.get("objection"),
+            fields.status or event.event.removeprefix("build."),
+            fields.file_url,
+            fields.objection,
             at,
         )
         if event.event == "build.distributing":

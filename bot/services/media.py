@@ -30,6 +30,7 @@ from bot.providers.streamstack_models import (
     VideoStats,
 )
 from bot.services.actor import Actor, Gate, Target
+from bot.services.governance import Frozen, Governance
 from bot.services.oneshot import AlreadyUsed, Button, OneShot
 from storage.notifications import DeleteResult
 from storage.outbox import OutboxStore
@@ -237,12 +238,14 @@ class MediaService:
         gate: Gate,
         once: OneShot,
         clock: Callable[[], datetime],
+        governance: Governance | None = None,
         undo: UndoWindow | None = None,
     ) -> None:
         self._client_or_none = client
         self.gate = gate
         self.once = once
         self.clock = clock
+        self.governance = governance
         self.undo = undo
 
     @property
@@ -294,6 +297,10 @@ class MediaService:
         trail = self.gate.trail(actor)
         target = Target(PROVIDER, "video", uuid)
         await self.gate.check(trail, "media.delete", "delete", target)
+        if self.governance is not None:
+            decision = await self.governance.check(None, "delete", actor)
+            if isinstance(decision, Frozen):
+                raise await self.governance.refuse(trail, decision, "delete", None, uuid, target)
         key = OneShot.key("media.delete", uuid, button)
         used = await self.once.take("delete", key, actor.user_id)
         if used is not None:
@@ -382,13 +389,23 @@ class MediaService:
         trail = self.gate.trail(actor)
         target = Target(PROVIDER, "video", pending.media_uuid, {"pending": pending.id})
         outcome, message = "ok", ""
-        try:
-            await self._client.delete_media(pending.media_uuid)
-        except (ProviderError, UserFacingError) as exc:
-            outcome, message = "failed", str(getattr(exc, "message", exc))
+        frozen = None
+        if self.governance is not None:
+            decision = await self.governance.check(None, "delete", actor)
+            if isinstance(decision, Frozen):  # a freeze began during the undo window
+                frozen = await self.governance.refuse(
+                    trail, decision, "delete", None, pending.media_uuid, target
+                )
+                outcome, message = "failed", str(frozen)
+        if frozen is None:
+            try:
+                await self._client.delete_media(pending.media_uuid)
+            except (ProviderError, UserFacingError) as exc:
+                outcome, message = "failed", str(getattr(exc, "message", exc))
         now = self.clock()
         await self.undo.store.finish(pending.id, DONE if outcome == "ok" else FAILED, message, now)
-        await trail.record("delete", "ok" if outcome == "ok" else "failed", target, message)
+        if frozen is None:  # a freeze refusal was audited by governance already
+            await trail.record("delete", "ok" if outcome == "ok" else "failed", target, message)
         result = DeleteResult(
             uuid=pending.media_uuid,
             title=pending.title,
