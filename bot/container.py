@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
-from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
 from bot.jobs.governance import GovernanceJob
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
@@ -172,12 +172,11 @@ def build_container(
     """
     db = db or Database(settings.database_url)
     jobs: list[Job] = []
-    if audit is None:
-        # Written after the ack by every service, so a direct, durable write
-        # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db, keys=settings.audit_keys())
-        audit = audit_log
-        jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
+    # The keyed audit log: written after the ack by every service (a direct, durable
+    # write never delays Slack; an in-memory queue would lose rows on a crash),
+    # checkpointed, witnessed and verified by the audit jobs.
+    keyed_log = AuditLog(db, keys=settings.audit_keys())
+    audit = audit or keyed_log
     metrics = Metrics()
     tallies = TallyBuffer(db, clock=utcnow)
     jobs.append(Job("tallies", tallies.run))
@@ -232,9 +231,8 @@ def build_container(
     subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
     audit_reads = AuditService(AuditLog(db), gate, clock)
     intake = WebhookIntake(db, clock, settings.default_channel)
-    audit_verifier = AuditVerifier(
-        AuditLog(db, keys=settings.audit_keys()), settings.audit_witness, audit.record, clock, authz
-    )
+    audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
+    jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
     outbox_worker = OutboxWorker(
         db,
@@ -315,3 +313,37 @@ def build_container(
         pending_deletes=pending_deletes,
         jobs=tuple(jobs),
     )
+
+
+def _audit_jobs(
+    settings: Settings,
+    audit: Auditor,
+    verifier: AuditVerifier,
+    outbox: OutboxStore,
+    claims: ClaimStore,
+    clock: Clock,
+) -> list[Job]:
+    """Witnessed checkpoints (when this process writes the audit log) and the scheduled check."""
+    jobs: list[Job] = []
+    if isinstance(audit, AuditLog):
+        witness = CheckpointWitness(
+            audit,
+            outbox.enqueue,
+            clock,
+            witness_file=settings.audit_witness,
+            channel=settings.audit_channel,
+        )
+        every = settings.audit_checkpoint_seconds
+        jobs.append(Job("audit-checkpoint", lambda: witness.run(every)))
+    if settings.audit_verify_hours > 0:
+        scheduled = ScheduledVerification(
+            verifier,
+            outbox.enqueue,
+            clock,
+            admins=sorted(settings.admins),
+            channel=settings.audit_channel,
+            claims=claims,
+            interval=settings.audit_verify_hours * 3600,
+        )
+        jobs.append(Job("audit-verify", scheduled.run))
+    return jobs
