@@ -33,6 +33,7 @@ from bot.jobs.outbox_worker import (
     OutboxWorker,
     delivery_client,
 )
+from bot.jobs.pending_deletes import PendingDeletes
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
@@ -55,7 +56,7 @@ from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
-from bot.services.media import MediaService
+from bot.services.media import MediaService, UndoWindow
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
 from bot.services.roles import RoleService
@@ -70,6 +71,7 @@ from storage.db import Database
 from storage.freezes import FreezeStore
 from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
+from storage.pending_deletes import PendingDeleteStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
 from storage.subscriptions import SubscriptionStore
@@ -138,6 +140,7 @@ class Container:
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
+    pending_deletes: PendingDeletes | None
     jobs: tuple[Job, ...]
 
     async def aclose(self) -> None:
@@ -217,7 +220,11 @@ def build_container(
     governance_actions = GovernanceActions(
         governance, releases, lambda text: builds().resolve_project(text)
     )
-    media = MediaService(streamstack, gate, once, clock, governance)
+    undo = None
+    if settings.delete_undo_minutes > 0:
+        window = timedelta(minutes=settings.delete_undo_minutes)
+        undo = UndoWindow(PendingDeleteStore(db), outbox, window)
+    media = MediaService(streamstack, gate, once, clock, governance, undo)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
@@ -257,6 +264,10 @@ def build_container(
     if settings.retention_days > 0:
         retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
         jobs.append(Job("retention", retention.run))
+    pending_deletes = None
+    if streamstack is not None and undo is not None:
+        pending_deletes = PendingDeletes(media)
+        jobs.append(Job("pending-deletes", pending_deletes.run))
     reconciler = None
     if streamstack is not None and settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -299,6 +310,7 @@ def build_container(
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,
+        pending_deletes=pending_deletes,
         jobs=tuple(jobs),
     )
 

@@ -17,11 +17,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
 from bot.errors import InvalidInput
-from bot.services.media import Deleted, DeleteFailed, check_uuid, parse_embed_flags, parse_period
+from bot.services.media import (
+    Deleted,
+    DeleteFailed,
+    DeleteScheduled,
+    TooLate,
+    check_uuid,
+    parse_embed_flags,
+    parse_period,
+)
 from bot.services.oneshot import AlreadyUsed
 from handlers.blocks import media as render
-from handlers.blocks.parts import esc, slack_date, spend_button
-from handlers.ids import MEDIA_DELETE, MEDIA_DETAILS, MEDIA_PAGE
+from handlers.blocks.parts import esc, section, slack_date, spend_button
+from handlers.ids import MEDIA_DELETE, MEDIA_DETAILS, MEDIA_PAGE, MEDIA_UNDO_DELETE
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
@@ -167,6 +175,12 @@ async def delete_clicked(body: dict[str, Any], c: Container, respond: AsyncRespo
             replace_original=False,
         )
         return
+    if isinstance(result, DeleteScheduled):
+        text, blocks = render.delete_scheduled(result.pending, result.actor_id)
+        await respond(text=text, blocks=blocks, replace_original=True)
+        if is_ephemeral(body):
+            await respond(text=text, blocks=blocks, response_type="in_channel")
+        return
     note = delete_note(result)
     await respond(
         text=note,
@@ -175,6 +189,23 @@ async def delete_clicked(body: dict[str, Any], c: Container, respond: AsyncRespo
     )
     if isinstance(result, Deleted) and is_ephemeral(body):
         await respond(text=note, response_type="in_channel", replace_original=False)
+
+
+async def undo_clicked(body: dict[str, Any], c: Container, respond: AsyncRespond) -> None:
+    """The Undo button of a scheduled delete: through :meth:`MediaService.undo_delete`."""
+    value = clicked_value(body)
+    if not value.isdigit():
+        raise InvalidInput("this Undo button carries no delete")
+    result = await c.media.undo_delete(actor_of_click(body, c.clock()), int(value))
+    if isinstance(result, TooLate):
+        await respond(
+            text=render.delete_too_late(result.pending),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    note = render.delete_undone(result.pending, result.actor_id, result.at)
+    await respond(text=note, blocks=[section(note)], replace_original=True)
 
 
 def delete_note(result: Deleted | DeleteFailed) -> str:
@@ -215,6 +246,7 @@ def register(app: AsyncApp, container: Container, routers: Routers) -> None:
     routers.media.add(*SUBCOMMANDS)
     for action_id, work in (
         (MEDIA_DELETE, delete_clicked),
+        (MEDIA_UNDO_DELETE, undo_clicked),
         (MEDIA_DETAILS, details_clicked),
         (re.compile(rf"^{re.escape(MEDIA_PAGE)}:"), page_clicked),
     ):
