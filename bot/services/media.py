@@ -11,6 +11,7 @@ a channel.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from bot.charts import CHART_PERIODS, StatsChart, charts_available, render_png
+from bot.charts import MISSING as CHARTS_MISSING
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.providers.streamstack import PROVIDER, StreamStackClient
 from bot.providers.streamstack_models import (
@@ -265,6 +268,32 @@ class MediaService:
     async def stats(self, uuid: str, period: str) -> VideoStats:
         """Viewing statistics of one video over ``period``."""
         return await self._client.stats(check_uuid(uuid), parse_period(period))
+
+    async def chart(self, uuid: str, period: str) -> tuple[Media, bytes]:
+        """A PNG of the video's views per period and the ``period`` breakdowns.
+
+        The four view counts are read concurrently; matplotlib draws in a worker
+        thread so the event loop keeps answering Slack meanwhile.
+
+        Raises:
+            UserFacingError: charts are not installed (the message says how to add them).
+        """
+        if not charts_available():
+            raise UserFacingError(CHARTS_MISSING)
+        uuid, period = check_uuid(uuid), parse_period(period)
+        media = await self.info(uuid)
+        chosen, *views = await asyncio.gather(
+            *(self._client.stats(uuid, p) for p in (period, *CHART_PERIODS))
+        )
+        chart = StatsChart(
+            title=media.title or uuid,
+            views={p: s.views for p, s in zip(CHART_PERIODS, views, strict=True)},
+            breakdown_period=period,
+            quality=dict(chosen.quality),
+            devices=dict(chosen.devices),
+            geo=dict(chosen.geo),
+        )
+        return media, await asyncio.to_thread(render_png, chart)
 
     async def embed(self, uuid: str, flags: EmbedFlags) -> tuple[Media, Embed]:
         """The video (checked to exist) and its iframe snippet."""
