@@ -27,6 +27,7 @@ repeated.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import random
@@ -331,7 +332,12 @@ class OutboxWorker:
     async def _call(self, method: str, call: Awaitable[Any]) -> Mapping[str, Any]:
         """Make one Web API call; turn failures into retry or give-up decisions."""
         if method != "chat.postMessage":
-            await self._wait_for_method(method)
+            try:
+                await self._wait_for_method(method)
+            except BaseException:  # deferred or cancelled: the call is never made
+                if inspect.iscoroutine(call):
+                    call.close()  # no "coroutine was never awaited" warning
+                raise
         try:
             response = await call
         except SlackApiError as exc:
