@@ -23,7 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
-from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
+from bot.jobs.governance import GovernanceJob
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
 from bot.jobs.outbox_worker import (
@@ -32,6 +33,7 @@ from bot.jobs.outbox_worker import (
     OutboxWorker,
     delivery_client,
 )
+from bot.jobs.pending_deletes import PendingDeletes
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
@@ -48,21 +50,28 @@ from bot.services.actor import Gate
 from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
+from bot.services.governance import Governance
+from bot.services.governance_actions import GovernanceActions
+from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
-from bot.services.media import MediaService
+from bot.services.media import MediaService, UndoWindow
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
 from bot.services.roles import RoleService
 from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
+from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
+from storage.freezes import FreezeStore
+from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
+from storage.pending_deletes import PendingDeleteStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
 from storage.subscriptions import SubscriptionStore
@@ -115,6 +124,8 @@ class Container:
     streamstack: StreamStackClient | None
     streamapi: StreamAPIClient | None
     releases: Releases
+    governance: Governance
+    governance_actions: GovernanceActions
     media: MediaService
     live: LiveService
     home: HomeService
@@ -125,9 +136,11 @@ class Container:
     intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
+    governance_job: GovernanceJob
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
+    pending_deletes: PendingDeletes | None
     jobs: tuple[Job, ...]
 
     async def aclose(self) -> None:
@@ -159,12 +172,11 @@ def build_container(
     """
     db = db or Database(settings.database_url)
     jobs: list[Job] = []
-    if audit is None:
-        # Written after the ack by every service, so a direct, durable write
-        # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db, keys=settings.audit_keys())
-        audit = audit_log
-        jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
+    # The keyed audit log: written after the ack by every service (a direct, durable
+    # write never delays Slack; an in-memory queue would lose rows on a crash),
+    # checkpointed, witnessed and verified by the audit jobs.
+    keyed_log = AuditLog(db, keys=settings.audit_keys())
+    audit = audit or keyed_log
     metrics = Metrics()
     tallies = TallyBuffer(db, clock=utcnow)
     jobs.append(Job("tallies", tallies.run))
@@ -194,18 +206,33 @@ def build_container(
             )
         return build_service
 
+    governance = Governance(
+        ApprovalStore(db),
+        FreezeStore(db),
+        authz,
+        audit,
+        OutboxNotices(GovernanceOutbox(db), clock),
+        clock,
+        approval_hours=settings.approval_hours,
+    )
     queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due)
-    media = MediaService(streamstack, gate, once, clock)
+    releases = Releases(builds, gate, once, outbox, clock, queue_due, governance)
+    governance_actions = GovernanceActions(
+        governance, releases, lambda text: builds().resolve_project(text)
+    )
+    undo = None
+    if settings.delete_undo_minutes > 0:
+        window = timedelta(minutes=settings.delete_undo_minutes)
+        undo = UndoWindow(PendingDeleteStore(db), outbox, window)
+    media = MediaService(streamstack, gate, once, clock, governance, undo)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
     subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
     audit_reads = AuditService(AuditLog(db), gate, clock)
     intake = WebhookIntake(db, clock, settings.default_channel)
-    audit_verifier = AuditVerifier(
-        AuditLog(db, keys=settings.audit_keys()), settings.audit_witness, audit.record, clock, authz
-    )
+    audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
+    jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
     outbox_worker = OutboxWorker(
         db,
@@ -221,6 +248,8 @@ def build_container(
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
+    governance_job = GovernanceJob(governance)
+    jobs.append(Job("governance", governance_job.run))
     live_poller = None
     if streamapi is not None and settings.streamapi_poll_seconds > 0:
         live_poller = LivePoller(
@@ -235,6 +264,10 @@ def build_container(
     if settings.retention_days > 0:
         retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
         jobs.append(Job("retention", retention.run))
+    pending_deletes = None
+    if streamstack is not None and undo is not None:
+        pending_deletes = PendingDeletes(media)
+        jobs.append(Job("pending-deletes", pending_deletes.run))
     reconciler = None
     if streamstack is not None and settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -261,6 +294,8 @@ def build_container(
         streamstack=streamstack,
         streamapi=streamapi,
         releases=releases,
+        governance=governance,
+        governance_actions=governance_actions,
         media=media,
         live=live,
         home=home,
@@ -271,8 +306,44 @@ def build_container(
         intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
+        governance_job=governance_job,
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,
+        pending_deletes=pending_deletes,
         jobs=tuple(jobs),
     )
+
+
+def _audit_jobs(
+    settings: Settings,
+    audit: Auditor,
+    verifier: AuditVerifier,
+    outbox: OutboxStore,
+    claims: ClaimStore,
+    clock: Clock,
+) -> list[Job]:
+    """Witnessed checkpoints (when this process writes the audit log) and the scheduled check."""
+    jobs: list[Job] = []
+    if isinstance(audit, AuditLog):
+        witness = CheckpointWitness(
+            audit,
+            outbox.enqueue,
+            clock,
+            witness_file=settings.audit_witness,
+            channel=settings.audit_channel,
+        )
+        every = settings.audit_checkpoint_seconds
+        jobs.append(Job("audit-checkpoint", lambda: witness.run(every)))
+    if settings.audit_verify_hours > 0:
+        scheduled = ScheduledVerification(
+            verifier,
+            outbox.enqueue,
+            clock,
+            admins=sorted(settings.admins),
+            channel=settings.audit_channel,
+            claims=claims,
+            interval=settings.audit_verify_hours * 3600,
+        )
+        jobs.append(Job("audit-verify", scheduled.run))
+    return jobs

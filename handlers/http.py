@@ -17,16 +17,16 @@ from bot.services.health import database_problem
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Container, metrics: Metrics) -> list[Route]:
+def routes(container: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
-    gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
+    gauges = QueueGauges(container.db, metrics, clock=container.clock)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
         try:
-            problem = await database_problem(deps.db)
+            problem = await database_problem(container.db)
         except Exception as exc:  # any failure means "not ready"; say which kind
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(

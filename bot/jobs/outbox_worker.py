@@ -43,9 +43,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.jobs.loop import repeat
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
+from bot.notifications.types import Notice
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
+from storage.governance_notices import IN_PLACE_EVENTS
 from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import WebhookStore
@@ -139,7 +141,7 @@ class NotificationRenderer(Protocol):
         """The one message of a build, video or live session as it stands."""
         ...
 
-    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply of one step, and whether to broadcast it."""
         ...
 
@@ -256,10 +258,13 @@ class OutboxWorker:
 
     async def _deliver(self, lease: Lease) -> str | None:
         row = lease.row
-        notification: dict[str, Any] = json.loads(row.payload)
+        payload: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = self.renderer.standalone(notification)
+            text, blocks = self.renderer.standalone(payload)
             return await self._post(row.channel, text, blocks=blocks)
+        if payload.get("event") in IN_PLACE_EVENTS:
+            return await self._in_place(row.channel, row.subject_key, payload)
+        notification = Notice.from_payload(payload)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
         timeline.apply(notification)
@@ -281,6 +286,17 @@ class OutboxWorker:
         reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
 
+    async def _in_place(self, channel: str, subject_key: str, notification: dict[str, Any]) -> str:
+        """A message kept up to date (an approval request): posted once, then updated in place."""
+        text, blocks = self.renderer.standalone(notification)
+        message = await self.webhooks.message(channel, subject_key)
+        if message is None:
+            ts = await self._post(channel, text, blocks=blocks)
+        else:
+            ts = await self._update_parent(channel, message.ts, text, blocks)
+        await self.webhooks.save_message(channel, subject_key, ts, "{}", self.clock())
+        return ts
+
     async def _update_parent(
         self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
     ) -> str:
@@ -288,7 +304,7 @@ class OutboxWorker:
         try:
             await self._call(
                 "chat.update",
-                self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+                lambda: self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
             )
         except _Permanent as exc:
             if exc.reason != "message_not_found":
@@ -321,7 +337,9 @@ class OutboxWorker:
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
             kwargs["reply_broadcast"] = reply_broadcast
-        response = await self._call("chat.postMessage", self.slack.chat_postMessage(**kwargs))
+        response = await self._call(
+            "chat.postMessage", lambda: self.slack.chat_postMessage(**kwargs)
+        )
         return str(response.get("ts") or "")
 
     async def _wait_for_method(self, method: str) -> None:
@@ -329,8 +347,12 @@ class OutboxWorker:
         if until is not None and until > self.clock():
             raise _Retry(until, f"{method} is rate-limited until {until.isoformat()}")
 
-    async def _call(self, method: str, call: Awaitable[Any]) -> Mapping[str, Any]:
-        """Make one Web API call; turn failures into retry or give-up decisions."""
+    async def _call(self, method: str, call: Callable[[], Awaitable[Any]]) -> Mapping[str, Any]:
+        """Make one Web API call; turn failures into retry or give-up decisions.
+
+        ``call`` makes the request only once the method's Retry-After has passed
+        (no coroutine is created that a refusal or a cancellation would leave unawaited).
+        """
         if method != "chat.postMessage":
             try:
                 await self._wait_for_method(method)
@@ -339,7 +361,7 @@ class OutboxWorker:
                     call.close()  # no "coroutine was never awaited" warning
                 raise
         try:
-            response = await call
+            response = await call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")

@@ -19,11 +19,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.errors import ProviderError
 from bot.jobs.loop import repeat
 from bot.jobs.turns import Turns
+from bot.notifications.types import Notice
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack_models import Media
 from bot.webhooks.parse import STREAMSTACK, dedupe_key
@@ -42,26 +42,24 @@ STATUS_EVENTS = {
 }
 
 
-def notification_for(media: Media, event: str) -> dict[str, Any]:
+def notification_for(media: Media, event: str) -> Notice:
     """The notification a webhook for ``event`` would have carried, marked ``reconciled``."""
-    return {
-        "provider": STREAMSTACK,
-        "event": event,
-        "project": None,
-        "subject": media.uuid,
-        "timestamp": media.updated_at.isoformat() if media.updated_at else None,
-        "title": media.title or None,
-        "status": media.status,
-        "error": None,
-        "player_url": media.urls.player if media.urls else None,
-        "duration": media.duration,
-        "reconciled": True,
-    }
+    return Notice(
+        provider=STREAMSTACK,
+        event=event,
+        subject=media.uuid,
+        timestamp=media.updated_at.isoformat() if media.updated_at else None,
+        title=media.title or None,
+        status=media.status,
+        player_url=media.urls.player if media.urls else None,
+        duration=media.duration,
+        reconciled=True,
+    )
 
 
-def reconciled_payload(notification: dict[str, Any]) -> str:
+def reconciled_payload(notification: Notice) -> str:
     """The stored payload of a reconciled delivery: marked, so webhook health leaves it out."""
-    payload = json.dumps({"reconciled": True, **notification})
+    payload = json.dumps({"reconciled": True, **notification.to_payload()})
     assert payload.startswith(RECONCILED_PREFIX)
     return payload
 

@@ -82,7 +82,7 @@ def created_session(created: CreatedSession) -> list[Block]:
     encoder = session.encoder_url or "—"
     return [
         section(
-            f":lock: New {privacy} live session{who}. Only you can see this message: the "
+            f":lock: New {privacy} live session{who}. Keep this to yourself: the "
             "private host id and encoder key let anyone broadcast as this host."
         ),
         fields_section(
@@ -94,6 +94,20 @@ def created_session(created: CreatedSession) -> list[Block]:
         ),
         section(f"*Encoder URL*\n```\n{esc(encoder)}\n```"),
         context(f"`/live info {esc(session.public_hostid)}` shows when it goes live."),
+    ]
+
+
+def public_session_card(created: CreatedSession, actor_id: str) -> list[Block]:
+    """The channel's view of a new session: who made it and the public host id, no secrets."""
+    who = f" *{esc(created.username)}*" if created.username else ""
+    privacy = "private" if created.private else "public"
+    host = esc(created.session.public_hostid)
+    return [
+        section(
+            f":satellite_antenna: <@{actor_id}> created a {privacy} live session{who} · "
+            f"public host `{host}`"
+        ),
+        context(f"`/live info {host}` shows when it goes live and who is watching."),
     ]
 
 

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
-from bot.notifications.types import QUEUED_RESULT, QueuedResult
+from bot.notifications.types import DELETE_RESULT, QUEUED_RESULT, DeleteResult, Notice, QueuedResult
 from handlers import ids
+from handlers.blocks.approvals import governance_message
+from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
-from handlers.blocks.media import delete_confirm
+from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, context, esc, section
 
 Blocks = list[dict[str, Any]]
@@ -120,23 +122,31 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     return f"{t.title or 'Live session'} (host {host}): {_fallback(status)}", blocks
 
 
-def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
+def step_reply(notification: Notice) -> tuple[str, bool]:
     """The thread reply for one step, and whether to broadcast it to the channel."""
-    event = str(notification["event"])
+    event = notification.event
     text = status_of(event)
-    detail = notification.get("objection") or notification.get("error")
+    detail = notification.objection or notification.error
     if detail:
-        text += f": {esc(str(detail))}"
-    if notification.get("reconciled"):
+        text += f": {esc(detail)}"
+    if notification.reconciled:
         text += f" _({RECONCILED})_"
     return text[:_MAX_REPLY], event in BROADCAST
 
 
 def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
+    audit = audit_notice(notification)
+    if audit is not None:
+        return audit
+    governed = governance_message(notification)
+    if governed is not None:
+        return governed
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
-    return webhook_test_message(notification)
+    if notification.get("event") == DELETE_RESULT:
+        return delete_result_message(DeleteResult.from_payload(notification))
+    return webhook_test_message(Notice.from_payload(notification))
 
 
 def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
@@ -158,10 +168,10 @@ def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
     return text, blocks
 
 
-def webhook_test_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
+def webhook_test_message(notification: Notice) -> tuple[str, Blocks]:
     """The answer to ``webhook.test``: the webhook reaches us."""
-    project = esc(str(notification.get("project") or "?"))
-    when = esc(str(notification.get("timestamp") or ""))
+    project = esc(notification.project or "?")
+    when = esc(notification.timestamp or "")
     text = f":white_check_mark: The Streampixel webhook works: test event for project `{project}`"
     if when:
         text += f" (sent {when})"
@@ -188,7 +198,7 @@ class SlackNotifications:
         """The one message of a build, video or live session."""
         return pipeline_message(timeline)
 
-    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply for one step."""
         return step_reply(notification)
 
