@@ -27,7 +27,6 @@ repeated.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import random
@@ -354,12 +353,7 @@ class OutboxWorker:
         (no coroutine is created that a refusal or a cancellation would leave unawaited).
         """
         if method != "chat.postMessage":
-            try:
-                await self._wait_for_method(method)
-            except BaseException:  # deferred or cancelled: the call is never made
-                if inspect.iscoroutine(call):
-                    call.close()  # no "coroutine was never awaited" warning
-                raise
+            await self._wait_for_method(method)
         try:
             response = await call()
         except SlackApiError as exc:
