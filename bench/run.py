@@ -42,6 +42,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bench import machine, webhooks
 from bench.loadgen import LoadResult, Prepared, open_loop
+from storage.audit_keys import generate_key
 
 REPO = Path(__file__).resolve().parents[1]
 # Made-up credentials: the bench talks only to its own fake Slack and simulators.
@@ -600,6 +601,8 @@ async def bench(args: argparse.Namespace) -> int:
                 "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
                 "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
                 "STREAMOPS_LOG_LEVEL": "WARNING",
+                # Production mode: the audit log is keyed (HMAC per row), as in issue 16.
+                "STREAMOPS_AUDIT_KEY": generate_key(),
             }
             command = await choose_command(config, slack_url, server_cpu, workdir)
             print(f"slash command under test: {command[0]} {command[1]}", flush=True)

@@ -91,6 +91,9 @@ async def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
 
 async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
+    for developer_notes in ("streamops.bolt", "slack_bolt"):
+        # Bolt's advice to developers ("Unhandled request" with a code snippet) is not chat.
+        logging.getLogger(developer_notes).setLevel(logging.ERROR)
     from bot.demo.console import run_demo
     from bot.demo.stack import sqlite_url
 

@@ -29,15 +29,22 @@ async def serve(
         socket_mode: receive Slack over Socket Mode (``SLACK_APP_TOKEN``); the
             webhook, health and metrics routes are still served over HTTP.
         migrate: apply pending migrations before accepting requests.
+
+    Raises:
+        ConfigError: in production (STREAMOPS_ENV) without STREAMOPS_AUDIT_KEY, and with
+            ``socket_mode`` but no SLACK_APP_TOKEN.
     """
+    settings.require_audit_key()
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)
     app = create_app(settings)
-    deps = app.state.deps
+    container = app.state.container
     if migrate:
-        await upgrade(deps.db)
-        log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
+        await upgrade(container.db)
+        log.info(
+            "database schema is current (%s)", ", ".join(sorted(await current_heads(container.db)))
+        )
     # No access log: request counts and latency are in /metrics, and webhook paths carry
     # the webhook token (masked by bot.redact, but better never written).
     config = uvicorn.Config(

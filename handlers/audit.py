@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditFilters, parse_filters
-from bot.deps import Deps
+from bot.container import Container
 from bot.errors import NotAuthorized
 from bot.services.actor import Actor, AuditTrail, Target
 from handlers import ids
 from handlers.blocks.audit import audit_page
-from handlers.requests import (
-    actor_of_click,
-    actor_of_command,
-    audit_trail,
-    click_listener,
-    clicked_value,
-)
-from handlers.router import Invocation
-
-if TYPE_CHECKING:
-    from handlers import Routers
+from handlers.requests import actor_of_click, actor_of_command, click_listener, clicked_value
+from handlers.router import Invocation, Routers
 
 PAGE_SIZE = 20
 
 
-def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
+def register(app: AsyncApp, deps: Container, routers: Routers) -> None:
     """Add ``query`` (the default) and ``export`` to ``/audit`` and the paging buttons."""
     from storage.audit import AuditLog
 
@@ -38,7 +29,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
 
     async def admin_trail(actor: Actor, what: str) -> AuditTrail:
         """The actor's audit trail, once they are an admin (refusals audited)."""
-        trail = audit_trail(deps, actor)
+        trail = AuditTrail(deps.audit, actor, deps.clock)
         if not await deps.authz.allowed(actor.user_id, "audit.query"):
             await trail.record(what, "denied", Target(), "audit log is for admins")
             raise NotAuthorized("Sorry, the audit log is only open to StreamOps admins.")
@@ -68,7 +59,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         "[since=7d] [until=2026-11-01] [page=N]",
         "who did what, newest first, with counts by action and actor",
     )
-    async def query(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def query(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         await admin_trail(actor_of_command(inv, deps.clock()), "audit.query")
         text = inv.raw_text if inv.subcommand != "query" else " ".join(inv.args)
         await show(parse_filters(text, now=deps.clock()), respond, replace=False)
@@ -76,7 +69,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
     @routers.audit.sub(
         "export", "export [filters]", "send yourself the matching rows as CSV and JSON"
     )
-    async def export(inv: Invocation, respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def export(
+        inv: Invocation, _c: Container, respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         trail = await admin_trail(actor_of_command(inv, deps.clock()), "audit.export")
         filters = parse_filters(" ".join(inv.args), now=deps.clock())
         csv_out, json_out = io.StringIO(), io.StringIO()
@@ -99,8 +94,8 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
             response_type="ephemeral",
         )
 
-    async def page_clicked(body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def page_clicked(body: dict[str, Any], _c: Container, respond: AsyncRespond) -> None:
         await admin_trail(actor_of_click(body, deps.clock()), "audit.query")
         await show(parse_filters(clicked_value(body), now=deps.clock()), respond, replace=True)
 
-    app.action(re.compile(f"^{ids.AUDIT_PAGE}_"))(click_listener(page_clicked))
+    app.action(re.compile(f"^{ids.AUDIT_PAGE}_"))(click_listener(page_clicked, deps))

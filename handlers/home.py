@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
+from bot.container import Container
 from handlers.blocks.home import home_view
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, container: Container) -> None:
     """Publish the Home tab whenever a user opens it."""
 
     @app.event("app_home_opened")

@@ -9,15 +9,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.metrics import Metrics
+from bot.metrics_db import QueueGauges
 from storage import migrate
 
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Deps, metrics: Metrics) -> list[Route]:
+def routes(deps: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
+    gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -39,6 +41,10 @@ def routes(deps: Deps, metrics: Metrics) -> list[Route]:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics_endpoint(_: Request) -> Response:
+        try:
+            await gauges.refresh()
+        except Exception as exc:  # serve the in-memory metrics even when the database is down
+            log.warning("metrics: database gauges not refreshed: %s", type(exc).__name__)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [

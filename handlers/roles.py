@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from slack_bolt.async_app import AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.authz import Role, parse_role
-from bot.deps import Deps
+from bot.container import Container
 from bot.errors import InvalidInput
-from bot.services.actor import Target, authorize
-from handlers.requests import actor_of_command, audit_trail
-from handlers.router import Invocation
-
-if TYPE_CHECKING:
-    from handlers import Routers
+from bot.services.actor import AuditTrail, Target, authorize
+from handlers.requests import actor_of_command
+from handlers.router import Invocation, Routers
 
 USAGE = "roles grant <@user> <role> | roles revoke <@user> <role> | roles list"
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
@@ -37,20 +33,22 @@ def parse_user(text: str) -> str:
     raise InvalidInput(f"`{text}` is not a user: mention them (`@name`) or give their id")
 
 
-def register(deps: Deps, routers: Routers) -> None:
+def register(app: AsyncApp, deps: Container, routers: Routers) -> None:
     """Add ``roles`` to ``/streamops``."""
 
     @routers.streamops.sub(
         "roles", USAGE, "grant, revoke or list roles (admins)", min_args=1, max_args=3
     )
-    async def roles(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def roles(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         verb = inv.args[0].lower()
         if verb not in ("grant", "revoke", "list"):
             raise InvalidInput(f"unknown roles action `{inv.args[0]}`. Usage: `/streamops {USAGE}`")
         expected = 1 if verb == "list" else 3
         if len(inv.args) != expected:
             raise InvalidInput(f"usage: `/streamops {USAGE}`")
-        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
+        trail = AuditTrail(deps.audit, actor_of_command(inv, deps.clock()), deps.clock)
         action = {"grant": "role.grant", "revoke": "role.revoke", "list": "role.list"}[verb]
         user_id = parse_user(inv.args[1]) if verb != "list" else None
         role = parse_role(inv.args[2]) if verb != "list" else None
@@ -93,7 +91,7 @@ def _target(user_id: str | None, role: Role | None) -> Target:
     )
 
 
-async def _listing(deps: Deps) -> str:
+async def _listing(deps: Container) -> str:
     lines = [f"• <@{admin}> — admin (STREAMOPS_ADMINS)" for admin in sorted(deps.authz.admins)]
     by_user: dict[str, list[str]] = {}
     for grant in await deps.authz.store.all_grants():

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.errors import InvalidInput
 from bot.notifications.subscribe_args import PROVIDERS, parse_subscribe
 from bot.services.actor import AuditTrail, Target, authorize
 from handlers.blocks.subscriptions import deliveries_text, subscriptions_text
-from handlers.requests import actor_of_command, audit_trail
-from handlers.router import Invocation
+from handlers.requests import actor_of_command
+from handlers.router import Invocation, Routers
 from storage.subscriptions import SubscriptionStore
 from storage.webhooks import WebhookStore
-
-if TYPE_CHECKING:
-    from handlers import Routers
 
 #: The audit action of every subscription change.
 ACTION = "subscription.change"
 
 
-def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
+def register(app: AsyncApp, deps: Container, routers: Routers) -> None:
     """Add the subscription and events subcommands to ``/streamops``."""
     subs = SubscriptionStore(deps.db)
     deliveries = WebhookStore(deps.db)
@@ -32,7 +27,7 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
 
     async def allowed_trail(inv: Invocation) -> AuditTrail:
         """The actor's audit trail, once they may manage subscriptions (refusals audited)."""
-        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
+        trail = AuditTrail(deps.audit, actor_of_command(inv, deps.clock()), deps.clock)
         target = Target(None, "channel", "", {"text": inv.raw_text})
         await authorize(deps.authz, trail, "subscriptions.manage", ACTION, target)
         return trail
@@ -44,7 +39,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         min_args=2,
         max_args=4,
     )
-    async def subscribe(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def subscribe(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         trail = await allowed_trail(inv)
         args = parse_subscribe(inv.args)
         new = await subs.subscribe(
@@ -74,7 +71,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         min_args=2,
         max_args=3,
     )
-    async def unsubscribe(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def unsubscribe(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         trail = await allowed_trail(inv)
         args = parse_subscribe(inv.args, allow_events=False)
         removed = await subs.unsubscribe(args.channel, args.provider, project=args.project)
@@ -94,7 +93,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         )
 
     @router.sub("subscriptions", "subscriptions", "list channel subscriptions (admins)", max_args=0)
-    async def list_subscriptions(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def list_subscriptions(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         await deps.authz.require(inv.user_id, "subscriptions.manage")
         text = subscriptions_text(await subs.all(), deps.settings.default_channel)
         await respond(text=text, response_type="ephemeral")
@@ -105,7 +106,9 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         "recent webhook deliveries and their outcome (admins)",
         max_args=1,
     )
-    async def events(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def events(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         await deps.authz.require(inv.user_id, "events.view")
         provider = inv.args[0].lower() if inv.args else None
         if provider is not None and provider not in PROVIDERS:

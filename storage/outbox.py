@@ -12,6 +12,7 @@ deadlines, shared by every replica through the database.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
+from storage.notifications import Notification
 from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
 from storage.timeutil import UTCDateTime
 
@@ -34,7 +36,7 @@ class OutboxRow(SQLModel, table=True):
     """One notification waiting for (or done with) delivery to one channel.
 
     ``progress`` counts the Slack calls of this row already made (see
-    ``bot.outbox``), so a retried row does not repeat a call that succeeded.
+    ``bot.jobs.outbox_worker``), so a retried row does not repeat a call that succeeded.
     """
 
     __tablename__ = "outbox"
@@ -82,6 +84,22 @@ class OutboxStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def enqueue(
+        self, channel: str, notification: Notification, now: datetime, *, subject_key: str = ""
+    ) -> None:
+        """Queue ``notification`` for ``channel`` (a standalone message unless ``subject_key``)."""
+        async with self.db.session() as session:
+            session.add(
+                OutboxRow(
+                    channel=channel,
+                    subject_key=subject_key,
+                    payload=json.dumps(notification.to_payload(), sort_keys=True),
+                    status=PENDING,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
 
     async def lease(self, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:
         """Lease the next deliverable row (the oldest pending row of its channel), if any.

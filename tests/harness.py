@@ -12,11 +12,12 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_app
 from bot.audit import Auditor
-from bot.deps import Deps, build_deps
+from bot.container import Clock, Container, utcnow
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import BackgroundServer, serve_in_background
 from bot.settings import Settings
+from storage.audit_keys import generate_key
 from storage.db import Database
 from tests import slack_requests
 from tests.fakes import RecordingAuditor
@@ -27,14 +28,19 @@ ADMIN = "UADMIN01"
 
 @dataclass
 class Bot:
-    """Handles on a running bot: its URL, the fake Slack it talks to, its deps."""
+    """Handles on a running bot: its URL, the fake Slack it talks to, its container."""
 
     server: BackgroundServer
     slack: FakeSlack
     slack_server: BackgroundServer
-    deps: Deps
+    container: Container
     http: httpx.AsyncClient
     bolt: AsyncApp
+
+    @property
+    def deps(self) -> Container:
+        """The container (its former name, kept for tests written before it)."""
+        return self.container
 
     @property
     def url(self) -> str:
@@ -61,6 +67,10 @@ class Bot:
         return await self.post_signed(slack_requests.block_actions(action_id, value, **kwargs))
 
 
+#: This test run's audit key (never a fixed one: a key in the repository would be public).
+AUDIT_KEY = generate_key()
+
+
 def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Settings:
     """Settings for tests, built literally (the environment is not consulted for these)."""
     values: dict[str, Any] = {
@@ -78,6 +88,8 @@ def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Se
         "STREAMOPS_RETENTION_DAYS": "0",
         # Tests change simulator state between reads; they see it at once.
         "STREAMOPS_PROVIDER_CACHE_SECONDS": "0",
+        # Every test run makes its own audit key, as production must have one.
+        "STREAMOPS_AUDIT_KEY": AUDIT_KEY,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # aliases as kwargs
@@ -89,13 +101,14 @@ async def running_bot(
     fake_slack: FakeSlack | None = None,
     *,
     audit: Auditor | None = None,
+    clock: Clock = utcnow,
     **overrides: Any,
 ) -> AsyncIterator[Bot]:
     """Start a fake Slack and the bot (on ``database``); stop both afterwards."""
     slack = fake_slack or FakeSlack()
     async with serve_in_background(create_fake_slack(slack)) as slack_server:
         settings = make_settings(database.url, f"{slack_server.url}/api/", **overrides)
-        deps = build_deps(settings, db=database, audit=audit or RecordingAuditor())
-        app = create_app(settings, deps)
+        app = create_app(settings, db=database, audit=audit or RecordingAuditor(), clock=clock)
+        container: Container = app.state.container
         async with serve_in_background(app) as server, httpx.AsyncClient() as http:
-            yield Bot(server, slack, slack_server, deps, http, app.state.bolt)
+            yield Bot(server, slack, slack_server, container, http, app.state.bolt)

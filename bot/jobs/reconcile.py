@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.errors import ProviderError
 from bot.jobs.turns import Turns
@@ -29,9 +29,6 @@ from bot.webhooks.parse import STREAMSTACK, dedupe_key
 from storage.db import Database
 from storage.operations import OperationsStore
 from storage.webhooks import Intake, WebhookStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.reconcile")
 
@@ -155,19 +152,3 @@ class Reconciler:
             except Exception:  # a database hiccup must not end the job
                 log.exception("reconciliation failed")
             await self.sleep(self.interval)
-
-
-def install(deps: Deps) -> Reconciler | None:
-    """Add the job when StreamStack is configured and ``STREAMOPS_RECONCILE_MINUTES`` > 0."""
-    minutes = deps.settings.reconcile_minutes
-    if deps.streamstack is None or minutes <= 0:
-        return None
-    job = Reconciler(
-        deps.db,
-        deps.streamstack,
-        clock=deps.clock,
-        interval=minutes * 60,
-        default_channel=deps.settings.default_channel,
-    )
-    deps.background.append(job.run)
-    return job

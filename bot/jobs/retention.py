@@ -13,14 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.jobs.turns import Turns
 from storage.db import Database
 from storage.retention import RetentionStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.retention")
 
@@ -110,13 +106,3 @@ class RetentionJob:
             except Exception:  # a database hiccup must not end the job
                 log.exception("retention run failed")
             await self.sleep(self.interval)
-
-
-def install(deps: Deps) -> RetentionJob | None:
-    """Add the job to ``deps.background`` unless ``STREAMOPS_RETENTION_DAYS`` is 0."""
-    days = deps.settings.retention_days
-    if days <= 0:
-        return None
-    job = RetentionJob(deps.db, clock=deps.clock, retention=timedelta(days=days))
-    deps.background.append(job.run)
-    return job

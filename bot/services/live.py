@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.providers.streamapi import HostIds, LiveSession, Session, StreamAPIClient, Theme, Video
 from bot.providers.streamapi_xml import PROVIDER
-from bot.services.actor import AuditTrail, Target
+from bot.services.actor import Actor, Gate, Target
 
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 _PRIVATE = re.compile(r"^[A-Za-z0-9]{1,40}$")
@@ -126,13 +126,18 @@ class LiveService:
 
     Args:
         client: the StreamAPI client, or None when StreamAPI is not configured.
+        gate: authorization and the audit trail.
         new_key: makes encoder keys (injectable for tests).
     """
 
     def __init__(
-        self, client: StreamAPIClient | None, new_key: Callable[[], str] = new_encoder_key
+        self,
+        client: StreamAPIClient | None,
+        gate: Gate,
+        new_key: Callable[[], str] = new_encoder_key,
     ) -> None:
         self._client_or_none = client
+        self.gate = gate
         self._new_key = new_key
 
     @property
@@ -146,12 +151,37 @@ class LiveService:
         return await self._client.live_sessions()
 
     async def info(self, public_hostid: str) -> LiveSession:
-        """The live state of one host."""
-        return await self._client.live_session(check_public_hostid(public_hostid))
+        """The live state of one host, with the viewer and chat counts of the live list.
 
-    async def lookup(self, host_id: str) -> HostIds:
-        """Both ids of a host, from either one: digits are public, anything else private."""
+        ``/session/live`` says whether a host is live; only ``/session/live/list``
+        carries the counters, so a live host's entry there fills them in (a session
+        may take up to a minute to appear in the list: then the counts stay unknown).
+        """
+        session = await self._client.live_session(check_public_hostid(public_hostid))
+        if not session.is_live:
+            return session
+        for listed in await self._client.live_sessions():
+            if listed.public_hostid == session.public_hostid:
+                return replace(
+                    session,
+                    username=session.username or listed.username,
+                    start_time=session.start_time or listed.start_time,
+                    duration=session.duration or listed.duration,
+                    current_viewers=listed.current_viewers,
+                    current_chatters=listed.current_chatters,
+                    total_viewers=listed.total_viewers,
+                )
+        return session
+
+    async def lookup(self, actor: Actor, host_id: str) -> HostIds:
+        """Both ids of a host, from either one: digits are public, anything else private.
+
+        The private id lets its holder broadcast: only broadcasters may look it up.
+        """
         if _DIGITS.match(host_id):
+            trail = self.gate.trail(actor)
+            target = Target(PROVIDER, "host", host_id)
+            await self.gate.check(trail, "live.create", "host.lookup", target)
             return await self._client.private_hostid(host_id)
         if not _PRIVATE.match(host_id):
             raise InvalidInput(f"`{host_id[:40]}` is not a host id")
@@ -168,12 +198,19 @@ class LiveService:
         """The player layout themes."""
         return await self._client.themes()
 
-    async def create(self, options: CreateOptions, trail: AuditTrail) -> CreatedSession:
-        """Create a broadcast session with a fresh encoder key, auditing the outcome.
+    async def create(self, actor: Actor, words: list[str]) -> CreatedSession:
+        """``/live create``: a broadcast session with a fresh encoder key, audited.
 
         The audit row names the public host id, the username and privacy; the
         private host id and the encoder key stay out of it.
+
+        Raises:
+            NotAuthorized: the actor lacks the media role (audited).
         """
+        trail = self.gate.trail(actor)
+        options = parse_create(words)
+        target = Target(PROVIDER, "host", None, {"username": options.username or ""})
+        await self.gate.check(trail, "live.create", "session.create", target)
         params = {"username": options.username or "", "private": options.private}
         key = self._new_key()
         try:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox import OutboxOptions, OutboxWorker
+from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import serve_in_background
+from handlers.blocks.notifications import NOTIFICATIONS
 from storage.coordination import Pacing
 from storage.outbox import OutboxStore
 from storage.webhooks import Intake, WebhookStore
@@ -73,6 +74,7 @@ def _worker(db, client: AsyncWebClient, clock: Clock, **options: float) -> Outbo
     return OutboxWorker(
         db,
         client,
+        NOTIFICATIONS,
         clock=clock,
         sleep=clock.sleep,
         jitter=lambda: 1.0,

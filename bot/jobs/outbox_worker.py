@@ -2,7 +2,8 @@
 
 Per row (one notification for one channel):
 
-* a standalone notification (``webhook.test``) is one ``chat.postMessage``;
+* a standalone notification (``webhook.test``, a queued distribution's result)
+  is one ``chat.postMessage``;
 * the first notification about a build/video/session posts its message and
   keeps the ``ts``;
 * every later one updates that message in place (``chat.update``) and then
@@ -33,24 +34,18 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.jobs.loop import repeat
+from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
-from handlers.blocks.notifications import (
-    pipeline_message,
-    step_reply,
-    webhook_test_message,
-)
 from storage.coordination import Pacing
 from storage.db import Database
-from storage.outbox import Lease, OutboxStore
+from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.webhooks import WebhookStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.outbox")
 
@@ -126,12 +121,29 @@ def delivery_client(slack: AsyncWebClient) -> AsyncWebClient:
     )
 
 
+class NotificationRenderer(Protocol):
+    """Turns notifications into Slack messages (handed in by the composition root)."""
+
+    def standalone(self, notification: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """A notification that is a message of its own: ``(text, blocks)``."""
+        ...
+
+    def pipeline(self, timeline: Timeline) -> tuple[str, list[dict[str, Any]]]:
+        """The one message of a build, video or live session as it stands."""
+        ...
+
+    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+        """The thread reply of one step, and whether to broadcast it."""
+        ...
+
+
 class OutboxWorker:
     """Delivers outbox rows to Slack.
 
     Args:
         db: the database holding the outbox.
         slack: the Web API client (use :func:`delivery_client`: no built-in retries).
+        renderer: turns notifications into messages.
         clock: the current time, timezone-aware.
         sleep: how to wait (injected by tests).
         jitter: a number in [0, 1) scaling each backoff between 50 % and 100 %.
@@ -143,38 +155,39 @@ class OutboxWorker:
         self,
         db: Database,
         slack: AsyncWebClient,
+        renderer: NotificationRenderer,
         *,
         clock: Callable[[], datetime],
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         options: OutboxOptions | None = None,
         owner: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = OutboxStore(db)
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
+        self.renderer = renderer
         self.clock = clock
         self.sleep = sleep
         self.jitter = jitter
         self.options = options or OutboxOptions()
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self.metrics = metrics
 
     async def run(self) -> None:
         """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
         await asyncio.gather(*(self._loop() for _ in range(self.options.concurrency)))
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                worked = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("outbox worker iteration failed")
-                worked = False
-            if not worked:
-                await self.sleep(self.options.poll_interval)
+        await repeat(
+            "outbox",
+            self.run_once,
+            interval=self.options.poll_interval,
+            sleep=self.sleep,
+            again_at_once=bool,
+        )
 
     async def run_once(self) -> bool:
         """Lease one due row and try to deliver it; False when nothing was due."""
@@ -196,8 +209,25 @@ class OutboxWorker:
             log.info("outbox row %s to %s: retry at %s (%s)", row.id, row.channel, at, exc.reason)
             await self.store.retry_later(lease, at, exc.reason)
         else:
-            await self.store.complete(lease, self.clock(), result_ts)
+            finished = self.clock()
+            if await self.store.complete(lease, finished, result_ts):
+                self._observe_delay(row, finished)
         return True
+
+    def _observe_delay(self, row: OutboxRow, finished: datetime) -> None:
+        """Record webhook received → Slack accepted for a webhook's notification."""
+        if self.metrics is None or row.delivery_id is None:
+            return
+        try:
+            provider = str(json.loads(row.payload).get("provider") or "unknown")
+        except ValueError:
+            provider = "unknown"
+        delay = (finished - row.created_at).total_seconds()
+        self.metrics.notification_delay.labels(provider).observe(max(delay, 0.0))
+
+    def _count_error(self, method: str, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_errors.labels(method, error).inc()
 
     def _backoff(self, attempts: int) -> float:
         exponent = min(max(attempts - 1, 0), 30)
@@ -210,12 +240,12 @@ class OutboxWorker:
         row = lease.row
         notification: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = webhook_test_message(notification)
+            text, blocks = self.renderer.standalone(notification)
             return await self._post(row.channel, text, blocks=blocks)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
         timeline.apply(notification)
-        text, blocks = pipeline_message(timeline)
+        text, blocks = self.renderer.pipeline(timeline)
         if message is None:
             ts = await self._post(row.channel, text, blocks=blocks)
             await self.webhooks.save_message(
@@ -230,7 +260,7 @@ class OutboxWorker:
             )
             if not await self.store.advance(lease, 1):
                 raise _LeaseLost
-        reply, broadcast = step_reply(notification)
+        reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
 
     async def _update_parent(
@@ -289,6 +319,7 @@ class OutboxWorker:
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")
+            self._count_error(method, error)
             if status == 429:
                 until = self.clock() + timedelta(seconds=_retry_after(exc.response.headers))
                 await self.pacing.defer(f"method:{method}", until)
@@ -297,9 +328,13 @@ class OutboxWorker:
                 raise _Permanent(error) from None
             raise _Retry(None, f"{method}: {error}") from None
         except (TimeoutError, OSError) as exc:
+            self._count_error(
+                method, "timeout" if isinstance(exc, TimeoutError) else "connection_error"
+            )
             raise _Retry(None, f"{method}: {type(exc).__name__}") from None
         except Exception as exc:  # aiohttp.ClientError and friends: transient
             if type(exc).__module__.startswith("aiohttp"):
+                self._count_error(method, "connection_error")
                 raise _Retry(None, f"{method}: {type(exc).__name__}") from None
             raise
         data: Mapping[str, Any] = response.data if hasattr(response, "data") else response
@@ -315,21 +350,3 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
             except (TypeError, ValueError):
                 break
     return 1.0
-
-
-def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker:
-    """Create the worker for ``deps`` and add it to ``deps.background``.
-
-    With ``STREAMOPS_DELIVERY_WORKER=false`` the worker is created but not started.
-
-    Args:
-        deps: the app's dependencies (its ``slack`` client is copied without retry handlers).
-        options: timings (defaults for production).
-
-    Returns:
-        The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
-    """
-    worker = OutboxWorker(deps.db, delivery_client(deps.slack), clock=deps.clock, options=options)
-    if deps.settings.delivery_worker:
-        deps.background.append(worker.run)
-    return worker

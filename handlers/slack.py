@@ -1,0 +1,27 @@
+"""``register``: every Slack listener onto the Bolt app, bound to the container."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.container import Container
+from handlers import audit, build, home, live, media, roles, subscriptions
+from handlers import help as help_command
+from handlers.router import Routers, make_routers
+
+__all__ = ["Routers", "make_routers", "register"]
+
+
+def register(app: AsyncApp, container: Container) -> None:
+    """Attach every Slack listener to ``app``."""
+    routers = make_routers()
+    home.register(app, container)
+    subscriptions.register(app, container, routers)
+    help_command.register(routers)
+    audit.register(app, container, routers)
+    build.register(app, container, routers)
+    media.register(app, container, routers)
+    live.register(app, container, routers)
+    roles.register(app, container, routers)
+    for router in routers.all():
+        router.register(app, container)
