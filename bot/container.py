@@ -10,6 +10,7 @@ apps are built on top of it by :func:`bot.app.create_app`.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from bot.jobs.outbox_worker import (
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
+from bot.jobs.schedule_runner import ScheduleRunner
 from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
@@ -48,15 +50,21 @@ from bot.services.builds import BuildService
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
+from bot.services.release_timeline import ReleaseTimeline
 from bot.services.releases import Releases
+from bot.services.scheduled_release import scheduled_release
+from bot.services.schedules import Schedules
 from bot.settings import Settings
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
 from storage.outbox import OutboxStore
+from storage.release_notices import ReleaseNotices
 from storage.roles import RoleStore
+from storage.schedules import Schedule, ScheduleStore
 from storage.streamapi_rid import DatabaseRidSource
+from storage.timeline import TimelineStore
 
 Clock = Callable[[], datetime]
 
@@ -99,10 +107,13 @@ class Container:
     streamstack: StreamStackClient | None
     streamapi: StreamAPIClient | None
     releases: Releases
+    timeline: ReleaseTimeline
+    schedules: Schedules
     media: MediaService
     live: LiveService
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
+    schedule_runner: ScheduleRunner
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
@@ -170,8 +181,38 @@ def build_container(
             )
         return build_service
 
+    timeline = ReleaseTimeline(
+        build_store,
+        TimelineStore(db),
+        clock,
+        streampixel.project_files if streampixel is not None else None,
+    )
+    release_notices = ReleaseNotices(db)
     queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due)
+    releases = Releases(builds, gate, once, outbox, clock, queue_due, timeline, release_notices)
+    schedule_due = asyncio.Event()
+    schedules = Schedules(
+        ScheduleStore(db),
+        gate,
+        timeline,
+        releases.project,
+        once,
+        clock,
+        grace=timedelta(minutes=settings.schedule_grace_minutes),
+        runner=f"replica-{uuid.uuid4().hex[:12]}",
+        wake=schedule_due,
+    )
+
+    async def report_schedule(schedule: Schedule) -> None:
+        await release_notices.schedule_report(schedule, clock())
+
+    schedule_runner = ScheduleRunner(
+        schedules,
+        scheduled_release(releases),
+        report_schedule,
+        schedule_due,
+        enabled=streampixel is not None,
+    )
     media = MediaService(streamstack, gate, once, clock)
     live = LiveService(streamapi, gate)
 
@@ -187,6 +228,7 @@ def build_container(
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
+    jobs.append(Job("schedule", schedule_runner.run))
     live_poller = None
     if streamapi is not None and settings.streamapi_poll_seconds > 0:
         live_poller = LivePoller(
@@ -226,10 +268,13 @@ def build_container(
         streamstack=streamstack,
         streamapi=streamapi,
         releases=releases,
+        timeline=timeline,
+        schedules=schedules,
         media=media,
         live=live,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
+        schedule_runner=schedule_runner,
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,

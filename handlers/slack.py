@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.container import Container
-from handlers import audit, build, home, live, media, roles, subscriptions
+from handlers import audit, build, home, live, media, roles, schedule, subscriptions
 from handlers import help as help_command
 from handlers.router import Routers, make_routers
 
@@ -20,6 +20,7 @@ def register(app: AsyncApp, container: Container) -> None:
     help_command.register(routers)
     audit.register(app, container, routers)
     build.register(app, container, routers)
+    schedule.register(app, container, routers)
     media.register(app, container, routers)
     live.register(app, container, routers)
     roles.register(app, container, routers)

@@ -31,7 +31,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -45,6 +45,8 @@ from bot.notifications.timeline import Timeline
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.outbox import Lease, OutboxRow, OutboxStore
+from storage.release_notices import BUILD_REFRESH
+from storage.timeline import Stamp, TimelineStore
 from storage.webhooks import WebhookStore
 
 log = logging.getLogger("streamops.outbox")
@@ -128,8 +130,14 @@ class NotificationRenderer(Protocol):
         """A notification that is a message of its own: ``(text, blocks)``."""
         ...
 
-    def pipeline(self, timeline: Timeline) -> tuple[str, list[dict[str, Any]]]:
-        """The one message of a build, video or live session as it stands."""
+    def pipeline(
+        self, timeline: Timeline, *, project_name: str | None = None, stamps: Sequence[Stamp] = ()
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """The one message of a build, video or live session as it stands.
+
+        ``project_name`` and ``stamps`` (a build's decisions) come from the release
+        timeline at each render, so they survive every later webhook.
+        """
         ...
 
     def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
@@ -167,6 +175,7 @@ class OutboxWorker:
         self.store = OutboxStore(db)
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
+        self.releases = TimelineStore(db)
         self.slack = slack
         self.renderer = renderer
         self.clock = clock
@@ -243,9 +252,14 @@ class OutboxWorker:
             text, blocks = self.renderer.standalone(notification)
             return await self._post(row.channel, text, blocks=blocks)
         message = await self.webhooks.message(row.channel, row.subject_key)
+        refresh = notification.get("event") == BUILD_REFRESH
+        if refresh and message is None:
+            return None  # nothing shown in this channel yet: the first webhook renders it
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
-        timeline.apply(notification)
-        text, blocks = self.renderer.pipeline(timeline)
+        if not refresh:
+            timeline.apply(notification)
+        project_name, stamps = await self._decisions(timeline)
+        text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
         if message is None:
             ts = await self._post(row.channel, text, blocks=blocks)
             await self.webhooks.save_message(
@@ -262,6 +276,13 @@ class OutboxWorker:
                 raise _LeaseLost
         reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
+
+    async def _decisions(self, timeline: Timeline) -> tuple[str | None, list[Stamp]]:
+        """A build's project name and decision stamps, read fresh for every render."""
+        if timeline.provider != "streampixel" or not timeline.project or not timeline.subject:
+            return None, []
+        name = await self.releases.project_name(timeline.project)
+        return name, await self.releases.stamps(timeline.project, timeline.subject)
 
     async def _update_parent(
         self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]

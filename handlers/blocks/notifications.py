@@ -6,7 +6,7 @@ notification fallback, ``blocks`` the Block Kit layout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
@@ -16,6 +16,9 @@ from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
 from handlers.blocks.media import delete_confirm
 from handlers.blocks.parts import actions, button, context, esc, section
+from handlers.blocks.releases import schedule_report
+from storage.release_notices import BUILD_REFRESH, SCHEDULE_REPORT, schedule_from_payload
+from storage.timeline import Stamp
 
 Blocks = list[dict[str, Any]]
 
@@ -63,17 +66,21 @@ def _progress(timeline: Timeline, steps: tuple[tuple[str, str], ...]) -> str:
     return " → ".join(f"*{label}*" if event in seen else f"_{label}_" for event, label in steps)
 
 
-def pipeline_message(timeline: Timeline) -> tuple[str, Blocks]:
+def pipeline_message(
+    timeline: Timeline, *, project_name: str | None = None, stamps: Sequence[Stamp] = ()
+) -> tuple[str, Blocks]:
     """The one message of a build, video or live session, as it stands now."""
     if timeline.provider == "streampixel":
-        return _build_message(timeline)
+        return build_message(
+            timeline,
+            status_of=status_of,
+            progress=_progress(timeline, _BUILD_STEPS),
+            project_name=project_name,
+            stamps=stamps,
+        )
     if timeline.provider == "streamstack":
         return _media_message(timeline)
     return _live_message(timeline)
-
-
-def _build_message(t: Timeline) -> tuple[str, Blocks]:
-    return build_message(t, status_of=status_of, progress=_progress(t, _BUILD_STEPS))
 
 
 def _media_message(t: Timeline) -> tuple[str, Blocks]:
@@ -123,6 +130,8 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
 def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
     """The thread reply for one step, and whether to broadcast it to the channel."""
     event = str(notification["event"])
+    if event == BUILD_REFRESH:
+        return _decision_reply(notification), False
     text = status_of(event)
     detail = notification.get("objection") or notification.get("error")
     if detail:
@@ -132,10 +141,27 @@ def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
     return text[:_MAX_REPLY], event in BROADCAST
 
 
+_DECISIONS = {
+    "distributed": ":rocket: Distributed by",
+    "rolled_back": ":leftwards_arrow_with_hook: Rolled back to by",
+    "approved": ":ballot_box_with_check: Approved by",
+}
+
+
+def _decision_reply(notification: Mapping[str, Any]) -> str:
+    """The thread reply that records a decision taken on the build through the bot."""
+    head = _DECISIONS.get(str(notification.get("kind")), ":memo: Decided by")
+    actor = esc(str(notification.get("actor_id") or "?"))
+    return f"{head} <@{actor}>"
+
+
 def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
+    if notification.get("event") == SCHEDULE_REPORT:
+        schedule, at = schedule_from_payload(notification)
+        return schedule_report(schedule, at=at)
     return webhook_test_message(notification)
 
 
@@ -184,9 +210,11 @@ class SlackNotifications:
         """A notification that is a message of its own."""
         return standalone_message(notification)
 
-    def pipeline(self, timeline: Timeline) -> tuple[str, Blocks]:
+    def pipeline(
+        self, timeline: Timeline, *, project_name: str | None = None, stamps: Sequence[Stamp] = ()
+    ) -> tuple[str, Blocks]:
         """The one message of a build, video or live session."""
-        return pipeline_message(timeline)
+        return pipeline_message(timeline, project_name=project_name, stamps=stamps)
 
     def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
         """The thread reply for one step."""

@@ -214,7 +214,7 @@ def run_offer(
 def rollback_picker(project_name: str, project_id: str, choices: RollbackChoices) -> list[Block]:
     """``/build rollback <project>``: the last good build first, then other approved builds."""
     live_id = choices.live.upload_id if choices.live else None
-    blocks: list[Block] = [section(f"*Roll back {project_words(project_name, project_id)}*")]
+    blocks: list[Block] = [section(f"*Roll back* {project_words(project_name, project_id)}")]
     if choices.live is not None:
         blocks.append(
             context(
@@ -448,7 +448,7 @@ def builds_page(
 ) -> list[Block]:
     """``/build builds``: the builds, newest first, the live and previous live one marked."""
     blocks: list[Block] = [
-        section(f"*Builds of {project_words(project_name, project_id)}*, newest first")
+        section(f"*Builds* of {project_words(project_name, project_id)}, newest first")
     ]
     if live is not None:
         blocks.append(
