@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot import ack_runner
 from bot.audit import Auditor
 from bot.container import Clock, Container, build_container, utcnow
 from bot.jobs.loop import run_jobs
@@ -31,6 +32,7 @@ from handlers import http as http_routes
 from handlers import slack as slack_listeners
 from handlers import webhooks as webhook_routes
 from handlers.blocks.notifications import NOTIFICATIONS
+from storage.audit_keys import split_keys
 from storage.db import Database
 
 log = logging.getLogger("streamops.app")
@@ -46,6 +48,7 @@ def create_bolt_app(container: Container) -> AsyncApp:
         logger=logging.getLogger("streamops.bolt"),
     )
     slack_listeners.register(app, container)
+    ack_runner.install(app)  # acks without Bolt's 10 ms poll; bounded post-ack work
     return app
 
 
@@ -77,8 +80,15 @@ def create_app(
     slack_handler = AsyncSlackRequestHandler(bolt)
     metrics = container.metrics
 
+    admission = ack_runner.Admission()
+
     async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
+        if not admission.admit(request.headers.get("content-type", "")):
+            return Response(ack_runner.BUSY_BODY, media_type="application/json")
+        try:
+            return await slack_handler.handle(request)
+        finally:
+            admission.release()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -86,6 +96,7 @@ def create_app(
             async with run_jobs(container.jobs):
                 yield
         finally:
+            await ack_runner.aclose(bolt)
             await container.aclose()
 
     app = Starlette(
@@ -113,5 +124,9 @@ def _secret_values(settings: Settings) -> list[str]:
         settings.streamapi_secret,
         settings.webhook_token,
         settings.streamstack_webhook_secret,
+        settings.audit_key,
     ]
-    return [s.get_secret_value() for s in secrets if s is not None]
+    retired = settings.audit_retired_keys
+    return [s.get_secret_value() for s in secrets if s is not None] + split_keys(
+        retired.get_secret_value() if retired else None
+    )

@@ -37,6 +37,7 @@ from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
 from bot.jobs.schedule_runner import ScheduleRunner
+from bot.jobs.tallies import TallyBuffer
 from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
@@ -47,6 +48,7 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
 from bot.services.builds import BuildService
+from bot.services.home import HomeService
 from bot.services.live import LiveService
 from bot.services.media import MediaService
 from bot.services.oneshot import OneShot
@@ -55,6 +57,7 @@ from bot.services.releases import Releases
 from bot.services.scheduled_release import scheduled_release
 from bot.services.schedules import Schedules
 from bot.settings import Settings
+from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
@@ -74,12 +77,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets."""
+def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets.
+
+    With ``metrics``, every failed call is counted by method and error (first handler).
+    """
+    meter = [SlackErrorMeter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
+            *meter,
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         ],
@@ -102,6 +110,7 @@ class Container:
     audit: Auditor
     authz: Authorizer
     claims: ClaimStore
+    tallies: TallyBuffer
     outbox: OutboxStore
     streampixel: StreampixelClient | None
     streamstack: StreamStackClient | None
@@ -111,6 +120,7 @@ class Container:
     schedules: Schedules
     media: MediaService
     live: LiveService
+    home: HomeService
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     schedule_runner: ScheduleRunner
@@ -155,11 +165,13 @@ def build_container(
         audit = audit_log
         jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
     metrics = Metrics()
+    tallies = TallyBuffer(db, clock=utcnow)
+    jobs.append(Job("tallies", tallies.run))
 
     def metered(provider: str) -> MeteredTransport:
         return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
 
-    slack = make_slack_client(settings)
+    slack = make_slack_client(settings, metrics)
     authz = Authorizer(settings.admins, RoleStore(db))
     claims = ClaimStore(db)
     outbox = OutboxStore(db)
@@ -215,6 +227,7 @@ def build_container(
     )
     media = MediaService(streamstack, gate, once, clock)
     live = LiveService(streamapi, gate)
+    home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
 
     outbox_worker = OutboxWorker(
         db,
@@ -224,6 +237,8 @@ def build_container(
         options=outbox_options,
         metrics=metrics,
     )
+    if not settings.outbox_wakeup:
+        outbox_worker.wakeup = None  # poll only (the baseline the notification bench compares)
     if settings.delivery_worker:
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
@@ -263,6 +278,7 @@ def build_container(
         audit=audit,
         authz=authz,
         claims=claims,
+        tallies=tallies,
         outbox=outbox,
         streampixel=streampixel,
         streamstack=streamstack,
@@ -272,6 +288,7 @@ def build_container(
         schedules=schedules,
         media=media,
         live=live,
+        home=home,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         schedule_runner=schedule_runner,

@@ -22,3 +22,15 @@ FREEZE_OVERRIDE = "freeze_override"  # value: JSON action/project_id/subject; op
 # Modal callback ids.
 VIEW_APPROVAL_REJECT = "approval_reject_reason"
 VIEW_FREEZE_OVERRIDE = "freeze_override_reason"
+
+# Upload modals and the message shortcut (callback ids).
+BUILD_UPLOAD_VIEW = "build_upload_view"
+MEDIA_UPLOAD_VIEW = "media_upload_view"
+MEDIA_SLACK_UPLOAD_VIEW = "media_slack_upload_view"
+MEDIA_SLACK_UPLOAD_SHORTCUT = "upload_to_streamstack"
+MEDIA_UNDO_DELETE = "media_undo_delete"  # value: the pending delete's id
+LIVE_RECORDINGS_PAGE = "live_recordings_page"  # value: JSON filter and page
+
+# App Home (handlers/home.py)
+HOME_REFRESH = "home_refresh"  # value: unused
+HOME_RETRY_DELIVERY = "home_retry_delivery"  # value: the failed outbox row id

@@ -33,7 +33,7 @@ from bot.webhooks.signatures import (
 )
 from storage.builds import BuildStore
 from storage.db import Write
-from storage.operations import DUPLICATE, REFUSED, OperationsStore
+from storage.operations import DUPLICATE, REFUSED
 from storage.timeline import TimelineStore
 from storage.webhooks import Intake, WebhookStore
 
@@ -49,17 +49,13 @@ def routes(deps: Container) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
     store = WebhookStore(deps.db)
     builds = BuildStore(deps.db)
-    operations = OperationsStore(deps.db)
 
-    async def count(provider: str, outcome: str) -> None:
+    def count(provider: str, outcome: str) -> None:
         """Count the webhook in /metrics and, when not stored, in the shared tallies."""
         deps.metrics.webhooks.labels(provider, outcome).inc()
         tally = DUPLICATE if outcome == "duplicate" else REFUSED if outcome in _REFUSED else None
         if tally is not None:
-            try:
-                await operations.tally(provider, tally, deps.clock())
-            except Exception as exc:  # the tally is diagnostics: never fail the answer over it
-                log.warning("webhook tally not recorded: %s", type(exc).__name__)
+            deps.tallies.add(provider, tally)  # written in batches by bot.jobs.tallies
 
     timeline = TimelineStore(deps.db)
 
@@ -70,24 +66,24 @@ def routes(deps: Container) -> list[Route]:
             expected = deps.settings.webhook_token
             token = str(request.path_params.get("token", ""))
             if not token_matches(token, expected.get_secret_value() if expected else None):
-                await count(provider, "unauthorized")
+                count(provider, "unauthorized")
                 return Response("Not Found", status_code=404)
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
-                await count(provider, "too_large")
+                count(provider, "too_large")
                 return _error(413, "body too large")
             secret = deps.settings.streamstack_webhook_secret
             if provider == "streamstack" and secret is not None:
                 header = request.headers.get(STREAMSTACK_SIGNATURE_HEADER)
                 if not streamstack_signature_valid(body, header, secret.get_secret_value()):
                     log.warning("streamstack webhook refused: signature missing or invalid")
-                    await count(provider, "unauthorized")
+                    count(provider, "unauthorized")
                     return _error(401, "signature missing or invalid")
             try:
                 event = parse(body)
             except InvalidInput as exc:
                 log.info("%s webhook refused: %s", provider, exc)
-                await count(provider, "invalid")
+                count(provider, "invalid")
                 return _error(400, str(exc))
             recorded = await store.record(
                 Intake(
@@ -108,9 +104,9 @@ def routes(deps: Container) -> list[Route]:
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
             if recorded.duplicate:
-                await count(provider, "duplicate")
+                count(provider, "duplicate")
             else:
-                await count(provider, "accepted" if event.known else "ignored")
+                count(provider, "accepted" if event.known else "ignored")
             status = 200 if event.known else 202
             return JSONResponse({"ok": True, "result": recorded.outcome}, status_code=status)
 

@@ -130,3 +130,20 @@ def test_each_command_help_explains_itself(
     text = _help(args, capsys)
     assert says in text
     assert "``" not in text
+
+
+def test_every_command_and_step_has_a_description() -> None:
+    """Each `streamops … --help`, features' commands included, opens with a sentence."""
+    import argparse
+
+    from bot.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> list[str]:
+        missing = [] if parser.description else [path]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    missing += walk(child, f"{path} {name}")
+        return missing
+
+    assert walk(build_parser(), "streamops") == []

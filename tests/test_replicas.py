@@ -435,8 +435,9 @@ def _poller(
         httpx.AsyncClient(
             base_url="http://streamapi.invalid", transport=httpx.MockTransport(record)
         ),
-        api_key="k",
-        secret="s",
+        # Realistic values: every key is masked in every log line for the whole process.
+        api_key="streamapi-test-key-0123",
+        secret="streamapi-test-secret-0123",
     )
     return LivePoller(
         database, client, clock=clock, interval=60, default_channel="C0LIVE", **kwargs

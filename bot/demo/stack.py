@@ -176,8 +176,8 @@ async def run_demo_stack(
         app = create_app(settings)
         await migrate.upgrade(app.state.container.db)
         bot_app.app = app
-        await bot_server.start()
         try:
+            await bot_server.start()
             requests = SlackRequests(settings.slack_signing_secret.get_secret_value())
             stack = DemoStack(bot_server.url, slack, slack_server.url, requests, settings, sandbox)
             async with httpx.AsyncClient(timeout=30.0) as http:

@@ -27,6 +27,7 @@ from storage.audit_chain import iso
 from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_verify import VerifyReport
 from storage.audit_witness import append_head
+from storage.coordination import ClaimStore
 
 log = logging.getLogger("streamops.audit")
 
@@ -110,6 +111,8 @@ class ScheduledVerification:
         clock: the current aware UTC time.
         admins: the admins' Slack user ids (mentioned, or messaged directly).
         channel: ``STREAMOPS_AUDIT_CHANNEL``; without it each admin gets a direct message.
+        claims: when given, one replica only verifies per ``interval`` (a claim per round).
+        interval: seconds between verifications.
     """
 
     def __init__(
@@ -120,15 +123,23 @@ class ScheduledVerification:
         *,
         admins: Sequence[str],
         channel: str | None = None,
+        claims: ClaimStore | None = None,
+        interval: float = 86_400.0,
     ) -> None:
         self._verifier = verifier
         self._enqueue = enqueue
         self._clock = clock
         self._admins = tuple(sorted(admins))
         self._channel = channel
+        self._claims = claims
+        self.interval = interval
 
-    async def step(self) -> VerifyReport:
-        """Verify once; on failure, queue the alarm for the admins."""
+    async def step(self) -> VerifyReport | None:
+        """Verify once (unless another replica has this round); on failure, alarm the admins."""
+        if self._claims is not None:
+            round_no = int(self._clock().timestamp() // self.interval)
+            if not await self._claims.claim(f"audit-verify:{round_no}", "scheduler"):
+                return None
         report = await self._verifier.verify()
         if report.ok:
             log.info("scheduled audit verification: %s", report.describe())
@@ -146,10 +157,10 @@ class ScheduledVerification:
             await self._enqueue(channel, alarm, now)
         return report
 
-    async def run(self, interval: float) -> None:
+    async def run(self) -> None:
         """Every ``interval`` seconds until cancelled (the first check after one interval)."""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self.interval)
             try:
                 await self.step()
             except asyncio.CancelledError:

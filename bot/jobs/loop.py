@@ -18,7 +18,7 @@ from typing import Any
 
 log = logging.getLogger("streamops.jobs")
 
-Sleep = Callable[[float], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[object]]
 
 
 @dataclass(frozen=True)

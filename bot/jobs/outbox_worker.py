@@ -42,9 +42,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.jobs.loop import repeat
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
+from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.outbox import Lease, OutboxRow, OutboxStore
+from storage.outbox_wakeup import OutboxWakeup
 from storage.release_notices import BUILD_REFRESH
 from storage.timeline import Stamp, TimelineStore
 from storage.webhooks import WebhookStore
@@ -84,7 +86,10 @@ class OutboxOptions:
         lease_seconds: how long a row stays leased to a worker that went quiet.
         backoff_base: first retry delay after a transient failure (doubles each attempt).
         backoff_cap: the longest retry delay.
-        channel_interval: minimum spacing of posts to one channel.
+        channel_interval: minimum spacing of posts to one channel, on average.
+        channel_burst: posts to one channel that may go early, back to back, when
+            the channel was quiet (Slack tolerates short bursts; long-run pace
+            stays one per ``channel_interval``); 1 spaces every post strictly.
         concurrency: rows delivered at once (to different channels) by one worker.
     """
 
@@ -93,6 +98,7 @@ class OutboxOptions:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     channel_interval: float = 1.0
+    channel_burst: int = 2
     concurrency: int = 4
 
 
@@ -171,8 +177,13 @@ class OutboxWorker:
         options: OutboxOptions | None = None,
         owner: str | None = None,
         metrics: Metrics | None = None,
+        wakeup: OutboxWakeup | None = None,
     ) -> None:
         self.store = OutboxStore(db)
+        # Woken when outbox rows commit (storage.outbox_wakeup); tests that inject
+        # their own sleep keep the plain poll.
+        self.wakeup = wakeup or (outbox_wakeup.for_database(db) if sleep is asyncio.sleep else None)
+        self.db = db
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.releases = TimelineStore(db)
@@ -187,14 +198,20 @@ class OutboxWorker:
 
     async def run(self) -> None:
         """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
-        await asyncio.gather(*(self._loop() for _ in range(self.options.concurrency)))
+        loops = [self._loop() for _ in range(self.options.concurrency)]
+        if self.wakeup is not None:
+            self.wakeup.bind()
+            loops.append(self.wakeup.listen(self.db))  # PostgreSQL: NOTIFY from any replica
+        await asyncio.gather(*loops)
 
     async def _loop(self) -> None:
+        # Woken early when outbox rows commit (storage.outbox_wakeup), else polls.
+        pause = self.wakeup.wait if self.wakeup is not None else self.sleep
         await repeat(
             "outbox",
             self.run_once,
             interval=self.options.poll_interval,
-            sleep=self.sleep,
+            sleep=pause,
             again_at_once=bool,
         )
 
@@ -313,6 +330,7 @@ class OutboxWorker:
             f"channel:{channel}",
             self.clock(),
             timedelta(seconds=self.options.channel_interval),
+            burst=self.options.channel_burst,
         )
         wait = (slot - self.clock()).total_seconds()
         if wait > 0:

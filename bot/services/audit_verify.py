@@ -15,6 +15,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
+from bot.authz import Authorizer
+from bot.errors import NotAuthorized
+from bot.services.actor import Actor
 from storage.audit import AuditLog
 from storage.audit_events import AuditEvent
 from storage.audit_notices import AUDIT_ALARM, AUDIT_HEAD, AuditAlarm, AuditHeadNotice
@@ -69,6 +72,7 @@ class AuditVerifier:
         witness_file: ``STREAMOPS_AUDIT_WITNESS``, if set.
         record: where the request and its outcome are audited.
         clock: the current aware UTC time.
+        authz: who may ask (admins: the ``audit.query`` permission).
     """
 
     def __init__(
@@ -77,12 +81,43 @@ class AuditVerifier:
         witness_file: Path | None,
         record: Callable[[AuditEvent], Awaitable[None]],
         clock: Callable[[], datetime],
+        authz: Authorizer | None = None,
     ) -> None:
         self._audit = audit
         self._witness = witness_file
         self._record = record
         self._clock = clock
+        self._authz = authz
         self._running: set[asyncio.Task[None]] = set()
+
+    async def request(self, actor: Actor, answer: Answer) -> asyncio.Task[None]:
+        """``/audit verify``: authorize the actor, then verify in the background and answer.
+
+        Raises:
+            NotAuthorized: the actor is not an admin (the refusal is audited).
+        """
+        event = AuditEvent(
+            action="audit.verify",
+            outcome="ok",
+            actor_id=actor.user_id,
+            actor_name=actor.user_name,
+            team_id=actor.team_id,
+            channel_id=actor.channel_id,
+            source=actor.source,
+            requested_at=actor.requested_at,
+            correlation_id=actor.correlation_id,
+        )
+        if self._authz is not None and not await self._authz.allowed(actor.user_id, "audit.query"):
+            await self._record(
+                dataclasses.replace(
+                    event,
+                    outcome="denied",
+                    completed_at=self._clock(),
+                    message="audit log is for admins",
+                )
+            )
+            raise NotAuthorized("Sorry, the audit log is only open to StreamOps admins.")
+        return self.start(event, answer)
 
     async def verify(self) -> VerifyReport:
         """Verify now and return the report (a witness file that cannot be read fails it)."""

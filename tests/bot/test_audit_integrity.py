@@ -17,6 +17,7 @@ from storage.audit import AuditLog
 from storage.audit_keys import KeyRing, generate_key
 from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_witness import newest_head
+from storage.coordination import ClaimStore
 from storage.db import Database
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -106,12 +107,13 @@ async def test_scheduled_verification_alarms_the_admins_only_on_failure(
     in_channel = ScheduledVerification(
         verifier, outbox, lambda: T0, admins=["UADMIN"], channel="CAUDIT"
     )
-    assert (await in_channel.step()).ok and outbox.rows == []
+    first = await in_channel.step()
+    assert first is not None and first.ok and outbox.rows == []
 
     async with database.engine.begin() as conn:
         await conn.execute(text("UPDATE audit_entries SET target_id = 'U9' WHERE id = 2"))
     report = await in_channel.step()
-    assert (report.problem, report.first_bad_id) == ("edited", 2)
+    assert report is not None and (report.problem, report.first_bad_id) == ("edited", 2)
     assert [channel for channel, _ in outbox.rows] == ["CAUDIT"]
     alarm = AuditAlarm.from_payload(outbox.rows[0][1])
     assert (alarm.problem, alarm.first_bad, alarm.admins) == ("edited", 2, ("UADMIN",))
@@ -119,6 +121,20 @@ async def test_scheduled_verification_alarms_the_admins_only_on_failure(
     by_dm = ScheduledVerification(verifier, outbox, lambda: T0, admins=["UB", "UA"])
     await by_dm.step()
     assert [channel for channel, _ in outbox.rows[1:]] == ["UA", "UB"]
+
+
+async def test_one_replica_verifies_per_round(database: Database, log: AuditLog) -> None:
+    """With claims, two replicas' jobs verify once per round between them."""
+    await log.append(event(1))
+    verifier = AuditVerifier(log, None, log.record, lambda: T0)
+    jobs = [
+        ScheduledVerification(
+            verifier, Outbox(), lambda: T0, admins=["UA"], claims=ClaimStore(database)
+        )
+        for _ in range(2)
+    ]
+    ran = [await job.step() for job in jobs]
+    assert [report is not None for report in ran] == [True, False]
 
 
 async def test_background_verify_answers_and_is_audited(log: AuditLog) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -148,3 +149,49 @@ async def test_queue_gauges_read_the_shared_database_and_cache_briefly(database:
     tick[0] = 5.5
     await gauges.refresh()
     assert metrics.registry.get_sample_value("streamops_outbox_backlog") == 3
+
+
+async def test_failed_slack_calls_of_handlers_are_counted(database: Database) -> None:
+    """A views.publish that Slack answers with an error is counted by method and error."""
+    from tests import slack_requests
+
+    slack = FakeSlack()
+    async with quiet_bot(database, slack) as bot:
+        for attempt in range(2):  # the first also lets Bolt cache its auth.test
+            slack.failures = attempt  # the second views.publish answers 503 fatal_error
+            body = slack_requests.event_callback(
+                {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"},
+                event_id=f"Ev{attempt}",
+            )
+            response = await bot.post_signed(body, content_type="application/json")
+            assert response.status_code == 200
+            await slack.wait_for(lambda s, n=attempt: len(s.calls_to("views.publish")) > n)
+        errors = 0.0
+        for _ in range(50):  # the failed answer reaches the client after the ack
+            samples = await scrape(bot)
+            errors = value(
+                samples,
+                "streamops_slack_api_errors_total",
+                method="views.publish",
+                error="fatal_error",
+            )
+            if errors:
+                break
+            await asyncio.sleep(0.1)
+    assert errors == 1
+
+
+def test_slack_error_codes_come_from_the_body_or_the_status() -> None:
+    """ok:false names Slack's error; a bare 5xx is http_<status>; a 200 ok is no error."""
+    from slack_sdk.http_retry.response import HttpResponse
+
+    from bot.slack_errors import error_of
+
+    assert error_of(HttpResponse(status_code=200, headers={}, body={"ok": True}), None) is None
+    failed = HttpResponse(
+        status_code=200, headers={}, body={"ok": False, "error": "not_in_channel"}
+    )
+    assert error_of(failed, None) == "not_in_channel"
+    assert error_of(HttpResponse(status_code=502, headers={}), None) == "http_502"
+    assert error_of(None, TimeoutError()) == "timeout"
+    assert error_of(None, ConnectionResetError()) == "connection_error"

@@ -92,3 +92,55 @@ def test_the_readme_documents_every_metric() -> None:
     section = section[: section.find("\n## ", 1)]
     for family, names in _exported().items():
         assert any(name in section for name in names | {family}), f"{family} is undocumented"
+
+
+def _promtool() -> str:
+    import shutil
+
+    import pytest
+
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    return path
+
+
+def test_promtool_accepts_the_rules_and_the_config(tmp_path: Path) -> None:
+    """`promtool check rules` and `check config` (rule path pointed at the repo copy) pass."""
+    import subprocess
+
+    promtool = _promtool()
+    rules = subprocess.run(
+        [promtool, "check", "rules", str(ALERTS)], capture_output=True, text=True, check=False
+    )
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+    config = (ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text()
+    local = tmp_path / "prometheus.yml"
+    local.write_text(config.replace("/etc/prometheus/alerts.yml", str(ALERTS)))
+    checked = subprocess.run(
+        [promtool, "check", "config", str(local)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_promtool_lints_the_exported_metrics_clean() -> None:
+    """`promtool check metrics` finds nothing to complain about in a scrape."""
+    import subprocess
+
+    from prometheus_client import generate_latest
+
+    promtool = _promtool()
+    metrics = Metrics()
+    metrics.webhooks.labels("streampixel", "accepted").inc()
+    metrics.notification_delay.labels("streampixel").observe(1.0)
+    metrics.provider_requests.labels("streamstack", "GET /api/v1/media", "ok").inc()
+    metrics.provider_latency.labels("streamstack", "GET /api/v1/media").observe(0.1)
+    metrics.slack_errors.labels("chat.postMessage", "ratelimited").inc()
+    metrics.webhook_last_received.labels("streampixel").set(1.0)
+    result = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=generate_latest(metrics.registry),
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()
