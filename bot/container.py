@@ -24,7 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
-from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
+from bot.jobs.governance import GovernanceJob
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
 from bot.jobs.outbox_worker import (
@@ -33,6 +34,7 @@ from bot.jobs.outbox_worker import (
     OutboxWorker,
     delivery_client,
 )
+from bot.jobs.pending_deletes import PendingDeletes
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
@@ -47,27 +49,41 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.services.actor import Gate
+from bot.services.audit_log import AuditService
+from bot.services.audit_verify import AuditVerifier
 from bot.services.builds import BuildService
+from bot.services.governance import Governance
+from bot.services.governance_actions import GovernanceActions
+from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
+from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
-from bot.services.media import MediaService
+from bot.services.media import MediaService, UndoWindow
 from bot.services.oneshot import OneShot
 from bot.services.release_timeline import ReleaseTimeline
 from bot.services.releases import Releases
+from bot.services.roles import RoleService
 from bot.services.scheduled_release import scheduled_release
 from bot.services.schedules import Schedules
+from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
+from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.builds import BuildStore
 from storage.coordination import ClaimStore
 from storage.db import Database
+from storage.freezes import FreezeStore
+from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
+from storage.pending_deletes import PendingDeleteStore
 from storage.release_notices import ReleaseNotices
 from storage.roles import RoleStore
 from storage.schedules import Schedule, ScheduleStore
 from storage.streamapi_rid import DatabaseRidSource
+from storage.subscriptions import SubscriptionStore
 from storage.timeline import TimelineStore
+from storage.webhooks import WebhookStore
 
 Clock = Callable[[], datetime]
 
@@ -118,15 +134,24 @@ class Container:
     releases: Releases
     timeline: ReleaseTimeline
     schedules: Schedules
+    governance: Governance
+    governance_actions: GovernanceActions
     media: MediaService
     live: LiveService
     home: HomeService
+    roles: RoleService
+    subscriptions: SubscriptionService
+    audit_log: AuditService
+    audit_verifier: AuditVerifier
+    intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
     schedule_runner: ScheduleRunner
+    governance_job: GovernanceJob
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
+    pending_deletes: PendingDeletes | None
     jobs: tuple[Job, ...]
 
     async def aclose(self) -> None:
@@ -158,12 +183,11 @@ def build_container(
     """
     db = db or Database(settings.database_url)
     jobs: list[Job] = []
-    if audit is None:
-        # Written after the ack by every service, so a direct, durable write
-        # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db, keys=settings.audit_keys())
-        audit = audit_log
-        jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
+    # The keyed audit log: written after the ack by every service (a direct, durable
+    # write never delays Slack; an in-memory queue would lose rows on a crash),
+    # checkpointed, witnessed and verified by the audit jobs.
+    keyed_log = AuditLog(db, keys=settings.audit_keys())
+    audit = audit or keyed_log
     metrics = Metrics()
     tallies = TallyBuffer(db, clock=utcnow)
     jobs.append(Job("tallies", tallies.run))
@@ -193,6 +217,16 @@ def build_container(
             )
         return build_service
 
+    governance = Governance(
+        ApprovalStore(db),
+        FreezeStore(db),
+        authz,
+        audit,
+        OutboxNotices(GovernanceOutbox(db), clock),
+        clock,
+        approval_hours=settings.approval_hours,
+    )
+    queue_due = asyncio.Event()
     timeline = ReleaseTimeline(
         build_store,
         TimelineStore(db),
@@ -200,9 +234,14 @@ def build_container(
         streampixel.project_files if streampixel is not None else None,
     )
     release_notices = ReleaseNotices(db)
-    queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due, timeline, release_notices)
+    releases = Releases(
+        builds, gate, once, outbox, clock, queue_due, governance, timeline, release_notices
+    )
     schedule_due = asyncio.Event()
+
+    async def approvals_needed(project_id: str) -> int:
+        return (await governance.policy(project_id)).approvals
+
     schedules = Schedules(
         ScheduleStore(db),
         gate,
@@ -213,6 +252,7 @@ def build_container(
         grace=timedelta(minutes=settings.schedule_grace_minutes),
         runner=f"replica-{uuid.uuid4().hex[:12]}",
         wake=schedule_due,
+        approvals_needed=approvals_needed,
     )
 
     async def report_schedule(schedule: Schedule) -> None:
@@ -225,9 +265,22 @@ def build_container(
         schedule_due,
         enabled=streampixel is not None,
     )
-    media = MediaService(streamstack, gate, once, clock)
+    governance_actions = GovernanceActions(
+        governance, releases, lambda text: builds().resolve_project(text)
+    )
+    undo = None
+    if settings.delete_undo_minutes > 0:
+        window = timedelta(minutes=settings.delete_undo_minutes)
+        undo = UndoWindow(PendingDeleteStore(db), outbox, window)
+    media = MediaService(streamstack, gate, once, clock, governance, undo)
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
+    roles = RoleService(authz, gate)
+    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    audit_reads = AuditService(AuditLog(db), gate, clock)
+    intake = WebhookIntake(db, clock, settings.default_channel)
+    audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
+    jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
     outbox_worker = OutboxWorker(
         db,
@@ -244,6 +297,8 @@ def build_container(
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
     jobs.append(Job("schedule", schedule_runner.run))
+    governance_job = GovernanceJob(governance)
+    jobs.append(Job("governance", governance_job.run))
     live_poller = None
     if streamapi is not None and settings.streamapi_poll_seconds > 0:
         live_poller = LivePoller(
@@ -258,6 +313,10 @@ def build_container(
     if settings.retention_days > 0:
         retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
         jobs.append(Job("retention", retention.run))
+    pending_deletes = None
+    if streamstack is not None and undo is not None:
+        pending_deletes = PendingDeletes(media)
+        jobs.append(Job("pending-deletes", pending_deletes.run))
     reconciler = None
     if streamstack is not None and settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -286,14 +345,57 @@ def build_container(
         releases=releases,
         timeline=timeline,
         schedules=schedules,
+        governance=governance,
+        governance_actions=governance_actions,
         media=media,
         live=live,
         home=home,
+        roles=roles,
+        subscriptions=subscriptions,
+        audit_log=audit_reads,
+        audit_verifier=audit_verifier,
+        intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
         schedule_runner=schedule_runner,
+        governance_job=governance_job,
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,
+        pending_deletes=pending_deletes,
         jobs=tuple(jobs),
     )
+
+
+def _audit_jobs(
+    settings: Settings,
+    audit: Auditor,
+    verifier: AuditVerifier,
+    outbox: OutboxStore,
+    claims: ClaimStore,
+    clock: Clock,
+) -> list[Job]:
+    """Witnessed checkpoints (when this process writes the audit log) and the scheduled check."""
+    jobs: list[Job] = []
+    if isinstance(audit, AuditLog):
+        witness = CheckpointWitness(
+            audit,
+            outbox.enqueue,
+            clock,
+            witness_file=settings.audit_witness,
+            channel=settings.audit_channel,
+        )
+        every = settings.audit_checkpoint_seconds
+        jobs.append(Job("audit-checkpoint", lambda: witness.run(every)))
+    if settings.audit_verify_hours > 0:
+        scheduled = ScheduledVerification(
+            verifier,
+            outbox.enqueue,
+            clock,
+            admins=sorted(settings.admins),
+            channel=settings.audit_channel,
+            claims=claims,
+            interval=settings.audit_verify_hours * 3600,
+        )
+        jobs.append(Job("audit-verify", scheduled.run))
+    return jobs

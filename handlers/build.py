@@ -19,17 +19,19 @@ from bot.container import Container
 from bot.errors import InvalidInput
 from bot.services.builds import SlotBusy
 from bot.services.oneshot import AlreadyUsed
-from bot.services.releases import BuildsPage, Released
+from bot.services.releases import ApprovalRequested, BuildsPage, QueuedNotice, Released
 from handlers import ids
+from handlers.blocks import approvals as approval_blocks
 from handlers.blocks import builds as blocks
 from handlers.blocks import releases
-from handlers.blocks.parts import Block, slack_date
+from handlers.blocks.parts import Block, slack_date, spend_button
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
     button_of,
     click_listener,
     clicked_value,
+    message_blocks,
 )
 from handlers.router import Invocation, Routers, Subcommand
 from handlers.schedule import is_scheduled, offer_schedule
@@ -243,6 +245,19 @@ async def run_clicked(
         await respond(
             text=f"Streampixel's next distribute slot opens at {blocks.hhmm(result.next_at)}",
             blocks=blocks.slot_busy(action, project_id, upload_id, result.next_at),
+            replace_original=True,
+        )
+    elif isinstance(result, ApprovalRequested):
+        text, _ = approval_blocks.requested_note(result.request)
+        action_id = ids.BUILD_ROLLBACK if action == "rollback" else ids.BUILD_DISTRIBUTE
+        spent = spend_button(message_blocks(body), action_id, text)
+        await respond(text=text, blocks=spent, replace_original=True)
+    elif isinstance(result, QueuedNotice):
+        await respond(
+            text=f"Queued for {blocks.hhmm(result.run_at)}",
+            blocks=blocks.queued_notice(
+                action, project_id, upload_id, actor_id=result.actor_id, run_at=result.run_at
+            ),
             replace_original=True,
         )
     elif result.on_notification:

@@ -12,32 +12,29 @@ from starlette.routing import Route
 from bot.container import Container
 from bot.metrics import Metrics
 from bot.metrics_db import QueueGauges
-from storage import migrate
+from bot.services.health import database_problem
 
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Container, metrics: Metrics) -> list[Route]:
+def routes(container: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
-    gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
+    gauges = QueueGauges(container.db, metrics, clock=container.clock)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
         try:
-            await deps.db.ping()
-            current = await migrate.is_current(deps.db)
+            problem = await database_problem(container.db)
         except Exception as exc:  # any failure means "not ready"; say which kind
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(
                 {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"},
                 status_code=503,
             )
-        if not current:
-            return JSONResponse(
-                {"status": "unavailable", "database": "migrations pending"}, status_code=503
-            )
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "database": problem}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics_endpoint(_: Request) -> Response:

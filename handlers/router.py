@@ -23,6 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.services.governance import FrozenError
+from handlers.blocks.approvals import frozen_refusal
 
 log = logging.getLogger("streamops.commands")
 
@@ -181,6 +183,17 @@ async def run_safely(
     """
     try:
         await work
+    except FrozenError as exc:
+        blocks = frozen_refusal(
+            str(exc),
+            may_override=exc.may_override,
+            action=exc.action,
+            project_id=exc.project_id,
+            subject=exc.subject,
+        )
+        await respond(
+            text=str(exc), blocks=blocks, response_type="ephemeral", replace_original=False
+        )
     except UserFacingError as exc:
         await respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
     except ProviderError as exc:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.container import Container
-from handlers import audit, build, home, live, media, roles, schedule, subscriptions
+from handlers import (
+    approvals,
+    audit,
+    build,
+    freezes,
+    home,
+    live,
+    media,
+    roles,
+    schedule,
+    subscriptions,
+)
 from handlers import help as help_command
 from handlers.router import Routers, make_routers
 
@@ -21,6 +32,8 @@ def register(app: AsyncApp, container: Container) -> None:
     audit.register(app, container, routers)
     build.register(app, container, routers)
     schedule.register(app, container, routers)
+    approvals.register(app, container, routers)
+    freezes.register(app, container, routers)
     media.register(app, container, routers)
     live.register(app, container, routers)
     roles.register(app, container, routers)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
@@ -85,20 +86,36 @@ class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @staticmethod
+    def row_values(
+        channel: str,
+        payload: str,
+        now: datetime,
+        *,
+        subject_key: str = "",
+        delivery_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The values of one new outbox row: every writer of the outbox goes through here."""
+        return {
+            "delivery_id": delivery_id,
+            "channel": channel,
+            "subject_key": subject_key,
+            "payload": payload,
+            "status": PENDING,
+            "progress": 0,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+
     async def enqueue(
         self, channel: str, notification: Notification, now: datetime, *, subject_key: str = ""
     ) -> None:
         """Queue ``notification`` for ``channel`` (a standalone message unless ``subject_key``)."""
+        payload = json.dumps(notification.to_payload(), sort_keys=True)
         async with self.db.session() as session:
             session.add(
-                OutboxRow(
-                    channel=channel,
-                    subject_key=subject_key,
-                    payload=json.dumps(notification.to_payload(), sort_keys=True),
-                    status=PENDING,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+                OutboxRow(**self.row_values(channel, payload, now, subject_key=subject_key))
             )
 
     async def lease(self, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:

@@ -75,8 +75,12 @@ def block_actions(
     message_blocks: list[dict[str, Any]] | None = None,
     response_url: str = "http://127.0.0.1:9/response/action",
     block_id: str = "b1",
+    select: bool = False,
 ) -> bytes:
-    """A form-encoded ``block_actions`` payload shaped like Slack's saved sample."""
+    """A form-encoded ``block_actions`` payload shaped like Slack's saved sample.
+
+    With ``select`` the action is a static_select whose chosen option's value is ``value``.
+    """
     payload: dict[str, Any] = json.loads(_saved("block_actions.json"))
     payload["user"] = {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID}
@@ -96,6 +100,12 @@ def block_actions(
             "action_ts": f"{time.time():.6f}",
         }
     ]
+    if select:
+        action = payload["actions"][0]
+        del action["value"], action["text"]
+        action["type"] = "static_select"
+        option = {"text": {"type": "plain_text", "text": value}, "value": value}
+        action["selected_option"] = option
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 

@@ -42,9 +42,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.jobs.loop import repeat
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
+from bot.notifications.types import Notice
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
+from storage.governance_notices import IN_PLACE_EVENTS
 from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.release_notices import BUILD_REFRESH
@@ -146,7 +148,7 @@ class NotificationRenderer(Protocol):
         """
         ...
 
-    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply of one step, and whether to broadcast it."""
         ...
 
@@ -264,17 +266,18 @@ class OutboxWorker:
 
     async def _deliver(self, lease: Lease) -> str | None:
         row = lease.row
-        notification: dict[str, Any] = json.loads(row.payload)
+        payload: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = self.renderer.standalone(notification)
+            text, blocks = self.renderer.standalone(payload)
             return await self._post(row.channel, text, blocks=blocks)
+        if payload.get("event") in IN_PLACE_EVENTS:
+            return await self._in_place(row.channel, row.subject_key, payload)
+        if payload.get("event") == BUILD_REFRESH:
+            return await self._refresh(row.channel, row.subject_key)
+        notification = Notice.from_payload(payload)
         message = await self.webhooks.message(row.channel, row.subject_key)
-        refresh = notification.get("event") == BUILD_REFRESH
-        if refresh and message is None:
-            return None  # nothing shown in this channel yet: the first webhook renders it
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
-        if not refresh:
-            timeline.apply(notification)
+        timeline.apply(notification)
         project_name, stamps = await self._decisions(timeline)
         text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
         if message is None:
@@ -294,12 +297,33 @@ class OutboxWorker:
         reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
 
+    async def _refresh(self, channel: str, subject_key: str) -> str | None:
+        """Re-render a build's message after a decision (its stamps are read fresh)."""
+        message = await self.webhooks.message(channel, subject_key)
+        if message is None:
+            return None  # nothing shown in this channel yet: the first webhook renders it
+        timeline = Timeline.from_json(message.state)
+        project_name, stamps = await self._decisions(timeline)
+        text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
+        return await self._update_parent(channel, message.ts, text, blocks)
+
     async def _decisions(self, timeline: Timeline) -> tuple[str | None, list[Stamp]]:
         """A build's project name and decision stamps, read fresh for every render."""
         if timeline.provider != "streampixel" or not timeline.project or not timeline.subject:
             return None, []
         name = await self.releases.project_name(timeline.project)
         return name, await self.releases.stamps(timeline.project, timeline.subject)
+
+    async def _in_place(self, channel: str, subject_key: str, notification: dict[str, Any]) -> str:
+        """A message kept up to date (an approval request): posted once, then updated in place."""
+        text, blocks = self.renderer.standalone(notification)
+        message = await self.webhooks.message(channel, subject_key)
+        if message is None:
+            ts = await self._post(channel, text, blocks=blocks)
+        else:
+            ts = await self._update_parent(channel, message.ts, text, blocks)
+        await self.webhooks.save_message(channel, subject_key, ts, "{}", self.clock())
+        return ts
 
     async def _update_parent(
         self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
@@ -308,7 +332,7 @@ class OutboxWorker:
         try:
             await self._call(
                 "chat.update",
-                self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+                lambda: self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
             )
         except _Permanent as exc:
             if exc.reason != "message_not_found":
@@ -341,7 +365,9 @@ class OutboxWorker:
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
             kwargs["reply_broadcast"] = reply_broadcast
-        response = await self._call("chat.postMessage", self.slack.chat_postMessage(**kwargs))
+        response = await self._call(
+            "chat.postMessage", lambda: self.slack.chat_postMessage(**kwargs)
+        )
         return str(response.get("ts") or "")
 
     async def _wait_for_method(self, method: str) -> None:
@@ -349,12 +375,16 @@ class OutboxWorker:
         if until is not None and until > self.clock():
             raise _Retry(until, f"{method} is rate-limited until {until.isoformat()}")
 
-    async def _call(self, method: str, call: Awaitable[Any]) -> Mapping[str, Any]:
-        """Make one Web API call; turn failures into retry or give-up decisions."""
+    async def _call(self, method: str, call: Callable[[], Awaitable[Any]]) -> Mapping[str, Any]:
+        """Make one Web API call; turn failures into retry or give-up decisions.
+
+        ``call`` makes the request only once the method's Retry-After has passed
+        (no coroutine is created that a refusal or a cancellation would leave unawaited).
+        """
         if method != "chat.postMessage":
             await self._wait_for_method(method)
         try:
-            response = await call
+            response = await call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")

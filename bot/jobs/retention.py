@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.jobs.loop import repeat
 from bot.jobs.turns import Turns
 from storage.db import Database
 from storage.retention import RetentionStore
@@ -102,11 +103,5 @@ class RetentionJob:
         Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
         turn picks one replica per interval.
         """
-        while True:
-            await self.sleep(self.interval)
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the job
-                log.exception("retention run failed")
+        await self.sleep(self.interval)
+        await repeat("retention", self.run_once, interval=self.interval, sleep=self.sleep)

@@ -145,6 +145,7 @@ class Gate:
         target: Target,
         *,
         refusal: tuple[str, str] | None = None,
+        record: bool = True,
     ) -> None:
         """Let the actor through, or audit the refusal and raise :class:`NotAuthorized`.
 
@@ -153,7 +154,11 @@ class Gate:
             action: the audit action name, e.g. ``"delete"``.
             target: what the refused action was about.
             refusal: ``(audit message, user message)`` instead of the role hint.
+            record: False for plain reads whose refusal is not worth an audit row.
         """
+        if not record:
+            await self.authz.require(trail.actor.user_id, permission)
+            return
         if refusal is None:
             await authorize(self.authz, trail, permission, action, target)
             return

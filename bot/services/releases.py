@@ -21,9 +21,11 @@ from bot.errors import ProviderError, UserFacingError
 from bot.providers.streampixel import PROVIDER, Project, UploadResult, UserStats
 from bot.services.actor import Actor, Gate, Target
 from bot.services.builds import BuildService, ProjectLine, QueuedRun, SlotBusy
+from bot.services.governance import Frozen, Governance, NeedsApproval, Override
 from bot.services.oneshot import AlreadyUsed, Button, OneShot
 from bot.services.release_timeline import BuildsView, ReleaseRefused, ReleaseTimeline
 from bot.services.release_view import RollbackChoices
+from storage.approvals import ApprovalRequest
 from storage.builds import Build, Queued
 from storage.notifications import QueuedResult
 from storage.outbox import OutboxStore
@@ -93,6 +95,13 @@ class QueuedNotice:
 
 
 @dataclass(frozen=True)
+class ApprovalRequested:
+    """The project's policy asks for approvals: a request was posted, nothing was sent."""
+
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True)
 class BuildsPage:
     """One page of a project's known builds."""
 
@@ -114,6 +123,7 @@ class Releases:
         outbox: where results for a channel go.
         clock: the current time.
         queue_signal: set when a distribution is queued, so the queue runner looks now.
+        governance: approvals and freezes (:mod:`bot.services.governance`).
         timeline: the release timeline (live builds, refusals, decision stamps).
         notices: re-renders a build's messages after a decision (through the outbox).
     """
@@ -126,6 +136,7 @@ class Releases:
         outbox: OutboxStore,
         clock: Clock,
         queue_signal: asyncio.Event,
+        governance: Governance,
         timeline: ReleaseTimeline,
         notices: ReleaseNotices,
     ) -> None:
@@ -137,6 +148,7 @@ class Releases:
         self.outbox = outbox
         self.clock = clock
         self.queue_signal = queue_signal
+        self.governance = governance
 
     @property
     def builds(self) -> BuildService:
@@ -186,6 +198,12 @@ class Releases:
         found = await service.resolve_project(project)
         params = {"file_url": file_url, "auto_release": auto_release}
         target = Target(PROVIDER, "project", found.id, params)
+        if auto_release:
+            decision = await self.governance.check(found.id, "upload", actor)
+            if isinstance(decision, Frozen):
+                raise await self.governance.refuse(
+                    trail, decision, "upload", found.id, file_url, target
+                )
         try:
             result = await service.upload(
                 found, file_url, auto_release=auto_release, requested_by=actor.user_id
@@ -234,23 +252,32 @@ class Releases:
         upload_id: str,
         *,
         button: Button | None = None,
+        override: Override | None = None,
         origin: str | None = None,
         audit_params: Mapping[str, object] | None = None,
-    ) -> Released | SlotBusy | AlreadyUsed:
+    ) -> Released | SlotBusy | AlreadyUsed | ApprovalRequested | QueuedNotice:
         """Distribute (or roll back to) a build: the buttons, the queue and scheduled runs.
 
         A build the bot knows Streampixel would refuse (seen rejected or still
-        processing, or of another project) is refused here: audited as denied,
-        nothing sent, the distribute slot left free (:class:`ReleaseRefused`).
+        processing, or of another project) is refused right after the role check:
+        audited as denied, nothing sent, no approval asked, the distribute slot
+        left free (:class:`~bot.services.release_timeline.ReleaseRefused`).
 
         Args:
             action: ``"distribute"`` or ``"rollback"``.
             button: the clicked one-shot button (None for a queued or scheduled run,
                 whose row is already claimed by exactly one runner).
+            override: an admin's override of a freeze for exactly this release.
             origin: how the decision stamp names the entry point (``schedule``,
                 ``queue``); the actor's source by default.
             audit_params: more parameters for the audit row (a queued or scheduled
                 run's requester and request time).
+
+        Governance (:meth:`Governance.check`) comes right after the role: a freeze
+        refuses (:class:`~bot.services.governance.FrozenError`, audited); a policy
+        asking for approvals posts a request instead (:class:`ApprovalRequested`);
+        the run of an approved request is reported back to it, and when the slot
+        is busy it is queued at once (:class:`QueuedNotice`).
 
         Raises:
             NotAuthorized: the actor (the requester, for a queued run) lacks the role.
@@ -266,6 +293,13 @@ class Releases:
         if pre.refusal is not None:
             await trail.record(action, "denied", target, pre.refusal.reason)
             raise ReleaseRefused(action, upload_id, pre.refusal.reason)
+        decision = await self.governance.check(
+            project_id, action, actor, upload_id=upload_id, override=override
+        )
+        if isinstance(decision, Frozen):
+            raise await self.governance.refuse(
+                trail, decision, action, project_id, upload_id, target
+            )
         key = None
         if button is not None:
             key = OneShot.key(action, f"{project_id}:{upload_id}", button)
@@ -273,6 +307,12 @@ class Releases:
             if used is not None:
                 await trail.record(action, "denied", target, "button already used")
                 return used
+        if isinstance(decision, NeedsApproval):
+            request = await self._request_approval(actor, action, project_id, upload_id, decision)
+            if key is not None:
+                await self.once.done(key, "ok", f"approval #{request.id} requested")
+            return ApprovalRequested(request)
+        approval = decision.approval
         try:
             result = await self.builds.distribute(project_id, upload_id)
         except BaseException as exc:
@@ -280,6 +320,10 @@ class Releases:
                 await self.once.free(key)
             if isinstance(exc, ProviderError):
                 await trail.record(action, "failed", target, exc.message)
+            if approval is not None:
+                failed = isinstance(exc, ProviderError)
+                words = exc.message if isinstance(exc, ProviderError) else "interrupted"
+                await self.governance.ran(approval, actor, "failed" if failed else "queued", words)
             raise
         if isinstance(result, SlotBusy):
             if key is not None:
@@ -287,10 +331,15 @@ class Releases:
             if actor.source != "scheduler":  # a queued run is rescheduled, not refused
                 text = f"distribute slot in use until {result.next_at:%H:%M} UTC"
                 await trail.record(action, "denied", target, text)
+            if approval is not None:
+                return await self._queue_approved(approval, actor, result)
             return result
         if key is not None:
             await self.once.done(key, "ok", result.message)
         await trail.record(action, "ok", target, result.message)
+        if approval is not None:
+            await self.governance.ran(approval, actor, "ok", result.message)
+            await self._stamp_approvals(approval, project_id, upload_id)
         at = self.clock()
         await self.timeline.made_live(
             project_id,
@@ -308,6 +357,55 @@ class Releases:
         )
         return Released(
             action, project_id, upload_id, actor.user_id, at, result.message, on_notification
+        )
+
+    async def _stamp_approvals(
+        self, approval: ApprovalRequest, project_id: str, upload_id: str
+    ) -> None:
+        """The approvers of a release that ran become stamps on the build's message."""
+        full = await self.governance.approvals.get(approval.id) or approval
+        for vote in full.votes:
+            await self.timeline.timeline.record_approval(
+                project_id, upload_id, actor_id=vote.voter_id, source="button", at=vote.voted_at
+            )
+
+    async def _request_approval(
+        self,
+        actor: Actor,
+        action: str,
+        project_id: str,
+        upload_id: str,
+        decision: NeedsApproval,
+    ) -> ApprovalRequest:
+        """Post an approval request for this release (names the project in words)."""
+        try:
+            name = (await self.builds.resolve_project(project_id)).name
+        except (ProviderError, UserFacingError):
+            name = project_id
+        return await self.governance.request(
+            actor, action, project_id, name, upload_id, decision.policy
+        )
+
+    async def _queue_approved(
+        self, approval: ApprovalRequest, actor: Actor, busy: SlotBusy
+    ) -> SlotBusy | QueuedNotice:
+        """An approved release met a busy slot: it waits in the queue (once)."""
+        if actor.source == "scheduler":  # already queued: the runner tries again
+            await self.governance.ran(approval, actor, "queued", "the slot is still in use")
+            return busy
+        queued = await self.builds.queue(
+            approval.project_id,
+            approval.upload_id,
+            action=approval.action,
+            requested_by=approval.requested_by,
+            channel_id=approval.channel_id,
+        )
+        self.queue_signal.set()
+        await self.governance.ran(
+            approval, actor, "queued", f"queued for {queued.run_at:%H:%M} UTC"
+        )
+        return QueuedNotice(
+            approval.action, approval.project_id, approval.upload_id, actor.user_id, queued.run_at
         )
 
     # -- queue -----------------------------------------------------------------
@@ -374,7 +472,10 @@ class Releases:
                 "requested_at": queued.created_at.isoformat(),
             },
         )
-        assert not isinstance(result, AlreadyUsed)  # no button: nothing to claim
+        if isinstance(result, ApprovalRequested):
+            # The policy changed after it was queued: it now waits for its approvals.
+            raise UserFacingError(f"approval #{result.request.id} requested before it runs")
+        assert not isinstance(result, AlreadyUsed | QueuedNotice)  # no button: nothing claimed
         return result
 
     async def _report(self, run: QueuedRun) -> None:

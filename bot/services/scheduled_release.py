@@ -12,8 +12,15 @@ from __future__ import annotations
 from bot.services.actor import Actor
 from bot.services.builds import SlotBusy
 from bot.services.oneshot import AlreadyUsed
-from bot.services.releases import Released, Releases
-from bot.services.schedules import Failed, Ran, ReleaseRun, RunOutcome, SlotWait
+from bot.services.releases import ApprovalRequested, QueuedNotice, Released, Releases
+from bot.services.schedules import (
+    AwaitingApproval,
+    Failed,
+    Ran,
+    ReleaseRun,
+    RunOutcome,
+    SlotWait,
+)
 from storage.schedules import Schedule
 
 
@@ -38,6 +45,12 @@ def scheduled_release(releases: Releases) -> ReleaseRun:
             return SlotWait(result.next_at)
         if isinstance(result, Released):
             return Ran(result.message)
+        if isinstance(result, ApprovalRequested):
+            # The project needs approvals: the request is posted in the scheduling
+            # channel, and the release runs once it is approved (governance's flow).
+            return AwaitingApproval(result.request.id, result.request.needed)
+        if isinstance(result, QueuedNotice):  # an approved release met a busy slot
+            return Ran(f"queued for {result.run_at:%H:%M} UTC (the distribute slot was in use)")
         if isinstance(result, AlreadyUsed):  # no button was given: cannot happen
             return Failed("the release was already claimed")
         return Failed(f"unexpected result {type(result).__name__}")

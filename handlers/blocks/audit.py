@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from bot.records import AuditPage, AuditRecord, AuditSummary
 from handlers import ids
 from handlers.blocks.parts import SECTION_LIMIT, Block, actions, button, context, section
-from storage.audit import AuditPage, AuditSummary
-from storage.audit_chain import AuditRecord
 
 _OUTCOME_ICON = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": ":x:"}
 

@@ -10,14 +10,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
-from bot.notifications.types import QUEUED_RESULT, QueuedResult
+from bot.notifications.types import DELETE_RESULT, QUEUED_RESULT, DeleteResult, Notice, QueuedResult
 from handlers import ids
+from handlers.blocks.approvals import governance_message
+from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
-from handlers.blocks.media import delete_confirm
+from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, context, esc, section
 from handlers.blocks.releases import schedule_report
-from storage.release_notices import BUILD_REFRESH, SCHEDULE_REPORT, schedule_from_payload
+from storage.release_notices import SCHEDULE_REPORT, schedule_from_payload
 from storage.timeline import Stamp
 
 Blocks = list[dict[str, Any]]
@@ -127,42 +129,34 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     return f"{t.title or 'Live session'} (host {host}): {_fallback(status)}", blocks
 
 
-def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
+def step_reply(notification: Notice) -> tuple[str, bool]:
     """The thread reply for one step, and whether to broadcast it to the channel."""
-    event = str(notification["event"])
-    if event == BUILD_REFRESH:
-        return _decision_reply(notification), False
+    event = notification.event
     text = status_of(event)
-    detail = notification.get("objection") or notification.get("error")
+    detail = notification.objection or notification.error
     if detail:
-        text += f": {esc(str(detail))}"
-    if notification.get("reconciled"):
+        text += f": {esc(detail)}"
+    if notification.reconciled:
         text += f" _({RECONCILED})_"
     return text[:_MAX_REPLY], event in BROADCAST
 
 
-_DECISIONS = {
-    "distributed": ":rocket: Distributed by",
-    "rolled_back": ":leftwards_arrow_with_hook: Rolled back to by",
-    "approved": ":ballot_box_with_check: Approved by",
-}
-
-
-def _decision_reply(notification: Mapping[str, Any]) -> str:
-    """The thread reply that records a decision taken on the build through the bot."""
-    head = _DECISIONS.get(str(notification.get("kind")), ":memo: Decided by")
-    actor = esc(str(notification.get("actor_id") or "?"))
-    return f"{head} <@{actor}>"
-
-
 def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
+    audit = audit_notice(notification)
+    if audit is not None:
+        return audit
+    governed = governance_message(notification)
+    if governed is not None:
+        return governed
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
     if notification.get("event") == SCHEDULE_REPORT:
         schedule, at = schedule_from_payload(notification)
         return schedule_report(schedule, at=at)
-    return webhook_test_message(notification)
+    if notification.get("event") == DELETE_RESULT:
+        return delete_result_message(DeleteResult.from_payload(notification))
+    return webhook_test_message(Notice.from_payload(notification))
 
 
 def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
@@ -184,10 +178,10 @@ def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
     return text, blocks
 
 
-def webhook_test_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
+def webhook_test_message(notification: Notice) -> tuple[str, Blocks]:
     """The answer to ``webhook.test``: the webhook reaches us."""
-    project = esc(str(notification.get("project") or "?"))
-    when = esc(str(notification.get("timestamp") or ""))
+    project = esc(notification.project or "?")
+    when = esc(notification.timestamp or "")
     text = f":white_check_mark: The Streampixel webhook works: test event for project `{project}`"
     if when:
         text += f" (sent {when})"
@@ -216,7 +210,7 @@ class SlackNotifications:
         """The one message of a build, video or live session."""
         return pipeline_message(timeline, project_name=project_name, stamps=stamps)
 
-    def step_reply(self, notification: Mapping[str, Any]) -> tuple[str, bool]:
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply for one step."""
         return step_reply(notification)
 

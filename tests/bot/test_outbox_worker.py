@@ -9,6 +9,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
+from bot.notifications.types import Notice
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import serve_in_background
@@ -47,13 +48,9 @@ async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
 
 
 async def _queue(db, event: str, key: str, subject: str = "up1") -> None:
-    notification = {
-        "provider": "streampixel",
-        "event": event,
-        "subject": subject,
-        "project": "P1",
-        "timestamp": key,
-    }
+    notification = Notice(
+        provider="streampixel", event=event, subject=subject, project="P1", timestamp=key
+    )
     await WebhookStore(db).record(
         Intake(
             provider="streampixel",

@@ -8,6 +8,7 @@ import httpx
 
 from bot.jobs.reconcile import Reconciler
 from storage.db import Database
+from storage.operations import OperationsStore
 from tests.providers.streamstack_fixtures import KEY_A, FakeClock, client_for, make_sim, served
 from tests.webhook_helpers import TOKEN, drained, quiet_bot, running_worker
 
@@ -61,6 +62,11 @@ async def test_a_missed_media_failed_is_found_and_posted_once(database: Database
         async with running_worker(bot):
             await drained(bot.container.db)
         assert await reconciler.reconcile() == []  # found once, never again
+        # Webhook health counts the 4 webhooks that arrived, not the reconciled delivery.
+        [health] = await OperationsStore(bot.deps.db).webhook_health(
+            ("streamstack",), datetime.now(UTC), timedelta(days=3650)
+        )
+        assert health.accepted == 4
 
         messages = bot.slack.channel_messages("C0DEFAULT")
         [parent] = [m for m in messages if m.thread_ts is None and broken.uuid in m.text]
