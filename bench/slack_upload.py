@@ -143,7 +143,7 @@ async def main(megabytes: int) -> int:
         )
         roles = Authorizer(frozenset(), _MediaRole())  # type: ignore[arg-type]  # duck-typed store
         gate = Gate(roles, _NullAuditor(), lambda: datetime.now(UTC))
-        transfer = MediaTransfer(ss, gate, http, TOKEN)
+        transfer = MediaTransfer(ss, gate, http, TOKEN, api_url=f"{files.url}/api/")
         actor = Actor("U0BENCH", "modal", datetime.now(UTC))
 
         async def progress(sent: int, total: int | None) -> None:

@@ -233,7 +233,11 @@ def build_container(
     # Reads files people share in Slack (url_private, bot token), streamed to StreamStack.
     files_http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
     transfer = MediaTransfer(
-        streamstack, gate, files_http, settings.slack_bot_token.get_secret_value()
+        streamstack,
+        gate,
+        files_http,
+        settings.slack_bot_token.get_secret_value(),
+        api_url=settings.slack_api_url,
     )
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)

@@ -18,7 +18,7 @@ from bot.errors import ProviderError, UserFacingError
 from bot.providers.streamstack import PROVIDER, StreamStackClient
 from bot.services.actor import Actor, Gate, Target
 from bot.services.media import check_title, content_type_for
-from bot.slack_files import SlackFile, stream_file
+from bot.slack_files import SlackFile, stream_file, token_may_go_to
 
 #: Called with (bytes sent so far, total bytes or None).
 Progress = Callable[[int, int | None], Awaitable[None]]
@@ -59,15 +59,24 @@ class MediaTransfer:
         gate: authorization and the audit trail.
         http: the client files are read from Slack with.
         token: the bot token (``files:read``).
+        api_url: the Slack Web API base URL; besides Slack's own https hosts, the token
+            is only sent to this host (a sandbox's file links).
     """
 
     def __init__(
-        self, client: StreamStackClient | None, gate: Gate, http: httpx.AsyncClient, token: str
+        self,
+        client: StreamStackClient | None,
+        gate: Gate,
+        http: httpx.AsyncClient,
+        token: str,
+        *,
+        api_url: str = "https://slack.com/api/",
     ):
         self._client_or_none = client
         self.gate = gate
         self._http = http
         self._token = token
+        self._api_url = api_url
 
     async def may_upload(self, actor: Actor) -> None:
         """Refuse early (unaudited: nothing was attempted yet) when the actor lacks the role.
@@ -101,6 +110,8 @@ class MediaTransfer:
             raise UserFacingError("StreamStack is not configured on this bot (STREAMSTACK_API_KEY)")
         if not file.is_video:
             raise UserFacingError(f"{file.label} is not a video file")
+        if not token_may_go_to(file.url_private, self._api_url):
+            raise UserFacingError(f"the download link of {file.label} is not a Slack link")
         title = check_title(title.split(), file.title or file.name)
         params = {**params, "title": title}
         target = Target(PROVIDER, "video", None, params)

@@ -267,3 +267,20 @@ async def test_non_video_in_a_dm_is_explained(stack: Stack, files: Files) -> Non
     await stack.bot.slack.wait_for(lambda s: bool(s.channel_messages("D0DIRECT1")))
     (answer,) = stack.bot.slack.channel_messages("D0DIRECT1")
     assert "is not a video" in answer.text and "*notes.pdf*" in answer.text
+
+
+async def test_a_link_to_another_host_never_gets_the_token(stack: Stack, files: Files) -> None:
+    """A file whose link is not Slack's (nor the configured API host's) is refused in words."""
+    foreign = {
+        **video_file(files),
+        "url_private": video_file(files)["url_private"].replace("127.0.0.1", "localhost"),
+    }
+    await use_shortcut(stack, {"ts": MESSAGE_TS, "text": "", "files": [foreign]}, MEDIA_USER)
+    view = await opened_view(stack)
+    await submit(stack, view, "Trailer", MEDIA_USER)
+    await stack.bot.slack.wait_for(
+        lambda s: any("failed" in m.text for m in thread_replies(stack)), within=10
+    )
+    (reply,) = thread_replies(stack)
+    assert "is not a Slack link" in reply.text
+    assert files.seen == []
