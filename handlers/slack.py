@@ -14,6 +14,7 @@ from handlers import (
     live,
     media,
     roles,
+    slack_upload,
     subscriptions,
     upload_forms,
 )
@@ -35,6 +36,7 @@ def register(app: AsyncApp, container: Container) -> None:
     freezes.register(app, container, routers)
     media.register(app, container, routers)
     upload_forms.register(app, container)
+    slack_upload.register(app, container)
     live.register(app, container, routers)
     roles.register(app, container, routers)
     for router in routers.all():
