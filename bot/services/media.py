@@ -447,6 +447,11 @@ class MediaService:
         await self.undo.outbox.enqueue(pending.channel_id, result, now)
         return pending
 
+    async def may_upload(self, actor: Actor) -> None:
+        """Refuse (and audit) before a form opens when the actor may not upload videos."""
+        trail = self.gate.trail(actor)
+        await self.gate.check(trail, "media.upload", "upload", Target(PROVIDER, "video"))
+
     async def import_url(self, actor: Actor, url: str, title_words: list[str]) -> Imported:
         """``/media upload``: import a video from a public URL (audited without the query).
 
