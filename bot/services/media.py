@@ -258,8 +258,12 @@ class MediaService:
         return self._client_or_none
 
     async def page(self, page: int) -> MediaPage:
-        """One page of videos, newest first."""
-        return await self._client.list_media(page=page, per_page=PAGE_SIZE)
+        """One page of videos, newest first; past the end, the last page (never "page 99 of 1")."""
+        found = await self._client.list_media(page=page, per_page=PAGE_SIZE)
+        last = max(found.last_page, 1)
+        if page > last:
+            found = await self._client.list_media(page=last, per_page=PAGE_SIZE)
+        return found
 
     async def info(self, uuid: str) -> Media:
         """The details of one video."""
