@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -59,6 +60,7 @@ from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
 from bot.services.media import MediaService, UndoWindow
+from bot.services.media_transfer import MediaTransfer
 from bot.services.oneshot import OneShot
 from bot.services.release_timeline import ReleaseTimeline
 from bot.services.releases import Releases
@@ -137,6 +139,8 @@ class Container:
     governance: Governance
     governance_actions: GovernanceActions
     media: MediaService
+    transfer: MediaTransfer
+    files_http: httpx.AsyncClient
     live: LiveService
     home: HomeService
     roles: RoleService
@@ -159,6 +163,7 @@ class Container:
         for client in (self.streamapi, self.streamstack, self.streampixel):
             if client is not None:
                 await client.aclose()
+        await self.files_http.aclose()
         await self.db.dispose()
 
 
@@ -273,6 +278,15 @@ def build_container(
         window = timedelta(minutes=settings.delete_undo_minutes)
         undo = UndoWindow(PendingDeleteStore(db), outbox, window)
     media = MediaService(streamstack, gate, once, clock, governance, undo)
+    # Reads files people share in Slack (url_private, bot token), streamed to StreamStack.
+    files_http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+    transfer = MediaTransfer(
+        streamstack,
+        gate,
+        files_http,
+        settings.slack_bot_token.get_secret_value(),
+        api_url=settings.slack_api_url,
+    )
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
@@ -348,6 +362,8 @@ def build_container(
         governance=governance,
         governance_actions=governance_actions,
         media=media,
+        transfer=transfer,
+        files_http=files_http,
         live=live,
         home=home,
         roles=roles,

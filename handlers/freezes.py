@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.services.builds import SlotBusy
 from bot.services.oneshot import AlreadyUsed
 from bot.services.releases import QueuedNotice, Released
 from handlers import ids
@@ -129,8 +130,14 @@ async def submit_override(
         await tell(client, channel, actor.user_id, text)
     elif isinstance(result, AlreadyUsed):
         await tell(client, channel, actor.user_id, "This was already done.")
-    else:
-        text = "The override is recorded; the release needs its approvals first."
+    elif isinstance(result, SlotBusy):
+        text = (
+            f"The override is recorded, but Streampixel's distribute slot is in use until "
+            f"{build_blocks.hhmm(result.next_at)}: nothing was sent. Override again then."
+        )
+        await tell(client, channel, actor.user_id, text)
+    else:  # ApprovalRequested: the project's policy still asks for approvals
+        text = "The override is recorded; the release was posted for its approvals first."
         await tell(client, channel, actor.user_id, text)
 
 

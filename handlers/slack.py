@@ -15,7 +15,9 @@ from handlers import (
     media,
     roles,
     schedule,
+    slack_upload,
     subscriptions,
+    upload_forms,
 )
 from handlers import help as help_command
 from handlers.router import Routers, make_routers
@@ -35,6 +37,8 @@ def register(app: AsyncApp, container: Container) -> None:
     approvals.register(app, container, routers)
     freezes.register(app, container, routers)
     media.register(app, container, routers)
+    upload_forms.register(app, container)
+    slack_upload.register(app, container)
     live.register(app, container, routers)
     roles.register(app, container, routers)
     for router in routers.all():
