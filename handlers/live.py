@@ -6,15 +6,21 @@ only; channel messages, logs and audit rows never carry them.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
-from bot.services.live import parse_recordings
+from bot.errors import InvalidInput
+from bot.services.live import RecordingFilter, parse_recordings
 from handlers.blocks import live as render
 from handlers.blocks.parts import esc
-from handlers.requests import actor_of_command, keep_out_of_logs
+from handlers.ids import LIVE_RECORDINGS_PAGE
+from handlers.requests import actor_of_command, click_listener, clicked_value, keep_out_of_logs
 from handlers.router import Invocation, Routers, Subcommand
 
 
@@ -101,6 +107,34 @@ async def recordings(
     )
 
 
+async def recordings_page_clicked(
+    body: dict[str, Any], c: Container, respond: AsyncRespond
+) -> None:
+    """Previous/Next under ``/live recordings``: the same filter, another page, in place."""
+    wanted, page = recordings_request(clicked_value(body))
+    videos = await c.live.recordings(wanted)
+    await respond(
+        text=f"{len(videos)} recordings",
+        blocks=render.recordings(videos, wanted, page),
+        replace_original=True,
+    )
+
+
+def recordings_request(raw: str) -> tuple[RecordingFilter, int]:
+    """The filter and page a paging button carries (a forged value is refused in words)."""
+    try:
+        value = json.loads(raw)
+        host, since, until = value.get("h"), value.get("s"), value.get("u")
+        wanted = RecordingFilter(
+            str(host) if host else None,
+            datetime.fromtimestamp(int(since), UTC) if since is not None else None,
+            datetime.fromtimestamp(int(until), UTC) if until is not None else None,
+        )
+        return wanted, max(int(value.get("p", 1)), 1)
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise InvalidInput("this paging button's value could not be read") from None
+
+
 async def themes(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
     """``/live themes``."""
     items = await c.live.themes()
@@ -145,5 +179,6 @@ SUBCOMMANDS = (
 
 
 def register(app: AsyncApp, container: Container, routers: Routers) -> None:
-    """Add the ``/live`` subcommands."""
+    """Add the ``/live`` subcommands and the recordings' paging buttons."""
     routers.live.add(*SUBCOMMANDS)
+    app.action(LIVE_RECORDINGS_PAGE)(click_listener(recordings_page_clicked, container))

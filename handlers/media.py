@@ -27,6 +27,7 @@ from bot.services.media import (
     parse_period,
 )
 from bot.services.oneshot import AlreadyUsed
+from handlers import upload_forms
 from handlers.blocks import media as render
 from handlers.blocks.parts import esc, section, slack_date, spend_button
 from handlers.ids import (
@@ -100,7 +101,10 @@ async def delete(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
 
 
 async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
-    """``/media upload <url> [title]``."""
+    """``/media upload <url> [title]``; alone, it opens a form."""
+    if not inv.args:
+        await upload_forms.open_media_form(inv, c)
+        return
     actor = actor_of_command(inv, c.clock())
     imported = await c.media.import_url(actor, inv.args[0], inv.args[1:])
     created = imported.media
@@ -148,7 +152,13 @@ SUBCOMMANDS = (
         2,
     ),
     Subcommand("delete", "delete <uuid>", "delete a video for good (asks first)", delete, 1, 1),
-    Subcommand("upload", "upload <url> [title]", "import a video from a public URL", upload, 1),
+    Subcommand(
+        "upload",
+        "upload <url> [title]",
+        "import a video from a public URL; alone, opens a form",
+        upload,
+        0,
+    ),
     Subcommand(
         "presign",
         "presign <filename> [title]",

@@ -5,7 +5,20 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.container import Container
-from handlers import approvals, audit, build, freezes, home, live, media, roles, subscriptions
+from handlers import (
+    approvals,
+    audit,
+    build,
+    freezes,
+    home,
+    live,
+    media,
+    roles,
+    schedule,
+    slack_upload,
+    subscriptions,
+    upload_forms,
+)
 from handlers import help as help_command
 from handlers.router import Routers, make_routers
 
@@ -20,9 +33,12 @@ def register(app: AsyncApp, container: Container) -> None:
     help_command.register(routers)
     audit.register(app, container, routers)
     build.register(app, container, routers)
+    schedule.register(app, container, routers)
     approvals.register(app, container, routers)
     freezes.register(app, container, routers)
     media.register(app, container, routers)
+    upload_forms.register(app, container)
+    slack_upload.register(app, container)
     live.register(app, container, routers)
     roles.register(app, container, routers)
     for router in routers.all():

@@ -138,3 +138,31 @@ def event_callback(event: dict[str, Any], *, event_id: str = "Ev0001") -> bytes:
         "event_time": int(time.time()),
     }
     return json.dumps(envelope).encode()
+
+
+def message_action(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    user_id: str = "U111",
+    channel_id: str = "C0CHANNEL1",
+    response_url: str = "http://127.0.0.1:9/response/shortcut",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+) -> bytes:
+    """A form-encoded ``message_action`` (message shortcut) shaped like Slack's documented one."""
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "token": "verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "channel": {"id": channel_id, "name": "general"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts", ""),
+        "message": {"type": "message", **message},
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()

@@ -258,8 +258,12 @@ class MediaService:
         return self._client_or_none
 
     async def page(self, page: int) -> MediaPage:
-        """One page of videos, newest first."""
-        return await self._client.list_media(page=page, per_page=PAGE_SIZE)
+        """One page of videos, newest first; past the end, the last page (never "page 99 of 1")."""
+        found = await self._client.list_media(page=page, per_page=PAGE_SIZE)
+        last = max(found.last_page, 1)
+        if page > last:
+            found = await self._client.list_media(page=last, per_page=PAGE_SIZE)
+        return found
 
     async def info(self, uuid: str) -> Media:
         """The details of one video."""
@@ -446,6 +450,11 @@ class MediaService:
         )
         await self.undo.outbox.enqueue(pending.channel_id, result, now)
         return pending
+
+    async def may_upload(self, actor: Actor) -> None:
+        """Refuse (and audit) before a form opens when the actor may not upload videos."""
+        trail = self.gate.trail(actor)
+        await self.gate.check(trail, "media.upload", "upload", Target(PROVIDER, "video"))
 
     async def import_url(self, actor: Actor, url: str, title_words: list[str]) -> Imported:
         """``/media upload``: import a video from a public URL (audited without the query).

@@ -186,3 +186,10 @@ async def test_delete_from_a_real_media_failed_notification(database: Database) 
         assert updated["blocks"][: len(notice.blocks) - 1] == notice.blocks[:-1]
         (event,) = stack.events("delete")
         assert (event.outcome, event.channel_id) == ("ok", "C0DEFAULT")
+
+
+async def test_a_page_past_the_end_shows_the_last_page(stack: Stack) -> None:
+    """`/media list 99` with one page of videos shows page 1 of 1 and no Previous button."""
+    reply = await stack.command("/media", "list 99", VIEWER)
+    assert "Page 1 of 1" in text_of(reply)
+    assert not any("page" in b["action_id"] for b in buttons(reply["blocks"]))
