@@ -35,6 +35,7 @@ from sqlalchemy import update
 from bot.jobs.retention import RetentionJob
 from storage import migrate
 from storage.db import Database
+from storage.notifications import Notice
 from storage.outbox import PENDING, SENT, OutboxRow
 from storage.retention import RetentionStore
 from storage.webhooks import POSTED, QUEUED, Intake, WebhookDelivery, WebhookStore
@@ -51,7 +52,7 @@ def _intake() -> Intake:
         project="p1",
         dedupe_key=key,
         raw_payload='{"bench": true}',
-        notification={"event": "build.approved", "subject": key[:12]},
+        notification=Notice(provider="streampixel", event="build.approved", subject=key[:12]),
         subject_key=key[:12],
     )
 
