@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.records import (
+    APPROVAL,
     CANCELLED,
     DONE,
     FAILED,
@@ -414,14 +415,15 @@ _OUTCOMES = {
     REFUSED: ":no_entry: Scheduled run #{id} refused",
     MISSED: ":alarm_clock: Scheduled run #{id} missed",
     CANCELLED: ":wastebasket: Scheduled run #{id} cancelled",
+    APPROVAL: ":ballot_box_with_check: Scheduled run #{id} is waiting for approval",
 }
 
 
 def schedule_report(schedule: Schedule, *, at: datetime) -> tuple[str, list[Block]]:
     """The scheduler's report in the scheduling channel: ``(fallback text, blocks)``."""
-    head = _OUTCOMES.get(schedule.state, "Scheduled run #{id}: " + schedule.state).format(
-        id=schedule.id
-    )
+    head = _OUTCOMES.get(
+        schedule.state, ":grey_question: Scheduled run #{id}: " + schedule.state
+    ).format(id=schedule.id)
     what = _schedule_words(schedule)
     lines = [
         f"{head}: {what}, requested by <@{esc(schedule.requested_by)}> for "
