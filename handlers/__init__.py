@@ -40,7 +40,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
     from handlers import audit, build, home, live, media, roles, subscriptions
     from handlers import help as help_command
+    from handlers.respond_guard import guard_respond
 
+    app.use(guard_respond)
     routers = make_routers()
     home.register(app, deps)
     subscriptions.register(app, deps, routers)

@@ -10,6 +10,7 @@ from a button whose ``confirm`` dialog names the build; a button runs once
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
@@ -291,6 +292,6 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
         (ids.BUILD_DISTRIBUTE, distribute_clicked),
         (ids.BUILD_ROLLBACK, rollback_clicked),
         (ids.BUILD_QUEUE_DISTRIBUTE, queue_clicked),
-        (ids.BUILD_PAGE, page_clicked),
+        (re.compile(f"^{ids.BUILD_PAGE}(_prev|_next)?$"), page_clicked),
     ):
         app.action(action_id)(click_listener(work))

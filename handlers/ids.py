@@ -16,3 +16,6 @@ AUDIT_PAGE = "audit_page"
 # Modal callback ids.
 VIEW_CONFIRM = "confirm_action"
 BUILD_PAGE = "build_page"
+#: Previous and Next need their own ids: Slack refuses two equal action_ids in one block.
+BUILD_PAGE_PREV = f"{BUILD_PAGE}_prev"
+BUILD_PAGE_NEXT = f"{BUILD_PAGE}_next"

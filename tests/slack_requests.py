@@ -75,6 +75,7 @@ def block_actions(
     message_blocks: list[dict[str, Any]] | None = None,
     response_url: str = "http://127.0.0.1:9/response/action",
     block_id: str = "b1",
+    trigger_id: str | None = None,
 ) -> bytes:
     """A form-encoded ``block_actions`` payload shaped like Slack's saved sample."""
     payload: dict[str, Any] = json.loads(_saved("block_actions.json"))
@@ -86,6 +87,8 @@ def block_actions(
     if message_blocks is not None:
         payload["message"]["blocks"] = message_blocks
     payload["response_url"] = response_url
+    if trigger_id is not None:
+        payload["trigger_id"] = trigger_id
     payload["actions"] = [
         {
             "action_id": action_id,

@@ -31,7 +31,7 @@ from storage import migrate
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./streamops-demo.db"
 #: Where the console types, and where notifications go (the default channel).
 CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
-_BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the fake Slack accepts any)
+_BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the demo's fake Slack issued it)
 
 
 @dataclass
@@ -110,7 +110,7 @@ async def run_demo_stack(
             migrations are applied before the bot accepts requests.
         pace: multiplies the simulators' pipeline stage durations (tests use a small one).
     """
-    slack = FakeSlack(users={user.id: user.name for user in PREDEFINED.values()})
+    slack = FakeSlack(users={user.id: user.name for user in PREDEFINED.values()}, token=_BOT_TOKEN)
     webhook_token = secrets.token_urlsafe(16)
     bot_app = _Deferred()
     bot_server = BackgroundServer(bot_app)
@@ -130,7 +130,10 @@ async def run_demo_stack(
         bot_app.app = app
         await bot_server.start()
         try:
-            requests = SlackRequests(settings.slack_signing_secret.get_secret_value())
+            requests = SlackRequests(
+                settings.slack_signing_secret.get_secret_value(),
+                issue_trigger_id=slack.issue_trigger_id,
+            )
             yield DemoStack(bot_server.url, slack, slack_server.url, requests, settings, sandbox)
         finally:
             await bot_server.stop()

@@ -14,7 +14,7 @@ from bot.notifications.timeline import BROADCAST, Timeline
 from handlers import ids
 from handlers.blocks.builds import run_confirm
 from handlers.blocks.media import delete_confirm
-from handlers.blocks.parts import actions, button, context, esc, section
+from handlers.blocks.parts import actions, button, code, context, esc, link, section
 
 Blocks = list[dict[str, Any]]
 
@@ -52,7 +52,7 @@ _MAX_REPLY = 2900
 
 def status_of(event: str) -> str:
     """The status line of a pipeline step."""
-    return _STATUS.get(event, f":grey_question: `{esc(event)}`")
+    return _STATUS.get(event, f":grey_question: {code(event)}")
 
 
 def _progress(timeline: Timeline, steps: tuple[tuple[str, str], ...]) -> str:
@@ -71,11 +71,10 @@ def pipeline_message(timeline: Timeline) -> tuple[str, Blocks]:
 
 def _build_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
-    project = esc(t.project or "?")
     status = status_of(current.event)
     if "build.approved" in t.events() and "build.distributing" in t.events():
         status = ":white_check_mark: Approved and distributed"
-    title = f"Build `{esc(t.subject)}` in project `{project}`"
+    title = f"Build {code(t.subject)} in project {code(t.project or '?')}"
     blocks: Blocks = [section(f"*{title}*\n{status}")]
     if current.event == "build.rejected":
         objection = esc(current.detail or "no reason given")
@@ -96,16 +95,16 @@ def _build_message(t: Timeline) -> tuple[str, Blocks]:
                 )
             )
         )
-    return f"Build {t.subject} ({t.project}): {_fallback(status)}", blocks
+    return f"Build {esc(t.subject)} ({esc(t.project)}): {_fallback(status)}", blocks
 
 
 def _media_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
     name = esc(t.title) if t.title else "Video"
     status = status_of(current.event)
-    lines = [f"*{name}* `{esc(t.subject)}`", status]
+    lines = [f"*{name}* {code(t.subject)}", status]
     if current.event == "media.published" and t.player_url:
-        lines.append(f"<{esc(t.player_url)}|Open the player>")
+        lines.append(link(t.player_url, "Open the player"))
     blocks: Blocks = [section("\n".join(lines))]
     if current.event == "media.failed":
         blocks.append(section(f"*Error:*\n> {esc(current.detail or 'no details given')}"))
@@ -123,7 +122,7 @@ def _media_message(t: Timeline) -> tuple[str, Blocks]:
         )
     else:
         blocks.append(context(_progress(t, _MEDIA_STEPS)))
-    return f"{t.title or 'Video'} ({t.subject}): {_fallback(status)}", blocks
+    return f"{esc(t.title or 'Video')} ({esc(t.subject)}): {_fallback(status)}", blocks
 
 
 def _live_message(t: Timeline) -> tuple[str, Blocks]:
@@ -133,10 +132,10 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     # The subject is "<public host id>@<start epoch>"; people know the host id.
     host = t.subject.split("@", 1)[0]
     blocks: Blocks = [
-        section(f"*{name}* · public host `{esc(host)}`\n{status}"),
-        context(f"`/live info {esc(host)}` for viewers and duration"),
+        section(f"*{name}* · public host {code(host)}\n{status}"),
+        context(f"{code(f'/live info {host}')} for viewers and duration"),
     ]
-    return f"{t.title or 'Live session'} (host {host}): {_fallback(status)}", blocks
+    return f"{esc(t.title or 'Live session')} (host {esc(host)}): {_fallback(status)}", blocks
 
 
 def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
@@ -151,9 +150,9 @@ def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
 
 def webhook_test_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """The answer to ``webhook.test``: the webhook reaches us."""
-    project = esc(str(notification.get("project") or "?"))
+    project = code(notification.get("project") or "?")
     when = esc(str(notification.get("timestamp") or ""))
-    text = f":white_check_mark: The Streampixel webhook works: test event for project `{project}`"
+    text = f":white_check_mark: The Streampixel webhook works: test event for project {project}"
     if when:
         text += f" (sent {when})"
     return _fallback(text), [section(text)]

@@ -151,7 +151,7 @@ async def test_builds_lists_known_uploads_with_status_and_pages(env: Env) -> Non
     text = text_of(reply)
     assert "`up11` · *Reject*" in text and "Bad files" in text and "Page 1 of 2" in text
     [next_button] = buttons(reply["blocks"])
-    await env.bot.click("build_page", next_button["value"], user_id=VIEWER)
+    await env.bot.click(next_button["action_id"], next_button["value"], user_id=VIEWER)
     page_two = (await env.reply_count(2))[1]
     assert page_two["replace_original"] is True
     assert "`up01`" in text_of(page_two) and "Page 2 of 2" in text_of(page_two)
