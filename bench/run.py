@@ -76,6 +76,9 @@ class TargetRun:
     results: dict[float, LoadResult] = field(default_factory=dict)
     followups: dict[float, tuple[int, float]] = field(default_factory=dict)
     peak_rss_mb: float = math.nan
+    idle_rss_mb: float = math.nan
+    cpu_ms: dict[float, float] = field(default_factory=dict)
+    runtime: dict[str, str] = field(default_factory=dict)
     log: str = ""
 
 
@@ -96,6 +99,32 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return math.nan
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS (current resident set) of ``pid`` in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (all threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def runtime_of(log: str) -> dict[str, str]:
+    """The ``BENCH-RUNTIME`` line a target prints (event loop, HTTP protocol), as a dict."""
+    for line in log.splitlines():
+        if line.startswith("BENCH-RUNTIME "):
+            data: dict[str, str] = json.loads(line.removeprefix("BENCH-RUNTIME "))
+            return data
+    return {}
 
 
 async def wait_for_port(port: int, proc: asyncio.subprocess.Process, within: float = 60) -> None:
@@ -259,6 +288,8 @@ async def run_target(
     run = TargetRun(target)
     async with child(target, port=port, cpu=server_cpu, config=config, log_path=log_path) as proc:
         await wait_for_port(port, proc)
+        await asyncio.sleep(0.5)
+        run.idle_rss_mb = rss_mb(proc.pid)
         async with aiohttp.ClientSession() as stats_session:
             before = await sandbox_stats(stats_session, slack_url)
             warm = await open_loop(url, sign(bodies), rate=50, duration=warmup)
@@ -266,16 +297,21 @@ async def run_target(
                 await wait_followups(stats_session, slack_url, before, len(warm.latencies))
             for rate in rates:
                 before = await sandbox_stats(stats_session, slack_url)
+                cpu_before = cpu_seconds(proc.pid)
                 result = await open_loop(url, sign(bodies), rate=rate, duration=duration)
                 run.results[rate] = result
                 if target in FOLLOWS_UP:
                     run.followups[rate] = await wait_followups(
                         stats_session, slack_url, before, len(result.latencies)
                     )
+                await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
+                served = max(len(result.latencies), 1)
+                run.cpu_ms[rate] = (cpu_seconds(proc.pid) - cpu_before) * 1000 / served
                 print(f"  {LABELS[target]:<22} {rate:>5.0f} req/s  {summary(result)}", flush=True)
                 await asyncio.sleep(0.5)
         run.peak_rss_mb = peak_rss_mb(proc.pid)
     run.log = log_path.read_text(errors="replace")
+    run.runtime = runtime_of(run.log)
     return run
 
 
@@ -348,19 +384,28 @@ def click_report(clicks: dict[str, TargetRun], args: argparse.Namespace) -> str:
         "   StreamOps acks, then checks the role, writes the refusal to the audit log and replies",
         "",
         f"  {'server':<22}{'rate':>6}{'sent':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'errors':>8}{'p99 ÷ Bolt':>12}",
+        f"{'errors':>8}{'p99 ÷ Bolt':>12}{'CPU ms/req':>12}{'CPU ÷ Bolt':>12}",
     ]
     bolt = clicks.get("bolt")
     for target, run in clicks.items():
         for rate, r in run.results.items():
-            ratio = ""
+            ratio = cpu_ratio = ""
             if bolt and target != "bolt" and rate in bolt.results:
                 ratio = f"{r.percentile(99) / bolt.results[rate].percentile(99):.2f}×"
+                cpu_ratio = ratio_text(run.cpu_ms.get(rate), bolt.cpu_ms.get(rate))
             lines.append(
                 f"  {LABELS[target]:<22}{rate:>6.0f}{r.sent:>7}{ms(r.percentile(50)):>9}"
                 f"{ms(r.percentile(99)):>9}{ms(r.max):>9}{r.errors:>8}{ratio:>12}"
+                f"{run.cpu_ms.get(rate, math.nan):>12.3f}{cpu_ratio:>12}"
             )
     return "\n".join(lines)
+
+
+def ratio_text(value: float | None, base: float | None) -> str:
+    """``value / base`` as a ratio string (``1.23`` and the multiplication sign), or a dash."""
+    if value is None or base is None or not base > 0:
+        return "—"
+    return f"{value / base:.2f}×"
 
 
 def report(
@@ -384,7 +429,8 @@ def report(
         + (", pinned to CPU 1; load generator and sandbox on CPU 0" if pinned else ", unpinned"),
         "",
         f"  {'server':<22}{'rate':>6}{'sent':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'errors':>8}{'p99 ÷ Bolt':>12}{'gen lag ms':>12}{'gen CPU':>9}",
+        f"{'errors':>8}{'p99 ÷ Bolt':>12}{'gen lag ms':>12}{'gen CPU':>9}"
+        f"{'CPU ms/req':>12}{'CPU ÷ Bolt':>12}",
     ]
     bolt = runs.get("bolt")
     for target in TARGETS:
@@ -397,10 +443,14 @@ def report(
                 base = bolt.results[rate].percentile(99)
                 ratio = f"{r.percentile(99) / base:.2f}×" if base > 0 else "—"
             cpu = f"{r.cpu / r.wall * 100:.0f}%" if r.wall > 0 else "—"
+            cpu_ratio = "—"
+            if bolt and target != "bolt":
+                cpu_ratio = ratio_text(run.cpu_ms.get(rate), bolt.cpu_ms.get(rate))
             lines.append(
                 f"  {LABELS[target]:<22}{rate:>6.0f}{r.sent:>7}{ms(r.percentile(50)):>9}"
                 f"{ms(r.percentile(99)):>9}{ms(r.max):>9}{r.errors:>8}{ratio:>12}"
-                f"{ms(r.max_send_lag):>12}{cpu:>9}"
+                f"{ms(r.max_send_lag):>12}{cpu:>9}{run.cpu_ms.get(rate, math.nan):>12.3f}"
+                f"{cpu_ratio:>12}"
             )
     streamops = runs.get("streamops")
     followers = [runs[t] for t in FOLLOWS_UP if t in runs and runs[t].followups]
@@ -413,10 +463,19 @@ def report(
                 f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{answered}"
                 f" within {waited:.1f} s of the last ack"
             )
-    lines += ["", "== Peak RSS (VmHWM) of each server process after its runs"]
+    lines += ["", "== Runtime of each server (its BENCH-RUNTIME line)"]
     for target in TARGETS:
         if target in runs:
-            lines.append(f"  {LABELS[target]:<22}{runs[target].peak_rss_mb:>8.1f} MB")
+            rt = runs[target].runtime
+            loop, http = rt.get("loop", "?"), rt.get("http", "?")
+            lines.append(f"  {LABELS[target]:<22}loop {loop}, http {http}")
+    lines += ["", "== RSS of each server process: idle (0.5 s after start) and peak (VmHWM)"]
+    for target in TARGETS:
+        if target in runs:
+            lines.append(
+                f"  {LABELS[target]:<22}idle {runs[target].idle_rss_mb:>7.1f} MB"
+                f"   peak {runs[target].peak_rss_mb:>7.1f} MB"
+            )
     lines.append("  (VmHWM is the lifetime peak, so it includes start-up and every rate run.)")
     lines += ["", "== Webhook ingest (Streampixel, SQLite, unique payloads)"]
     lines.append(f"  {ingest.describe()}" if ingest else f"  {ingest_note}")
@@ -585,7 +644,9 @@ async def bench(args: argparse.Namespace) -> int:
     print(text, flush=True)
     print(click_report(clicks, args), flush=True)
     if args.json:
-        args.json.write_text(json.dumps(to_json(runs, command, ingest, checks, facts), indent=2))
+        data = to_json(runs, command, ingest, checks, facts)
+        data["clicks"] = to_json(clicks, command, None, [], facts)["ack"]
+        args.json.write_text(json.dumps(data, indent=2))
     for run in runs.values():
         if "Traceback" in run.log:
             print(f"\n{LABELS[run.target]} logged errors:\n{run.log[-3000:]}", file=sys.stderr)
@@ -646,6 +707,9 @@ def to_json(
         "ack": {
             target: {
                 "peak_rss_mb": run.peak_rss_mb,
+                "idle_rss_mb": run.idle_rss_mb,
+                "runtime": run.runtime,
+                "cpu_ms_per_request": {str(k): v for k, v in run.cpu_ms.items()},
                 "rates": {
                     str(rate): {
                         "sent": r.sent,

@@ -14,9 +14,12 @@
   JSON line with their URLs and settings, then serves until terminated.
 
 Settings come as a JSON object in the ``BENCH_CONFIG`` environment variable (not
-argv, so the signing secret never shows in a process listing). The three servers
-run under uvicorn with the same configuration (one worker, ``log_level`` warning,
-defaults otherwise), so they differ only in the app.
+argv, so the signing secret never shows in a process listing). The servers run
+the way ``streamops serve`` runs: on uvloop (``uvloop.run``, as ``bot.cli`` does)
+and uvicorn's default HTTP protocol (httptools when installed, as it is with
+StreamOps), one worker, no access log; so they differ only in the app. Each
+prints one ``BENCH-RUNTIME {...}`` line on stderr naming the running event loop
+and the HTTP protocol class, which ``bench/run.py`` records and checks.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -87,8 +91,24 @@ def bare_bolt_app(config: dict[str, str], *, respond_after_ack: bool = False) ->
     return Starlette(routes=[Route("/slack/events", slack_events, methods=["POST"])])
 
 
+def report_runtime(kind: str) -> None:
+    """Print the running event loop and uvicorn's HTTP protocol as one line on stderr."""
+    from uvicorn.config import Config
+
+    config = Config(app=bare_starlette_app())  # the defaults bot.server.serve uses
+    config.load()
+    protocol = config.http_protocol_class
+    runtime = {
+        "kind": kind,
+        "loop": type(asyncio.get_running_loop()).__module__,
+        "http": f"{protocol.__module__}.{protocol.__qualname__}",  # type: ignore[union-attr]
+    }
+    print(f"BENCH-RUNTIME {json.dumps(runtime)}", file=sys.stderr, flush=True)
+
+
 async def serve_streamops(config: dict[str, str], port: int) -> None:
     """Run StreamOps the way ``streamops serve`` does (migrations, then uvicorn)."""
+    report_runtime("streamops")
     from bot.server import serve
     from bot.settings import Settings
 
@@ -97,10 +117,11 @@ async def serve_streamops(config: dict[str, str], port: int) -> None:
     await serve(settings, host="127.0.0.1", port=port)
 
 
-async def serve_plain(app: Any, port: int) -> None:
-    """Serve a baseline app with the same uvicorn configuration as StreamOps."""
+async def serve_plain(kind: str, app: Any, port: int) -> None:
+    """Serve a baseline app with the same uvicorn configuration as ``bot.server.serve``."""
+    report_runtime(kind)
     await uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level=LOG_LEVEL)
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level=LOG_LEVEL, access_log=False)
     ).serve()
 
 
@@ -145,16 +166,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     config: dict[str, str] = json.loads(os.environ.get("BENCH_CONFIG", "{}"))
+    run = uvloop.run  # what ``streamops serve`` runs on (bot.cli)
     if args.kind == "starlette":
-        asyncio.run(serve_plain(bare_starlette_app(), args.port))
+        run(serve_plain(args.kind, bare_starlette_app(), args.port))
     elif args.kind == "bolt":
-        asyncio.run(serve_plain(bare_bolt_app(config), args.port))
+        run(serve_plain(args.kind, bare_bolt_app(config), args.port))
     elif args.kind == "bolt-respond":
-        asyncio.run(serve_plain(bare_bolt_app(config, respond_after_ack=True), args.port))
+        run(serve_plain(args.kind, bare_bolt_app(config, respond_after_ack=True), args.port))
     elif args.kind == "streamops":
-        asyncio.run(serve_streamops(config, args.port))
+        run(serve_streamops(config, args.port))
     else:
-        asyncio.run(serve_sandbox(config.get("webhook_base"), config.get("webhook_token", "")))
+        run(serve_sandbox(config.get("webhook_base"), config.get("webhook_token", "")))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,7 @@
 Features build an :class:`AuditEvent` for each state-changing action and each
 refused or failed attempt and hand it to an :class:`Auditor`
 (``storage.audit.AuditLog`` in production, a recording fake in tests).
-:class:`BackgroundAuditor` puts the write behind a queue so that recording
-never delays a Slack ack.
+Handlers ack first; the service writes the row after the ack, durably.
 
 Filter text such as ``user=U123 action=distribute since=7d page=2`` is parsed
 by :func:`parse_filters` into :class:`AuditFilters`, which the repository,
@@ -13,21 +12,27 @@ the CLI and the Slack handler share.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, Protocol, get_args
+from typing import Protocol
 
 from bot.errors import InvalidInput
+from storage.audit_events import OUTCOMES, SOURCES, AuditEvent, AuditFilters, Outcome, Source
 
-Outcome = Literal["ok", "denied", "failed"]
-Source = Literal["slash_command", "button", "modal", "cli", "scheduler", "webhook"]
+__all__ = [
+    "ACTIONS",
+    "OUTCOMES",
+    "PROVIDERS",
+    "SOURCES",
+    "AuditEvent",
+    "AuditFilters",
+    "Auditor",
+    "Outcome",
+    "Source",
+    "parse_filters",
+]
 
-OUTCOMES: tuple[str, ...] = get_args(Outcome)
-SOURCES: tuple[str, ...] = get_args(Source)
 PROVIDERS: tuple[str, ...] = ("streampixel", "streamstack", "streamapi")
 
 #: The action names features record (others may be added; none is enforced).
@@ -49,59 +54,6 @@ ACTIONS: tuple[str, ...] = (
 _log = logging.getLogger("streamops.audit")
 
 
-@dataclass(frozen=True, kw_only=True)
-class AuditEvent:
-    """One thing that was done, refused or failed, as features report it.
-
-    Attributes:
-        action: what was attempted, e.g. ``"distribute"`` or ``"role.grant"``.
-        outcome: ``"ok"``, ``"denied"`` (refused by us) or ``"failed"`` (an error).
-        actor_id: the Slack user id (or ``"cli:<login>"``, ``"scheduler"``).
-        source: where the request came from.
-        requested_at: when the request arrived (timezone-aware).
-        completed_at: when it finished, if it did.
-        actor_name: the actor's display name at the time.
-        team_id: the Slack workspace.
-        channel_id: the Slack channel the request came from.
-        provider: ``"streampixel"``, ``"streamstack"``, ``"streamapi"`` or None.
-        target_type: ``"project"``, ``"upload"``, ``"video"``, ``"host"``, ``"user"``...
-        target_id: the project id, uploadId, video uuid, host id...
-        params: the request parameters; secret-named keys are scrubbed on storage.
-        message: the provider's or our own message about the outcome.
-        correlation_id: links the row to the Slack request and notification message.
-    """
-
-    action: str
-    outcome: Outcome
-    actor_id: str
-    source: Source
-    requested_at: datetime
-    completed_at: datetime | None = None
-    actor_name: str = ""
-    team_id: str = ""
-    channel_id: str = ""
-    provider: str | None = None
-    target_type: str | None = None
-    target_id: str | None = None
-    params: Mapping[str, object] = field(default_factory=dict)
-    message: str = ""
-    correlation_id: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.action:
-            raise ValueError("an audit event needs an action")
-        if not self.actor_id:
-            raise ValueError("an audit event needs an actor_id")
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, not {self.outcome!r}")
-        if self.source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, not {self.source!r}")
-        for name in ("requested_at", "completed_at"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} must be timezone-aware")
-
-
 class Auditor(Protocol):
     """Anything that can durably record an :class:`AuditEvent`."""
 
@@ -110,103 +62,7 @@ class Auditor(Protocol):
         ...
 
 
-class BackgroundAuditor:
-    """An :class:`Auditor` whose ``record`` only enqueues; a task does the writing.
-
-    Handlers call ``record`` right after ``ack()`` without waiting on the
-    database. :meth:`aclose` drains the queue on shutdown. A write that fails is
-    logged (without parameters) and the writer keeps going.
-    """
-
-    def __init__(self, inner: Auditor, *, max_pending: int = 10_000) -> None:
-        self._inner = inner
-        self._queue: asyncio.Queue[AuditEvent | None] = asyncio.Queue(max_pending)
-        self._task: asyncio.Task[None] | None = None
-        self.failures = 0
-
-    def start(self) -> None:
-        """Start the writer task on the running loop (idempotent)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="audit-writer")
-
-    async def record(self, event: AuditEvent) -> None:
-        """Enqueue ``event``; waits only when ``max_pending`` writes are already queued."""
-        self.start()
-        await self._queue.put(event)
-
-    async def flush(self) -> None:
-        """Wait until every event enqueued so far has been written (or has failed)."""
-        await self._queue.join()
-
-    async def aclose(self) -> None:
-        """Write what is queued, then stop the writer task."""
-        if self._task is None:
-            return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                if event is None:
-                    return
-                await self._inner.record(event)
-            except Exception:
-                self.failures += 1
-                _log.exception(
-                    "audit write failed: action=%s actor=%s correlation=%s",
-                    event.action if event else "-",
-                    event.actor_id if event else "-",
-                    event.correlation_id if event else "-",
-                )
-            finally:
-                self._queue.task_done()
-
-
 # ---------------------------------------------------------------- filters
-
-
-@dataclass(frozen=True, kw_only=True)
-class AuditFilters:
-    """What to select from the audit log; every field is optional.
-
-    ``since`` is inclusive and ``until`` exclusive, both on ``requested_at``.
-    ``page`` counts from 1.
-    """
-
-    actor_id: str | None = None
-    action: str | None = None
-    provider: str | None = None
-    target: str | None = None
-    outcome: Outcome | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    page: int = 1
-
-    def with_page(self, page: int) -> AuditFilters:
-        """The same filters on another page."""
-        return replace(self, page=max(1, page))
-
-    def as_text(self) -> str:
-        """Filter text that :func:`parse_filters` turns back into these filters."""
-        parts = []
-        for key, value in (
-            ("user", self.actor_id),
-            ("action", self.action),
-            ("provider", self.provider),
-            ("target", self.target),
-            ("outcome", self.outcome),
-        ):
-            if value is not None:
-                parts.append(f"{key}={value}")
-        for key, moment in (("since", self.since), ("until", self.until)):
-            if moment is not None:
-                parts.append(f"{key}={moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}")
-        if self.page != 1:
-            parts.append(f"page={self.page}")
-        return " ".join(parts)
 
 
 _KEYS = {

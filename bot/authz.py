@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, Role] = {
     "build.distribute": Role.RELEASER,
     "build.rollback": Role.RELEASER,
     "build.queue": Role.RELEASER,
+    "build.schedule": Role.RELEASER,
+    "build.schedule.cancel_any": Role.ADMIN,
     "build.test_webhook": Role.RELEASER,
     "media.upload": Role.MEDIA,
     "media.delete": Role.MEDIA,
@@ -31,6 +33,9 @@ PERMISSIONS: dict[str, Role] = {
     "subscriptions.manage": Role.ADMIN,
     "events.view": Role.ADMIN,
     "audit.query": Role.ADMIN,
+    "governance.policy": Role.ADMIN,
+    "governance.freeze": Role.ADMIN,
+    "governance.override": Role.ADMIN,
 }
 
 

@@ -1,7 +1,8 @@
-"""The ``streamops`` command line: ``serve``, ``db``, and each feature's own commands.
+"""The ``streamops`` command line: ``demo``, ``serve``, ``db``, ``sandbox`` and each feature's own.
 
 Every subcommand sets ``run``: an async function ``(args, settings) -> exit code``.
 A settings problem ends the program with one line naming it, not a traceback.
+The help texts are for users; this docstring is not shown to them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -18,6 +20,9 @@ from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 
 Runner = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+#: Where ``streamops serve`` listens by default: the sandbox's webhook target.
+DEFAULT_WEBHOOK_URL = "http://127.0.0.1:3000"
 
 
 def configure_logging(level: str) -> None:
@@ -74,84 +79,234 @@ async def _db_current(args: argparse.Namespace, settings: Settings) -> int:
 async def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
     from bot.sandbox.runner import run_forever
 
+    token = args.webhook_token or os.environ.get("STREAMOPS_WEBHOOK_TOKEN") or None
     await run_forever(
-        args.host, (args.streampixel_port, args.streamstack_port, args.streamapi_port)
+        args.host,
+        (args.streampixel_port, args.streamstack_port, args.streamapi_port),
+        webhook_base=args.webhook_url.rstrip("/"),
+        webhook_token=token,
     )
     return 0
 
 
 async def _demo(args: argparse.Namespace, settings: Settings | None) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the demo's chat window
+    for developer_notes in ("streamops.bolt", "slack_bolt"):
+        # Bolt's advice to developers ("Unhandled request" with a code snippet) is not chat.
+        logging.getLogger(developer_notes).setLevel(logging.ERROR)
     from bot.demo.console import run_demo
+    from bot.demo.stack import sqlite_url
 
+    database_url = sqlite_url(args.db.resolve()) if args.db else None
+    if args.web:
+        from bot.demo.web.run import serve_web_demo
+
+        return await serve_web_demo(
+            host=args.host, port=args.port, database_url=database_url, pace=args.pace
+        )
     return await run_demo(
-        script=args.script, user=args.as_user, pace=args.pace, reply_within=args.expect_timeout
+        script=args.script,
+        user=args.as_user,
+        database_url=database_url,
+        pace=args.pace,
+        reply_within=args.expect_timeout,
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (features add their subcommands here)."""
-    parser = argparse.ArgumentParser(prog="streamops", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+StreamOps runs your Streampixel builds, StreamStack videos and StreamAPI live
+sessions from Slack: slash commands, buttons on channel notifications, roles,
+and an audit log of who did what."""
 
-    serve = sub.add_parser("serve", help="run the bot (HTTP, or Slack over Socket Mode)")
-    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
-    serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
+EPILOG = """\
+start here:
+  streamops demo              chat with the bot in this terminal; no Slack
+                              workspace, provider account or settings needed
+  streamops demo --web        the same demo in your browser, looking like Slack
+  streamops serve             run the bot for your Slack workspace (it reads its
+                              settings from the environment or a .env file)
+
+`streamops COMMAND --help` shows a command's options."""
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot for your Slack workspace",
+        formatter_class=_RAW,
+        description="""\
+Run the bot. Slack sends slash commands, clicks and events to
+POST /slack/events; the providers send webhooks to
+POST /webhooks/streampixel/TOKEN and /webhooks/streamstack/TOKEN.
+Settings come from the environment or a .env file: at least SLACK_BOT_TOKEN
+and SLACK_SIGNING_SECRET (the README lists them all).""",
+        epilog="""\
+examples:
+  streamops serve                      listen on port 3000
+  streamops serve --socket-mode        no public URL: Slack connects over a socket""",
+    )
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",  # noqa: S104
+        help="the address to listen on (default: 0.0.0.0, every interface)",
+    )
+    serve.add_argument("--port", type=int, default=3000, help="the port (default: 3000)")
     serve.add_argument(
         "--socket-mode",
         action="store_true",
-        help="receive Slack over Socket Mode (needs SLACK_APP_TOKEN); webhooks stay on HTTP",
+        help="receive Slack through Socket Mode (needs SLACK_APP_TOKEN); "
+        "provider webhooks still arrive over HTTP",
     )
     serve.add_argument(
-        "--no-migrate", action="store_true", help="do not apply database migrations at start-up"
+        "--no-migrate",
+        action="store_true",
+        help="do not update the database schema at start-up (run `streamops db upgrade` first)",
     )
     serve.set_defaults(run=_serve)
 
-    db = sub.add_parser("db", help="database schema")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_sub.add_parser("upgrade", help="apply every pending migration").set_defaults(run=_db_upgrade)
-    db_sub.add_parser("current", help="show the applied and expected revisions").set_defaults(
-        run=_db_current
-    )
 
-    sandbox = sub.add_parser(
-        "sandbox", help="run the three provider simulators locally and print their settings"
+def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser(
+        "db",
+        help="create, update or check the database schema",
+        description="Create, update or check the schema of the database named by DATABASE_URL "
+        "(default: ./streamops.db).",
     )
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--streampixel-port", type=int, default=8101)
-    sandbox.add_argument("--streamstack-port", type=int, default=8102)
-    sandbox.add_argument("--streamapi-port", type=int, default=8103)
+    db_sub = db.add_subparsers(dest="db_command", required=True, title="commands", metavar="STEP")
+    db_sub.add_parser(
+        "upgrade", help="create the tables, or bring them up to date", description=(
+            "Create the tables, or bring them up to date with this version of StreamOps."
+        ),
+    ).set_defaults(run=_db_upgrade)  # fmt: skip
+    db_sub.add_parser(
+        "current", help="say whether the schema is up to date (exit 1 if not)", description=(
+            "Show the database's schema version and the one this version of StreamOps "
+            "expects; exit 1 when they differ."
+        ),
+    ).set_defaults(run=_db_current)  # fmt: skip
+
+
+def _add_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run local stand-ins for the three provider APIs",
+        formatter_class=_RAW,
+        description="""\
+Run local stand-ins for Streampixel, StreamStack and StreamAPI, with demo
+projects, videos and live hosts, and print the `export` lines that point
+`streamops serve` at them. Their build and transcoding pipelines post their
+webhooks to the bot at --webhook-url.""",
+        epilog="""\
+example, in two terminals:
+  streamops sandbox > sandbox.env      then, once it is up:
+  . ./sandbox.env && streamops serve""",
+    )
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)"
+    )
+    sandbox.add_argument("--streampixel-port", type=int, default=8101, metavar="PORT",
+                         help="Streampixel's port (default: 8101)")  # fmt: skip
+    sandbox.add_argument("--streamstack-port", type=int, default=8102, metavar="PORT",
+                         help="StreamStack's port (default: 8102)")  # fmt: skip
+    sandbox.add_argument("--streamapi-port", type=int, default=8103, metavar="PORT",
+                         help="StreamAPI's port (default: 8103)")  # fmt: skip
+    sandbox.add_argument(
+        "--webhook-url",
+        default=DEFAULT_WEBHOOK_URL,
+        metavar="URL",
+        help=f"where the bot runs: webhooks go to URL/webhooks/PROVIDER/TOKEN "
+        f"(default: {DEFAULT_WEBHOOK_URL}, where `streamops serve` listens)",
+    )
+    sandbox.add_argument(
+        "--webhook-token",
+        metavar="TOKEN",
+        help="the TOKEN in webhook URLs (default: $STREAMOPS_WEBHOOK_TOKEN, else a new one, "
+        "printed as an export line)",
+    )
     sandbox.set_defaults(run=_sandbox, needs_settings=False)
 
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo",
-        help="try the whole bot locally: simulated providers, a fake Slack and a chat console",
+        help="try the whole bot on this machine, no Slack or accounts needed",
+        formatter_class=_RAW,
+        description="""\
+Try StreamOps on this machine: the real bot, local stand-ins for Slack and
+the three providers, and a chat console where you type slash commands as a
+Slack user. Every run starts from a clean, empty database.""",
+        epilog="""\
+in the console:
+  /build projects     a slash command, as in Slack
+  1                   click the button shown as [1]
+  as viewer           type as another user: admin, releaser or viewer
+  help, quit
+
+examples:
+  streamops demo
+  streamops demo --web                 open the page it prints
+  streamops demo --script bot/demo/walkthrough.txt""",
     )
     demo.add_argument(
-        "--script", type=Path, help="play a scripted conversation instead of reading the keyboard"
+        "--web",
+        action="store_true",
+        help="show the demo workspace in your browser instead of this terminal",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8000, help="the page's port with --web (default: 8000)"
+    )
+    demo.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the page's address with --web (default: 127.0.0.1, this machine only)",
+    )
+    demo.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE",
+        help="play a scripted conversation and exit 1 at the first reply that does not come",
     )
     demo.add_argument(
         "--as",
         dest="as_user",
         default="admin",
         metavar="USER",
-        help="who types: admin (default), viewer (no roles) or any Slack user id",
+        help="who types first: admin (default), releaser, viewer (no role) or a Slack user id",
+    )
+    demo.add_argument(
+        "--db",
+        type=Path,
+        metavar="FILE",
+        help="keep the bot's data in this SQLite file (default: a new temporary one each run)",
     )
     demo.add_argument(
         "--pace",
         type=float,
         default=1.0,
-        help="multiply the simulated pipelines' stage durations (default 1.0)",
+        help="how slowly the simulated pipelines run: 0.2 is five times faster (default: 1.0)",
     )
     demo.add_argument(
         "--expect-timeout",
         type=float,
         default=5.0,
         metavar="SECONDS",
-        help="how long a script's `expect:` waits for its reply (default 5)",
+        help="how long a script's `expect:` waits for its reply (default: 5)",
     )
     demo.set_defaults(run=_demo, needs_settings=False)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (features add their subcommands here)."""
+    parser = argparse.ArgumentParser(
+        prog="streamops", description=DESCRIPTION, epilog=EPILOG, formatter_class=_RAW
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+    _add_demo(sub)
+    _add_serve(sub)
+    _add_db(sub)
+    _add_sandbox(sub)
     for register in _feature_clis():
         register(sub)
     return parser

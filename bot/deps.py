@@ -25,7 +25,7 @@ from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
 from storage.audit import AuditLog
-from storage.claims import ClaimStore
+from storage.coordination import ClaimStore
 from storage.db import Database
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
@@ -90,6 +90,7 @@ def build_deps(
         audit: the auditor; the database-backed audit log if omitted.
     """
     from bot import live_poller, outbox
+    from bot.jobs import reconcile, retention
 
     db = db or Database(settings.database_url)
     background: list[BackgroundJob] = []
@@ -113,6 +114,8 @@ def build_deps(
     )
     outbox.install(deps)
     live_poller.install(deps)
+    retention.install(deps)
+    reconcile.install(deps)
     return deps
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bot.errors import ProviderError
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi_models import LiveSession
-from storage.builds import BuildStore
+from storage.coordination import RateSlots
 from storage.db import Database
 from storage.live_sessions import LiveNow, LiveSessionStore
 
@@ -67,7 +67,7 @@ class LivePoller:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = LiveSessionStore(db)
-        self.slots = BuildStore(db)
+        self.slots = RateSlots(db)
         self.streamapi = streamapi
         self.clock = clock
         self.interval = interval

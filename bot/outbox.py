@@ -44,6 +44,7 @@ from handlers.blocks.notifications import (
     step_reply,
     webhook_test_message,
 )
+from storage.coordination import Pacing
 from storage.db import Database
 from storage.outbox import Lease, OutboxStore
 from storage.webhooks import WebhookStore
@@ -150,6 +151,7 @@ class OutboxWorker:
         owner: str | None = None,
     ) -> None:
         self.store = OutboxStore(db)
+        self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
         self.clock = clock
@@ -256,7 +258,7 @@ class OutboxWorker:
         reply_broadcast: bool = False,
     ) -> str:
         await self._wait_for_method("chat.postMessage")
-        slot = await self.store.reserve_slot(
+        slot = await self.pacing.reserve_slot(
             f"channel:{channel}",
             self.clock(),
             timedelta(seconds=self.options.channel_interval),
@@ -274,7 +276,7 @@ class OutboxWorker:
         return str(response.get("ts") or "")
 
     async def _wait_for_method(self, method: str) -> None:
-        until = await self.store.deferred_until(f"method:{method}")
+        until = await self.pacing.deferred_until(f"method:{method}")
         if until is not None and until > self.clock():
             raise _Retry(until, f"{method} is rate-limited until {until.isoformat()}")
 
@@ -289,7 +291,7 @@ class OutboxWorker:
             error = str(exc.response.get("error") or f"http_{status}")
             if status == 429:
                 until = self.clock() + timedelta(seconds=_retry_after(exc.response.headers))
-                await self.store.defer(f"method:{method}", until)
+                await self.pacing.defer(f"method:{method}", until)
                 raise _Retry(until, f"{method}: ratelimited") from None
             if error in PERMANENT_ERRORS or error == "message_not_found":
                 raise _Permanent(error) from None

@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from bot.app import create_app
+from bot.datadir import check_data_directory
 from bot.errors import ConfigError
 from bot.settings import Settings
 from storage.migrate import current_heads, upgrade
@@ -31,6 +32,7 @@ async def serve(
     """
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
+    check_data_directory(settings.database_url)
     app = create_app(settings)
     deps = app.state.deps
     if migrate:

@@ -68,7 +68,16 @@ class Settings(BaseSettings):
     provider_cache_seconds: float = Field(
         default=5.0, alias="STREAMOPS_PROVIDER_CACHE_SECONDS", ge=0
     )
+    approval_hours: float = Field(default=24.0, alias="STREAMOPS_APPROVAL_HOURS", gt=0)
     log_level: str = Field(default="INFO", alias="STREAMOPS_LOG_LEVEL")
+    schedule_grace_minutes: float = Field(
+        default=30.0, alias="STREAMOPS_SCHEDULE_GRACE_MINUTES", ge=0
+    )
+    """A scheduled run found later than this (no replica was up) is reported missed, not run."""
+    retention_days: float = Field(default=30.0, alias="STREAMOPS_RETENTION_DAYS", ge=0)
+    """Delivered outbox rows and webhook deliveries older than this are deleted (0: never)."""
+    reconcile_minutes: float = Field(default=15.0, alias="STREAMOPS_RECONCILE_MINUTES", ge=0)
+    """How often StreamStack media are compared with the webhooks received (0: never)."""
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -11,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot.deps import Deps
-from bot.redact import protect_loggers
+from bot.redact import protect_transient
 from bot.services.actor import Actor, AuditTrail
 from handlers.router import Invocation, run_safely
 
@@ -95,7 +94,4 @@ def keep_out_of_logs(*secrets: str | None) -> None:
     Call it before ``respond()`` carries a per-request secret (a private host
     id, an encoder key, a presigned URL) to the requester.
     """
-    guard = protect_loggers(*secrets)
-    logger = logging.getLogger(RESPOND_LOGGER)
-    if guard not in logger.filters:
-        logger.addFilter(guard)
+    protect_transient(*secrets, loggers=(RESPOND_LOGGER,))

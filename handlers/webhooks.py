@@ -33,6 +33,7 @@ from bot.webhooks.signatures import (
 )
 from storage.builds import BuildStore
 from storage.db import Write
+from storage.timeline import TimelineStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
@@ -45,6 +46,7 @@ def routes(deps: Deps) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
     store = WebhookStore(deps.db)
     builds = BuildStore(deps.db)
+    timeline = TimelineStore(deps.db)
 
     def receiver(
         provider: str, parse: Callable[[bytes], WebhookEvent]
@@ -78,7 +80,7 @@ def routes(deps: Deps) -> list[Route]:
                     raw_payload=body.decode("utf-8", errors="replace"),
                     notification=event.notification if event.known else None,
                     subject_key=event.subject_key,
-                    also=_build_list_update(builds, event),
+                    also=_build_list_update(builds, timeline, event),
                 ),
                 deps.clock(),
                 default_channel=deps.settings.default_channel,
@@ -105,11 +107,14 @@ def routes(deps: Deps) -> list[Route]:
     ]
 
 
-def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
-    """For a Streampixel build event: the write that keeps `/build builds` current.
+def _build_list_update(
+    builds: BuildStore, timeline: TimelineStore, event: WebhookEvent
+) -> tuple[Write, ...] | None:
+    """For a Streampixel build event: the writes that keep `/build builds` current.
 
-    It runs in the intake transaction, so the build list and the stored delivery
-    never disagree. The fields come from the parsed (validated) event.
+    They run in the intake transaction, so the build list, the release timeline
+    (a ``build.distributing`` makes its build the live one) and the stored
+    delivery never disagree. The fields come from the parsed (validated) event.
     """
     if not (
         event.provider == "streampixel"
@@ -126,7 +131,7 @@ def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
         at = datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return builds.pipeline_write(
+    known = builds.pipeline_write(
         event.project,
         event.subject,
         fields.get("status") or event.event.removeprefix("build."),
@@ -134,6 +139,9 @@ def _build_list_update(builds: BuildStore, event: WebhookEvent) -> Write | None:
         fields.get("objection"),
         at,
     )
+    if event.event == "build.distributing":
+        return known, timeline.live_write(event.project, event.subject, at)
+    return (known,)
 
 
 def _error(status: int, reason: str) -> Response:

@@ -1,10 +1,17 @@
-"""The audit log repository: append-only, hash-chained, queryable, purgeable.
+"""The audit log repository: append-only, hash-chained, keyed, queryable, purgeable.
 
 Every write runs in one transaction that first serialises writers (PostgreSQL:
 ``pg_advisory_xact_lock``; SQLite: the engine's ``BEGIN IMMEDIATE``), reads the
 chain head, and appends a row whose hash covers the head's hash, so concurrent
-writers never fork the chain. Every ``checkpoint_every`` rows a checkpoint of
-the head is written, which makes a truncated tail detectable.
+writers never fork the chain. The row id is the sequence number: head + 1.
+Every ``checkpoint_every`` rows (and whenever :meth:`AuditLog.checkpoint` is
+called: the checkpoint job does so every minute) a checkpoint of the head is
+written, which makes a truncated tail detectable.
+
+With a key (:mod:`storage.audit_keys`), each row also carries an HMAC over its
+sequence number, key id, the newest checkpoint and its hash, and each
+checkpoint is signed, so a writer without the key cannot forge either. Once a
+key has been used, the log refuses unkeyed writes.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from typing import IO, Any, Literal
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit import AuditEvent, AuditFilters
 from bot.errors import Conflict, InvalidInput
 from storage.audit_chain import (
     GENESIS,
@@ -25,13 +31,17 @@ from storage.audit_chain import (
     chain_hash,
     checkpoint_hash,
     content_json,
+    from_db_time,
     iso,
     params_json,
     to_db_time,
 )
+from storage.audit_events import AuditEvent, AuditFilters
 from storage.audit_export import write_csv, write_json
+from storage.audit_keys import KeyRing, checkpoint_content
 from storage.audit_models import AuditCheckpoint, AuditEntry
 from storage.audit_verify import VerifyReport, verify_chain
+from storage.audit_witness import WitnessHead
 from storage.db import Database
 
 ENTRIES: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
@@ -63,15 +73,41 @@ class AuditSummary:
     by_outcome: list[tuple[str, int]]
 
 
+class AuditKeyRequired(RuntimeError):
+    """The log holds keyed rows, and this process has no audit key to continue them."""
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    """A recorded chain head."""
+    """A recorded chain head (signed when ``key_id`` is set)."""
 
     id: int
     kind: str
     entry_id: int
     entry_hash: str
     hash: str
+    created_at: datetime | None = None
+    prev_hash: str = GENESIS
+    key_id: str | None = None
+    signature: str | None = None
+    unkeyed_until: int | None = None
+
+    def witness_head(self) -> WitnessHead | None:
+        """The head to publish outside the database (None for an unsigned checkpoint)."""
+        if self.key_id is None or self.signature is None or self.created_at is None:
+            return None
+        return WitnessHead(
+            checkpoint_id=self.id,
+            kind=self.kind,
+            entry_id=self.entry_id,
+            entry_hash=self.entry_hash,
+            created_at=self.created_at,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+            key_id=self.key_id,
+            signature=self.signature,
+            unkeyed_until=self.unkeyed_until or 0,
+        )
 
 
 @dataclass(frozen=True)
@@ -88,9 +124,11 @@ class AuditLog:
     """The audit repository over a :class:`storage.db.Database`.
 
     Args:
-        db: the database (migrated to include revision 0002).
+        db: the database (migrated to include revision 0009).
         checkpoint_every: write a checkpoint after this many new rows.
         clock: returns the current aware UTC time (checkpoint and purge times).
+        keys: the audit keys; without a current key rows are written unkeyed
+            (refused once the log holds keyed rows).
     """
 
     def __init__(
@@ -99,16 +137,23 @@ class AuditLog:
         *,
         checkpoint_every: int = 1_000,
         clock: Callable[[], datetime] | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
         self._db = db
         self._checkpoint_every = checkpoint_every
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._keys = keys or KeyRing()
         self._last_checkpoint_entry: int | None = None
+
+    @property
+    def keys(self) -> KeyRing:
+        """The keys this log signs and verifies with."""
+        return self._keys
 
     # ------------------------------------------------------------ writing
 
     async def record(self, event: AuditEvent) -> None:
-        """Append ``event`` (the :class:`bot.audit.Auditor` interface)."""
+        """Append ``event`` (the ``bot.audit.Auditor`` interface)."""
         await self.append(event)
 
     async def append(self, event: AuditEvent) -> AuditRecord:
@@ -126,9 +171,14 @@ class AuditLog:
             await self._lock(conn)
             head = await self._head(conn)
             last = await self._last_checkpoint(conn)
-            if head is None or (last is not None and last.entry_id >= head[0]):
+            if head is None or (last is not None and last.entry_id >= head.id):
                 return None
-            return await self._add_checkpoint(conn, "checkpoint", head[0], head[1])
+            return await self._add_checkpoint(conn, "checkpoint", head.id, head.hash)
+
+    async def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest checkpoint (or purge anchor), if any."""
+        async with self._db.read() as conn:
+            return await self._last_checkpoint(conn)
 
     async def _lock(self, conn: AsyncConnection) -> None:
         if conn.dialect.name == "postgresql":
@@ -138,8 +188,21 @@ class AuditLog:
 
     async def _append(self, conn: AsyncConnection, event: AuditEvent) -> AuditRecord:
         head = await self._head(conn)
-        prev_hash = head[1] if head else await self._anchor_hash(conn)
+        if head is not None:
+            prev_id, prev_hash = head.id, head.hash
+        else:
+            anchor = await self._last_checkpoint(conn, "purge")
+            prev_id, prev_hash = (anchor.entry_id, anchor.entry_hash) if anchor else (0, GENESIS)
+        key = self._keys.current
+        if key is None and (
+            (head is not None and head.key_id is not None)
+            or await self._has_signed_checkpoint(conn, head)
+        ):
+            raise AuditKeyRequired(
+                "the audit log holds keyed rows: set STREAMOPS_AUDIT_KEY to write to it"
+            )
         values: dict[str, Any] = {
+            "id": prev_id + 1,
             "requested_at": to_db_time(event.requested_at),
             "completed_at": to_db_time(event.completed_at),
             "actor_id": event.actor_id,
@@ -158,10 +221,24 @@ class AuditLog:
             "prev_hash": prev_hash,
         }
         values["hash"] = chain_hash(prev_hash, content_json(values))
-        result = await conn.execute(insert(ENTRIES).values(**values).returning(ENTRIES.c.id))
-        entry_id = int(result.scalar_one())
+        if key is not None:
+            checkpoint_id = head.checkpoint_id if head is not None else None
+            if head is None:
+                last = await self._last_checkpoint(conn)
+                checkpoint_id = last.id if last else None
+            values["key_id"] = key.key_id
+            values["checkpoint_id"] = checkpoint_id
+            values["mac"] = key.row_mac(values["id"], checkpoint_id, values["hash"])
+        await conn.execute(insert(ENTRIES).values(**values))
+        entry_id = int(values["id"])
         await self._maybe_checkpoint(conn, entry_id, values["hash"])
-        return AuditRecord.from_row({"id": entry_id, **values})
+        return AuditRecord.from_row(values)
+
+    async def _has_signed_checkpoint(self, conn: AsyncConnection, head: _Head | None) -> bool:
+        if head is not None and head.checkpoint_id is None:
+            return False
+        last = await self._last_checkpoint(conn)
+        return last is not None and last.key_id is not None
 
     async def _maybe_checkpoint(self, conn: AsyncConnection, entry_id: int, digest: str) -> None:
         # The cached entry id is only a hint: another replica (or the periodic
@@ -180,32 +257,85 @@ class AuditLog:
     ) -> Checkpoint:
         last = await self._last_checkpoint(conn)
         prev_hash = last.hash if last else GENESIS
-        created_at = self._clock()
+        created_at = self._clock().astimezone(UTC)
+        checkpoint_id = (last.id if last else 0) + 1
         digest = checkpoint_hash(
             prev_hash, kind=kind, entry_id=entry_id, entry_hash=entry_hash, created_at=created_at
         )
-        result = await conn.execute(
-            insert(CHECKPOINTS)
-            .values(
-                created_at=to_db_time(created_at),
-                kind=kind,
-                entry_id=entry_id,
-                entry_hash=entry_hash,
-                prev_hash=prev_hash,
-                hash=digest,
+        values: dict[str, Any] = {
+            "id": checkpoint_id,
+            "created_at": to_db_time(created_at),
+            "kind": kind,
+            "entry_id": entry_id,
+            "entry_hash": entry_hash,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        }
+        key = self._keys.current
+        if key is not None:
+            if last is not None and last.key_id is not None:
+                unkeyed_until = last.unkeyed_until or 0
+            else:
+                unkeyed_until = await self._last_unkeyed(conn)
+            values["key_id"] = key.key_id
+            values["unkeyed_until"] = unkeyed_until
+            values["signature"] = key.sign_checkpoint(
+                checkpoint_content(
+                    checkpoint_id=checkpoint_id,
+                    kind=kind,
+                    entry_id=entry_id,
+                    entry_hash=entry_hash,
+                    created_at=created_at,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                    key_id=key.key_id,
+                    unkeyed_until=unkeyed_until,
+                )
             )
-            .returning(CHECKPOINTS.c.id)
-        )
+        await conn.execute(insert(CHECKPOINTS).values(**values))
         self._last_checkpoint_entry = entry_id
-        return Checkpoint(int(result.scalar_one()), kind, entry_id, entry_hash, digest)
+        return Checkpoint(
+            checkpoint_id,
+            kind,
+            entry_id,
+            entry_hash,
+            digest,
+            created_at=created_at,
+            prev_hash=prev_hash,
+            key_id=values.get("key_id"),
+            signature=values.get("signature"),
+            unkeyed_until=values.get("unkeyed_until"),
+        )
 
-    async def _head(self, conn: AsyncConnection) -> tuple[int, str] | None:
+    async def _last_unkeyed(self, conn: AsyncConnection) -> int:
+        """The last row written without a key (0: none); read once, when the key first signs."""
+        newest = (
+            await conn.execute(select(func.max(ENTRIES.c.id)).where(ENTRIES.c.key_id.is_(None)))
+        ).scalar_one()
+        if newest is not None:
+            return int(newest)
+        anchor = await self._last_checkpoint(conn, "purge")
+        first_keyed = (
+            await conn.execute(select(func.min(ENTRIES.c.id)).where(ENTRIES.c.key_id.is_not(None)))
+        ).scalar_one()
+        # Rows purged before the key was used were unkeyed too.
+        if anchor is not None and (first_keyed is None or first_keyed > anchor.entry_id):
+            return anchor.entry_id
+        return 0
+
+    async def _head(self, conn: AsyncConnection) -> _Head | None:
+        """The newest row, with the newest checkpoint id read in the same statement."""
+        newest_checkpoint = select(func.max(CHECKPOINTS.c.id)).scalar_subquery()
         row = (
             await conn.execute(
-                select(ENTRIES.c.id, ENTRIES.c.hash).order_by(ENTRIES.c.id.desc()).limit(1)
+                select(ENTRIES.c.id, ENTRIES.c.hash, ENTRIES.c.key_id, newest_checkpoint)
+                .order_by(ENTRIES.c.id.desc())
+                .limit(1)
             )
         ).first()
-        return (int(row[0]), str(row[1])) if row else None
+        if row is None:
+            return None
+        return _Head(int(row[0]), str(row[1]), row[2], None if row[3] is None else int(row[3]))
 
     async def _last_checkpoint(
         self, conn: AsyncConnection, kind: str | None = None
@@ -216,11 +346,18 @@ class AuditLog:
         row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None
-        return Checkpoint(row["id"], row["kind"], row["entry_id"], row["entry_hash"], row["hash"])
-
-    async def _anchor_hash(self, conn: AsyncConnection) -> str:
-        anchor = await self._last_checkpoint(conn, "purge")
-        return anchor.entry_hash if anchor else GENESIS
+        return Checkpoint(
+            row["id"],
+            row["kind"],
+            row["entry_id"],
+            row["entry_hash"],
+            row["hash"],
+            created_at=from_db_time(row["created_at"]),
+            prev_hash=row["prev_hash"],
+            key_id=row["key_id"],
+            signature=row["signature"],
+            unkeyed_until=row["unkeyed_until"],
+        )
 
     # ------------------------------------------------------------ reading
 
@@ -318,10 +455,14 @@ class AuditLog:
             return await write_json(records, out, filters=filters.as_text())
         raise InvalidInput(f"unknown export format '{fmt}': use csv or json")
 
-    async def verify(self) -> VerifyReport:
-        """Walk the whole chain and its checkpoints; report the first problem found."""
+    async def verify(self, witness: WitnessHead | None = None) -> VerifyReport:
+        """Walk the whole chain, its checkpoints and the witnessed head; report the first problem.
+
+        Args:
+            witness: the newest head from the witness file, if one is kept.
+        """
         async with self._db.read() as conn:
-            return await verify_chain(conn, ENTRIES, CHECKPOINTS)
+            return await verify_chain(conn, ENTRIES, CHECKPOINTS, keys=self._keys, witness=witness)
 
     # ------------------------------------------------------------ retention
 
@@ -383,6 +524,14 @@ class AuditLog:
         await conn.execute(delete(ENTRIES).where(ENTRIES.c.id <= last_id))
         await self._add_checkpoint(conn, "purge", last_id, last_hash)
         return PurgeReport(len(doomed), int(doomed[0][0]), last_id, last_hash)
+
+
+@dataclass(frozen=True)
+class _Head:
+    id: int
+    hash: str
+    key_id: str | None
+    checkpoint_id: int | None
 
 
 def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:

@@ -13,10 +13,16 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 HASH_LENGTH = 64
+KEY_ID_LENGTH = 32
 
 
 class AuditEntry(SQLModel, table=True):
-    """One audit row; ``hash`` = sha256(``prev_hash`` + canonical content)."""
+    """One audit row; ``hash`` = sha256(``prev_hash`` + canonical content).
+
+    The row id is its sequence number. Rows written with a key (revision 0009)
+    also carry ``key_id``, ``mac`` and ``checkpoint_id`` (see
+    :mod:`storage.audit_keys`); older rows leave them empty and are unkeyed.
+    """
 
     __tablename__ = "audit_entries"
     __table_args__ = (
@@ -43,6 +49,9 @@ class AuditEntry(SQLModel, table=True):
     correlation_id: str = Field(default="", sa_column=Column(String(200), nullable=False))
     prev_hash: str = Field(sa_column=Column(String(HASH_LENGTH), nullable=False))
     hash: str = Field(sa_column=Column(String(HASH_LENGTH), nullable=False))
+    key_id: str | None = Field(default=None, sa_column=Column(String(KEY_ID_LENGTH)))
+    mac: str | None = Field(default=None, sa_column=Column(String(HASH_LENGTH)))
+    checkpoint_id: int | None = Field(default=None, sa_column=Column(Integer))
 
 
 class AuditCheckpoint(SQLModel, table=True):
@@ -51,6 +60,8 @@ class AuditCheckpoint(SQLModel, table=True):
     Checkpoints form their own chain (``hash`` = sha256(``prev_hash`` + content)),
     so an edited checkpoint is as visible as an edited entry. A purge anchor
     records the last purged entry, from which verification restarts.
+    Checkpoints written with a key are signed (``key_id``, ``signature``) and
+    name the last unkeyed row (``unkeyed_until``).
     """
 
     __tablename__ = "audit_checkpoints"
@@ -62,3 +73,6 @@ class AuditCheckpoint(SQLModel, table=True):
     entry_hash: str = Field(sa_column=Column(String(HASH_LENGTH), nullable=False))
     prev_hash: str = Field(sa_column=Column(String(HASH_LENGTH), nullable=False))
     hash: str = Field(sa_column=Column(String(HASH_LENGTH), nullable=False))
+    key_id: str | None = Field(default=None, sa_column=Column(String(KEY_ID_LENGTH)))
+    signature: str | None = Field(default=None, sa_column=Column(String(HASH_LENGTH)))
+    unkeyed_until: int | None = Field(default=None, sa_column=Column(Integer))

@@ -17,25 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import Text, case, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database, Write
-from storage.timeutil import as_utc
+from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
 RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
-
-
-def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_utc(moment)
 
 
 class KnownBuild(SQLModel, table=True):
@@ -45,23 +41,13 @@ class KnownBuild(SQLModel, table=True):
 
     project_id: str = Field(primary_key=True, max_length=64)
     upload_id: str = Field(primary_key=True, max_length=64)
-    file_url: str | None = Field(default=None)
+    file_url: str | None = Field(default=None, sa_type=Text)
     auto_release: bool | None = Field(default=None)
     requested_by: str | None = Field(default=None, max_length=64)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
     last_status: str | None = Field(default=None, max_length=64)
-    last_status_at: datetime | None = Field(default=None)
-    objection: str | None = Field(default=None)
-
-
-class RateSlot(SQLModel, table=True):
-    """When an account last used a rate-limited call (``action``: upload or distribute)."""
-
-    __tablename__ = "rate_slots"
-
-    account: str = Field(primary_key=True, max_length=64)
-    action: str = Field(primary_key=True, max_length=32)
-    last_at: datetime
+    last_status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    objection: str | None = Field(default=None, sa_type=Text)
 
 
 class QueuedDistribution(SQLModel, table=True):
@@ -75,11 +61,11 @@ class QueuedDistribution(SQLModel, table=True):
     action: str = Field(max_length=32)
     requested_by: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)
-    run_at: datetime = Field(index=True)
-    created_at: datetime
+    run_at: datetime = Field(index=True, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
     state: str = Field(default=PENDING, max_length=16, index=True)
-    message: str = Field(default="")
-    finished_at: datetime | None = Field(default=None)
+    message: str = Field(default="", sa_type=Text)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -121,9 +107,9 @@ def _build(row: KnownBuild) -> Build:
         file_url=row.file_url,
         auto_release=row.auto_release,
         requested_by=row.requested_by,
-        created_at=as_utc(row.created_at),
+        created_at=row.created_at,
         last_status=row.last_status,
-        last_status_at=_utc_or_none(row.last_status_at),
+        last_status_at=(row.last_status_at),
         objection=row.objection,
     )
 
@@ -137,11 +123,11 @@ def _queued(row: QueuedDistribution) -> Queued:
         action=row.action,
         requested_by=row.requested_by,
         channel_id=row.channel_id,
-        run_at=as_utc(row.run_at),
-        created_at=as_utc(row.created_at),
+        run_at=row.run_at,
+        created_at=row.created_at,
         state=row.state,
         message=row.message,
-        finished_at=_utc_or_none(row.finished_at),
+        finished_at=(row.finished_at),
     )
 
 
@@ -171,9 +157,9 @@ class BuildStore:
             row.auto_release = auto_release
             row.requested_by = requested_by
             if row.last_status is None:
-                row.last_status, row.last_status_at = "pending", as_utc(at)
+                row.last_status, row.last_status_at = "pending", at
 
-        await self._upsert_build(project_id, upload_id, as_utc(at), apply)
+        await self._upsert_build(project_id, upload_id, at, apply)
 
     async def note_pipeline_event(
         self,
@@ -197,7 +183,7 @@ class BuildStore:
             objection: the rejection reason, if any.
             at: the event's timestamp.
         """
-        moment = as_utc(at)
+        moment = at
         await self._upsert_build(
             project_id, upload_id, moment, _pipeline_update(status, file_url, objection, moment)
         )
@@ -222,9 +208,9 @@ class BuildStore:
                 "project_id": project_id,
                 "upload_id": upload_id,
                 "file_url": file_url,
-                "created_at": as_utc(at),
+                "created_at": at,
                 "last_status": status,
-                "last_status_at": as_utc(at),
+                "last_status_at": at,
                 "objection": objection,
             },
         )
@@ -274,6 +260,12 @@ class BuildStore:
             row = await session.get(KnownBuild, (project_id, upload_id))
             return None if row is None else _build(row)
 
+    async def builds_with_upload(self, upload_id: str) -> list[Build]:
+        """Every known build with this upload id, whatever its project (normally one)."""
+        async with self.db.session() as session:
+            rows = await session.exec(select(KnownBuild).where(KnownBuild.upload_id == upload_id))
+            return [_build(r) for r in rows.all()]
+
     async def builds_for(self, project_id: str, *, limit: int = 50, offset: int = 0) -> list[Build]:
         """Known builds of a project, newest first."""
         async with self.db.session() as session:
@@ -296,84 +288,6 @@ class BuildStore:
             )
             return int(rows.one())
 
-    # -- rate slots ----------------------------------------------------------
-
-    async def take_slot(
-        self, account: str, action: str, *, now: datetime, window: timedelta
-    ) -> datetime | None:
-        """Use the account's slot for ``action`` if it is free.
-
-        Atomic across replicas: a conditional UPDATE (or the first INSERT) wins.
-
-        Args:
-            account: the provider account (Streampixel user id).
-            action: ``"upload"`` or ``"distribute"``.
-            now: the current time.
-            window: how long one call blocks the next.
-
-        Returns:
-            None when the slot was taken for this call; otherwise when it opens next.
-        """
-        now = as_utc(now)
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(RateSlot)
-                .where(
-                    col(RateSlot.account) == account,
-                    col(RateSlot.action) == action,
-                    col(RateSlot.last_at) <= now - window,
-                )
-                .values(last_at=now)
-            )
-            if result.rowcount == 1:
-                return None
-            row = await session.get(RateSlot, (account, action))
-            if row is not None:
-                return as_utc(row.last_at) + window
-        try:
-            async with self.db.session() as session:
-                session.add(RateSlot(account=account, action=action, last_at=now))
-        except IntegrityError:
-            # A concurrent caller inserted first and holds the slot.
-            return await self.next_slot(account, action, now=now, window=window)
-        return None
-
-    async def next_slot(
-        self, account: str, action: str, *, now: datetime, window: timedelta
-    ) -> datetime:
-        """When the slot for ``action`` is free (``now`` if it already is)."""
-        now = as_utc(now)
-        async with self.db.session() as session:
-            row = await session.get(RateSlot, (account, action))
-        if row is None:
-            return now
-        return max(now, as_utc(row.last_at) + window)
-
-    async def block_slot(
-        self, account: str, action: str, *, until: datetime, window: timedelta
-    ) -> None:
-        """Mark the slot used so that it next opens at ``until`` (the provider said wait).
-
-        Never moves the slot earlier, even when replicas block it concurrently:
-        an insert-if-missing, then a conditional UPDATE (no read-modify-write).
-        """
-        last_at = as_utc(until) - window
-        async with self.db.session() as session:
-            await session.exec(
-                self.db.insert(RateSlot)
-                .values(account=account, action=action, last_at=last_at)
-                .on_conflict_do_nothing(index_elements=["account", "action"])
-            )
-            await session.exec(
-                update(RateSlot)
-                .where(
-                    col(RateSlot.account) == account,
-                    col(RateSlot.action) == action,
-                    col(RateSlot.last_at) < last_at,
-                )
-                .values(last_at=last_at)
-            )
-
     # -- queued distributions -----------------------------------------------
 
     async def enqueue(
@@ -395,8 +309,8 @@ class BuildStore:
                 action=action,
                 requested_by=requested_by,
                 channel_id=channel_id,
-                run_at=as_utc(run_at),
-                created_at=as_utc(now),
+                run_at=run_at,
+                created_at=now,
             )
             session.add(row)
             await session.flush()
@@ -404,7 +318,6 @@ class BuildStore:
 
     async def claim_due(self, now: datetime) -> Queued | None:
         """Take the oldest due pending distribution for this caller (one replica wins it)."""
-        now = as_utc(now)
         while True:
             async with self.db.session() as session:
                 rows = await session.exec(
@@ -436,7 +349,7 @@ class BuildStore:
             await session.exec(
                 update(QueuedDistribution)
                 .where(col(QueuedDistribution.id) == queued_id)
-                .values(state=PENDING, run_at=as_utc(run_at))
+                .values(state=PENDING, run_at=run_at)
             )
 
     async def finish_queued(self, queued_id: int, state: str, message: str, at: datetime) -> None:
@@ -445,7 +358,7 @@ class BuildStore:
             await session.exec(
                 update(QueuedDistribution)
                 .where(col(QueuedDistribution.id) == queued_id)
-                .values(state=state, message=message, finished_at=as_utc(at))
+                .values(state=state, message=message, finished_at=at)
             )
 
     async def queued(self, *, state: str | None = None) -> list[Queued]:
@@ -468,7 +381,7 @@ class BuildStore:
                 )
             )
             value = rows.one()
-            return _utc_or_none(value)
+            return value
 
 
 def _pipeline_update(
@@ -477,7 +390,7 @@ def _pipeline_update(
     def apply(row: KnownBuild) -> None:
         if file_url and not row.file_url:
             row.file_url = file_url
-        last = _utc_or_none(row.last_status_at)
+        last = row.last_status_at
         if last is None or moment >= last:
             row.last_status, row.last_status_at = status, moment
             row.objection = objection

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import Database
 from storage.outbox import PENDING, OutboxRow
 from storage.subscriptions import channels_for
-from storage.timeutil import to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 PROVIDER = "streamapi"
 
@@ -26,8 +26,8 @@ class LiveSessionSeen(SQLModel, table=True):
 
     session_id: str = Field(primary_key=True, max_length=128)
     title: str = Field(max_length=300)
-    went_live_at: datetime = Field(sa_type=utc_column())
-    ended_at: datetime | None = Field(default=None, sa_type=utc_column())
+    went_live_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,6 @@ class LiveSessionStore:
         Returns:
             ``(event, session_id)`` for each notification queued.
         """
-        now = to_db(now)
         queued: list[tuple[str, str]] = []
         async with self.db.session() as session:
             for item in live:

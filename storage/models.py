@@ -7,25 +7,37 @@ Each feature keeps its tables in its own module; this one only gathers them
 from __future__ import annotations
 
 from storage import (
+    approvals,
     audit_models,
     builds,
-    claims,
+    coordination,
+    freezes,
     live_sessions,
+    operations,
     outbox,
+    pending_deletes,
     roles,
+    schedules,
     streamapi_rid,
     subscriptions,
+    timeline,
     webhooks,
 )
 
 __all__ = [
+    "approvals",
     "audit_models",
     "builds",
-    "claims",
+    "coordination",
+    "freezes",
     "live_sessions",
+    "operations",
     "outbox",
+    "pending_deletes",
     "roles",
+    "schedules",
     "streamapi_rid",
     "subscriptions",
+    "timeline",
     "webhooks",
 ]

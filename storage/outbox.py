@@ -15,13 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import column, or_, table, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
-from storage.timeutil import as_utc, to_db, utc_column
+from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
+from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
 SENT = "sent"
@@ -39,31 +38,34 @@ class OutboxRow(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        # The lease's index (storage.outbox_lease, migration 0010): pending rows only.
+        Index(
+            INDEX_NAME,
+            "channel",
+            "id",
+            sqlite_where=text(INDEX_PREDICATE),
+            postgresql_where=text(INDEX_PREDICATE),
+        ),
+        Index("ix_outbox_status_finished", "status", "finished_at"),  # retention (0013)
+        Index("ix_outbox_delivery", "delivery_id"),  # retention (0013)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
     channel: str = Field(max_length=32)
     subject_key: str = Field(max_length=200)
-    payload: str
+    payload: str = Field(sa_type=Text)
     status: str = Field(default=PENDING, max_length=16)
     progress: int = 0
     attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=utc_column())
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=64)
-    lease_until: datetime | None = Field(default=None, sa_type=utc_column())
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     result_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(sa_type=utc_column())
-    finished_at: datetime | None = Field(default=None, sa_type=utc_column())
-
-
-class SlackPacing(SQLModel, table=True):
-    """When calls for ``key`` may resume (``channel:<id>`` pacing, ``method:<name>`` 429s)."""
-
-    __tablename__ = "slack_pacing"
-
-    key: str = Field(primary_key=True, max_length=100)
-    next_allowed_at: datetime = Field(sa_type=utc_column())
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -86,34 +88,23 @@ class OutboxStore:
 
         A row is deliverable when it is due, not leased (or its lease has
         expired), and no older pending row exists for the same channel.
-        Leasing counts an attempt.
+        Leasing counts an attempt. The search is ``storage.outbox_lease``:
+        O(channels · log backlog), on the partial index of pending rows.
         """
-        now = to_db(now)
-        earlier = aliased(OutboxRow)
-        older_pending = (
-            select(earlier.id)
-            .where(
-                earlier.channel == OutboxRow.channel,
-                earlier.status == PENDING,
-                col(earlier.id) < col(OutboxRow.id),
-            )
-            .exists()
-        )
-        query = (
-            select(OutboxRow)
-            .where(
-                OutboxRow.status == PENDING,
-                OutboxRow.next_attempt_at <= now,
-                or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
-                ~older_pending,
-            )
-            .order_by(col(OutboxRow.id))
-            .limit(1)
+        query = select(OutboxRow).where(
+            OutboxRow.status == PENDING,
+            OutboxRow.next_attempt_at <= now,
+            or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
         )
         if self.db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         until = now + lease_for
         async with self.db.session() as session:
+            heads = await deliverable_heads(session, now)
+            if not heads:
+                return None
+            # Lock one of the heads (re-checked under the lock on PostgreSQL).
+            query = query.where(col(OutboxRow.id).in_(heads)).order_by(col(OutboxRow.id)).limit(1)
             row = (await session.exec(query)).first()
             if row is None:
                 return None
@@ -140,7 +131,7 @@ class OutboxStore:
             delivery_outcome="posted",
             status=SENT,
             result_ts=result_ts,
-            finished_at=to_db(now),
+            finished_at=now,
             lease_owner=None,
             lease_until=None,
             error=None,
@@ -149,7 +140,7 @@ class OutboxStore:
     async def retry_later(self, lease: Lease, at: datetime, error: str) -> bool:
         """Give the row back, due again at ``at``, noting ``error``."""
         return await self._update_owned(
-            lease, next_attempt_at=to_db(at), error=error[:500], lease_owner=None, lease_until=None
+            lease, next_attempt_at=at, error=error[:500], lease_owner=None, lease_until=None
         )
 
     async def fail(self, lease: Lease, now: datetime, error: str) -> bool:
@@ -159,7 +150,7 @@ class OutboxStore:
             delivery_outcome="failed",
             status=FAILED,
             error=error[:500],
-            finished_at=to_db(now),
+            finished_at=now,
             lease_owner=None,
             lease_until=None,
         )
@@ -194,46 +185,3 @@ class OutboxStore:
             query = query.where(OutboxRow.channel == channel)
         async with self.db.session() as session:
             return list((await session.exec(query)).all())
-
-    # -- pacing and Retry-After ------------------------------------------------
-
-    async def reserve_slot(self, key: str, now: datetime, interval: timedelta) -> datetime:
-        """Reserve the next send slot for ``key`` and return when it starts.
-
-        Slots are ``interval`` apart across every worker and replica: the first
-        caller gets ``now`` (or the stored next slot, if later), the next one
-        ``interval`` after that, and so on.
-        """
-        now = to_db(now)
-        async with self.db.session() as session:
-            row = await self._locked_pacing(session, key, now)
-            slot = max(now, as_utc(row.next_allowed_at))
-            row.next_allowed_at = slot + interval
-            session.add(row)
-        return slot
-
-    async def defer(self, key: str, until: datetime) -> None:
-        """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
-        until = to_db(until)
-        async with self.db.session() as session:
-            row = await self._locked_pacing(session, key, until)
-            if as_utc(row.next_allowed_at) < until:
-                row.next_allowed_at = until
-                session.add(row)
-
-    async def _locked_pacing(self, session: AsyncSession, key: str, first: datetime) -> SlackPacing:
-        """The pacing row of ``key``, created at ``first`` if missing, locked for update."""
-        seed = (
-            self.db.insert(SlackPacing)
-            .values(key=key, next_allowed_at=first)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        await session.exec(seed)
-        query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
-        return (await session.exec(query)).one()
-
-    async def deferred_until(self, key: str) -> datetime | None:
-        """The stored next-allowed time of ``key``, if any."""
-        async with self.db.session() as session:
-            row = await session.get(SlackPacing, key)
-            return as_utc(row.next_allowed_at) if row else None

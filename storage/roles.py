@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import Field, SQLModel, select
 
 from storage.db import Database
+from storage.timeutil import UTCDateTime
 
 
 class RoleGrant(SQLModel, table=True):
@@ -18,7 +19,7 @@ class RoleGrant(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=32)
     role: str = Field(primary_key=True, max_length=16)
     granted_by: str = Field(max_length=32)
-    granted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    granted_at: datetime = Field(default_factory=lambda: datetime.now(UTC), sa_type=UTCDateTime)
 
 
 class RoleStore:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import Index, UniqueConstraint, delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
-from storage.timeutil import to_db, utc_column
+from storage.timeutil import UTCDateTime
 
 
 class Subscription(SQLModel, table=True):
@@ -21,6 +23,11 @@ class Subscription(SQLModel, table=True):
     """
 
     __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider", "project", name="uq_subscriptions_target"),
+        # Routing reads only the (provider, project) pairs of an event (migration 0010b).
+        Index("ix_subscriptions_route", "provider", "project"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
@@ -28,7 +35,7 @@ class Subscription(SQLModel, table=True):
     project: str = Field(default="", max_length=128)
     events: str = Field(default="", max_length=500)
     created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_type=utc_column())
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
     def event_list(self) -> list[str]:
         """The event filter as a list (empty: every event)."""
@@ -48,10 +55,69 @@ async def channels_for(
     session: AsyncSession, provider: str, project: str | None, event: str
 ) -> list[str]:
     """The channels subscribed to this event, in subscription order, each once."""
-    rows = await session.exec(
-        select(Subscription).where(Subscription.provider == provider).order_by(Subscription.id)  # type: ignore[arg-type]  # a column
-    )
-    return channels_from(rows.all(), provider, project, event)
+    routes = await routes_for(session, [(provider, project)])
+    return routes.channels(provider, project, event)
+
+
+@dataclass(frozen=True)
+class _Route:
+    order: int
+    channel: str
+    events: frozenset[str]  # empty: every event
+
+    def wants(self, event: str) -> bool:
+        if not self.events or event in self.events:
+            return True
+        dot = event.find(".")
+        while dot >= 0:  # "approved" or "build.approved" for "x.build.approved"
+            if event[dot + 1 :] in self.events:
+                return True
+            dot = event.find(".", dot + 1)
+        return False
+
+
+class Routes:
+    """The subscriptions that can match some (provider, project) pairs, keyed for lookup.
+
+    Built by :func:`routes_for` from an index read of just those pairs, so the
+    cost of routing an event grows with the subscriptions that could match it,
+    not with every subscription of the provider. Matching is the same as
+    :meth:`Subscription.matches`: same provider, the project or every project
+    (``""``), and the event named in full or by its last part.
+    """
+
+    def __init__(self, rows: Iterable[tuple[int, str, str, str, str]]) -> None:
+        self._by_key: dict[tuple[str, str], list[_Route]] = {}
+        for order, channel, provider, project, events in rows:
+            route = _Route(order, channel, frozenset(e for e in events.split(",") if e))
+            self._by_key.setdefault((provider, project), []).append(route)
+
+    def channels(self, provider: str, project: str | None, event: str) -> list[str]:
+        """The channels that want this event, in subscription order, each once."""
+        candidates = list(self._by_key.get((provider, ""), ()))
+        if project:
+            candidates += self._by_key.get((provider, project), ())
+        candidates.sort(key=lambda route: route.order)
+        channels: list[str] = []
+        for route in candidates:
+            if route.channel not in channels and route.wants(event):
+                channels.append(route.channel)
+        return channels
+
+
+async def routes_for(session: AsyncSession, pairs: Iterable[tuple[str, str | None]]) -> Routes:
+    """The routes for events of these (provider, project) pairs, read through the index."""
+    providers = {provider for provider, _ in pairs}
+    projects = {project for _, project in pairs if project} | {""}
+    if not providers:
+        return Routes(())
+    table = Subscription.__table__  # type: ignore[attr-defined]  # SQLModel table
+    statement = sa_select(
+        table.c.id, table.c.channel, table.c.provider, table.c.project, table.c.events
+    ).where(table.c.provider.in_(providers), table.c.project.in_(projects))
+    connection = await session.connection()
+    rows = (await connection.execute(statement)).all()
+    return Routes((int(r[0]), r[1], r[2], r[3], r[4]) for r in rows)
 
 
 def channels_from(
@@ -98,7 +164,7 @@ class SubscriptionStore:
             if existing is not None:
                 existing.events = ",".join(events)
                 existing.created_by = created_by
-                existing.created_at = to_db(now)
+                existing.created_at = now
                 session.add(existing)
                 return False
             session.add(
@@ -108,7 +174,7 @@ class SubscriptionStore:
                     project=project,
                     events=",".join(events),
                     created_by=created_by,
-                    created_at=to_db(now),
+                    created_at=now,
                 )
             )
             return True

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Index, Text, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
 from storage.outbox import PENDING, OutboxRow
-from storage.subscriptions import Subscription, channels_from
-from storage.timeutil import to_db, utc_column
+from storage.subscriptions import routes_for
+from storage.timeutil import UTCDateTime
 
 QUEUED = "queued"
 IGNORED = "ignored"
@@ -37,6 +37,11 @@ class WebhookDelivery(SQLModel, table=True):
     """
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_provider_received", "provider", "received_at"),
+        Index("ix_webhook_deliveries_subject", "provider", "subject", "event"),
+        Index("ix_webhook_deliveries_received", "received_at"),  # retention (0013)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=16)
@@ -44,8 +49,8 @@ class WebhookDelivery(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=128)
     project: str | None = Field(default=None, max_length=128)
     dedupe_key: str = Field(max_length=64, unique=True)
-    payload: str
-    received_at: datetime = Field(sa_type=utc_column())
+    payload: str = Field(sa_type=Text)
+    received_at: datetime = Field(sa_type=UTCDateTime)
     outcome: str = Field(max_length=16)
 
 
@@ -57,8 +62,8 @@ class NotificationMessage(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=32)
     subject_key: str = Field(primary_key=True, max_length=200)
     ts: str = Field(max_length=32)
-    state: str
-    updated_at: datetime = Field(sa_type=utc_column())
+    state: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,14 @@ class Intake:
     raw_payload: str
     notification: Mapping[str, Any] | None
     subject_key: str = ""
-    also: Write | None = None
-    """A write that belongs with a new delivery (e.g. the known-build list)."""
+    also: Write | tuple[Write, ...] | None = None
+    """Writes that belong with a new delivery (the known-build list, the release timeline)."""
+
+    def writes(self) -> tuple[Write, ...]:
+        """:attr:`also` as a tuple."""
+        if self.also is None:
+            return ()
+        return self.also if isinstance(self.also, tuple) else (self.also,)
 
 
 @dataclass(frozen=True)
@@ -133,20 +144,14 @@ class WebhookStore:
     ) -> list[Recorded]:
         """Store a batch of deliveries with a handful of statements, not a handful each.
 
-        Reads every matching subscription and every earlier event of the batch's
+        Reads the subscriptions that can match (by provider and project, through an
+        index) and every earlier event of the batch's
         subjects once, inserts all deliveries in one multi-row statement (a
         repeated ``dedupe_key`` stores nothing, within the batch too), then all
         outbox rows in another.
         """
         intakes = [intake for intake, _, _ in items]
-        providers = {i.provider for i in intakes}
-        subscriptions = (
-            await session.exec(
-                select(Subscription)
-                .where(col(Subscription.provider).in_(providers))
-                .order_by(col(Subscription.id))
-            )
-        ).all()
+        routes = await routes_for(session, [(i.provider, i.project) for i in intakes])
         subjects = {i.subject for i in intakes if i.subject is not None}
         prior: dict[tuple[str, str], set[str]] = {}
         if subjects:
@@ -164,9 +169,7 @@ class WebhookStore:
         for index, (intake, now, default_channel) in enumerate(items):
             channels: list[str] = []
             if intake.notification is not None:
-                channels = channels_from(
-                    subscriptions, intake.provider, intake.project, intake.event
-                )
+                channels = routes.channels(intake.provider, intake.project, intake.event)
                 if not channels and default_channel:
                     channels = [default_channel]
             outcome = IGNORED if intake.notification is None else (QUEUED if channels else UNROUTED)
@@ -182,7 +185,7 @@ class WebhookStore:
                     "project": intake.project,
                     "dedupe_key": intake.dedupe_key,
                     "payload": intake.raw_payload,
-                    "received_at": to_db(now),
+                    "received_at": now,
                     "outcome": outcome,
                 }
             )
@@ -210,8 +213,8 @@ class WebhookStore:
                 seen = prior.setdefault((intake.provider, intake.subject), set())
                 earlier = sorted(seen)
                 seen.add(intake.event)
-            if intake.also is not None:
-                also.setdefault(id(intake.also.statement), []).append(intake.also)
+            for write in intake.writes():
+                also.setdefault(id(write.statement), []).append(write)
             if intake.notification is None:
                 results.append(Recorded(duplicate=False, outcome=outcome))
                 continue
@@ -225,8 +228,8 @@ class WebhookStore:
                     "status": PENDING,
                     "progress": 0,
                     "attempts": 0,
-                    "next_attempt_at": to_db(now),
-                    "created_at": to_db(now),
+                    "next_attempt_at": now,
+                    "created_at": now,
                 }
                 for channel in channels
             )
@@ -264,5 +267,5 @@ class WebhookStore:
                     channel=channel, subject_key=subject_key, ts=ts, state=state, updated_at=now
                 )
             else:
-                row.ts, row.state, row.updated_at = ts, state, to_db(now)
+                row.ts, row.state, row.updated_at = ts, state, now
             session.add(row)

@@ -75,6 +75,9 @@ def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Se
         "STREAMOPS_DEFAULT_CHANNEL": "C0DEFAULT",
         # Tests that want the StreamAPI poller run it themselves.
         "STREAMOPS_STREAMAPI_POLL_SECONDS": "0",
+        # Likewise StreamStack reconciliation and retention (tests drive those jobs directly).
+        "STREAMOPS_RECONCILE_MINUTES": "0",
+        "STREAMOPS_RETENTION_DAYS": "0",
         # Tests change simulator state between reads; they see it at once.
         "STREAMOPS_PROVIDER_CACHE_SECONDS": "0",
     }

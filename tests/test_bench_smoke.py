@@ -58,7 +58,7 @@ def test_percentiles_use_nearest_rank() -> None:
 
 
 def test_run_py_measures_every_server_at_a_tiny_rate(tmp_path: Path) -> None:
-    """bench/run.py at 10 req/s for 1 s reports 10 answered acks per server and StreamOps' RSS."""
+    """bench/run.py at 10 req/s for 1 s: 10 answered acks per server, each on uvloop + httptools."""
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
@@ -85,5 +85,9 @@ def test_run_py_measures_every_server_at_a_tiny_rate(tmp_path: Path) -> None:
         rate = figures["rates"]["10.0"]
         assert (rate["sent"], rate["answered"], rate["errors"]) == (10, 10, 0), target
         assert figures["peak_rss_mb"] > 0
+        # every server runs the way `streamops serve` does: uvloop + httptools
+        assert figures["runtime"]["loop"] == "uvloop", target
+        assert "httptools" in figures["runtime"]["http"], target
+        assert figures["cpu_ms_per_request"]["10.0"] >= 0, target  # 10 ms clock ticks
     assert data["ack"]["streamops"]["followups"] == {"10.0": 10}
     assert data["command"] in {"/build projects", "/streamops help"}

@@ -63,3 +63,42 @@ def test_db_commands_on_a_fresh_sqlite_file(tmp_path: Path, step: str) -> None:
         current = _run(["db", "current"], env, tmp_path)
         assert current.returncode == 0, current.stdout + current.stderr
         assert "code expects" in current.stdout
+
+
+def _help(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--help"])
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_top_level_help_is_written_for_users(capsys: pytest.CaptureFixture[str]) -> None:
+    """`streamops --help` says what StreamOps is and where to start, not how the code works."""
+    text = _help([], capsys)
+    assert text.startswith("usage: streamops")
+    assert "StreamOps runs your Streampixel builds" in text
+    assert "streamops demo --web" in text and "streamops serve" in text
+    for developer_word in ("async function", "subcommand sets", "``", "Namespace"):
+        assert developer_word not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["demo"], "Every run starts from a clean, empty database."),
+        (["serve"], "at least SLACK_BOT_TOKEN"),
+        (["db"], "DATABASE_URL"),
+        (["db", "upgrade"], "bring them up to date"),
+        (["db", "current"], "exit 1 when they differ"),
+        (["sandbox"], "--webhook-url URL"),
+    ],
+)
+def test_each_command_help_explains_itself(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every command's help has a description for users and every option a sentence."""
+    text = _help(args, capsys)
+    assert says in text
+    assert "``" not in text

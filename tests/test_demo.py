@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cli
+from bot.demo.console import Screen
 from bot.demo.conversation import Channel, Conversation
 from bot.demo.script import ScriptFailed, ScriptPrompter, parse_script, run_script
 from bot.demo.slack_payloads import SlackRequests
@@ -33,15 +34,43 @@ def _demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return cli.main(["demo", "--pace", "0.02", *args])
 
 
-def test_shipped_walkthrough_passes(
+def test_walkthrough_passes_again_and_again_after_a_session_that_granted_a_role(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The shipped script runs green through the real entry point, on ./streamops-demo.db."""
-    code = _demo(tmp_path, monkeypatch, "--script", str(WALKTHROUGH))
-    out, err = capsys.readouterr()
-    assert code == 0, out + err
-    assert "script walkthrough.txt passed" in out
-    assert (tmp_path / "streamops-demo.db").exists()
+    """Each run starts clean: a role granted before, or a rate slot just used, changes nothing."""
+    from bot.demo.console import run_demo
+
+    lines = iter([f"/streamops roles grant <@{VIEWER.id}> releaser", "quit"])
+
+    async def read(prompt: str) -> str:
+        return next(lines)
+
+    monkeypatch.chdir(tmp_path)
+    assert asyncio.run(run_demo(read=read, pace=0.02)) == 0
+    assert "now has the *releaser* role" in capsys.readouterr().out
+    for _ in range(2):  # the second run is within Streampixel's 2-minute upload slot
+        code = _demo(tmp_path, monkeypatch, "--script", str(WALKTHROUGH))
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        assert "script walkthrough.txt passed" in out
+    assert list(tmp_path.iterdir()) == []  # the database lived in a temporary folder
+
+
+def test_db_option_keeps_the_data_in_the_named_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--db FILE` keeps the bot's data: a role granted in one run is still there in the next."""
+    script = tmp_path / "grant.txt"
+    script.write_text(
+        f"/streamops roles grant <@{VIEWER.id}> media\nexpect: now has the *media* role\n"
+    )
+    check = tmp_path / "check.txt"
+    check.write_text("/streamops roles list\nexpect: media\n")
+    db = tmp_path / "kept.db"
+    assert _demo(tmp_path, monkeypatch, "--db", str(db), "--script", str(script)) == 0
+    assert db.exists()
+    assert _demo(tmp_path, monkeypatch, "--db", str(db), "--script", str(check)) == 0
+    capsys.readouterr()
 
 
 def test_wrong_expectation_fails_naming_the_line_and_text(
@@ -136,7 +165,13 @@ def _add_listeners(bot: Bot) -> None:
     async def command(ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
         await respond(text="videos", blocks=blocks)
-        await client.chat_postMessage(channel="C0NOTIFY", text="Transcode *done*", blocks=blocks)
+        posted = await client.chat_postMessage(
+            channel="C0NOTIFY", text="Transcode *done*", blocks=blocks
+        )
+        await client.chat_postMessage(
+            channel="C0NOTIFY", thread_ts=posted["ts"],
+            text="Published at <!date^1764612000^{date_num} {time}|2025-12-01 18:00 UTC>",
+        )  # fmt: skip
 
     async def delete(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -251,3 +286,101 @@ async def test_script_runner_reports_missing_modal_answer_and_bad_click(
         await run_script(steps, conversation, prompter, name="m.txt")
     with pytest.raises(ScriptFailed, match=r"x.txt:1: `click: Publish`: no button `Publish`"):
         await run_script(parse_script("click: Publish"), conversation, prompter, name="x.txt")
+
+
+async def test_thread_replies_are_indented_under_their_parent_with_local_dates(
+    console: tuple[Conversation, ScriptPrompter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply names its thread and is indented; its date token is in this machine's zone."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        conversation, _ = console
+        await conversation.command("/t")
+        assert await conversation.wait_for_text("Published at", 5)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    shown = conversation.since_mark()
+    assert (
+        "  ↳ [#builds] StreamOps, in the thread of “Transcode *done*”:\n"
+        "    Published at 2025-12-02 03:00"
+    ) in shown
+
+
+def test_unknown_command_is_answered_like_slack_without_bolt_advice(tmp_path: Path) -> None:
+    """An unknown slash command gets Slack's one line; Bolt's code snippet never shows."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "unknown.txt"
+    script.write_text("/nonsense foo\nexpect: /nonsense is not a valid command\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STREAMOPS_"))}
+    env["PYTHONPATH"] = str(WALKTHROUGH.parents[2])
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--script", str(script)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[only you] Slackbot: /nonsense is not a valid command." in result.stdout
+    for advice in ("Unhandled request", "@app.command", "Suggestion"):
+        assert advice not in result.stdout + result.stderr
+
+
+def test_screen_redraws_the_prompt_below_a_notification() -> None:
+    """Output arriving at a waiting prompt clears its line; redraw puts prompt and typing back."""
+    import io
+
+    terminal = io.StringIO()
+    screen = Screen(terminal, tty=True, typed=lambda: "/build pro")
+    screen.write("before")
+    screen.redraw()  # nothing is waiting: nothing to draw
+    screen.waiting("\nadmin> ")
+    screen.write("[#ops] StreamOps:")
+    screen.write("  Build approved")
+    screen.redraw()
+    screen.redraw()  # already on screen
+    assert terminal.getvalue() == (
+        "before\n\r\x1b[K[#ops] StreamOps:\n  Build approved\nadmin> /build pro"
+    )
+    piped = io.StringIO()
+    screen = Screen(piped, tty=False, typed=lambda: "")
+    screen.waiting("\nviewer> ")
+    screen.write("notice")
+    screen.redraw()
+    screen.waiting(None)
+    screen.write("after")
+    assert piped.getvalue() == "\nnotice\nviewer> after\n"
+
+
+def test_interactive_console_redraws_the_prompt_after_a_notification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the console waits for a line, a pipeline notification prints and the prompt returns."""
+    import io
+
+    from bot.demo.console import run_demo
+
+    out = io.StringIO()
+    lines = iter(["/build upload showroom https://builds.example.com/v3.zip"])
+
+    async def read(prompt: str) -> str:
+        line = next(lines, None)
+        if line is not None:
+            return line
+        for _ in range(200):  # the next line comes after the notifications
+            if "Downloading files" in out.getvalue():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)
+        return "quit"
+
+    monkeypatch.chdir(tmp_path)
+    assert asyncio.run(run_demo(read=read, pace=0.02, stream=out)) == 0
+    text = out.getvalue()
+    assert "Downloading files" in text
+    after = text[text.index("Downloading files") :]
+    assert "\nadmin> " in after  # the prompt came back below the notification

@@ -204,3 +204,26 @@ def test_confirm_prompt_reads_like_the_dialog() -> None:
         confirm_prompt(CONFIRM) == "Distribute?: Make *v1.2* live for everyone [Distribute? y/N] "
     )
     assert confirm_prompt({}) == "Are you sure? [Yes? y/N] "
+
+
+def test_slack_date_tokens_in_a_given_zone() -> None:
+    """Each documented token, the pretty forms near today, and unknown tokens left alone."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.demo.dates import format_date
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    ts = int(datetime(2026, 12, 1, 18, 40, 5, tzinfo=UTC).timestamp())  # 03:40 on the 2nd there
+    later = datetime(2026, 12, 2, 9, 0, tzinfo=tokyo)
+    fmt = "{date_num}|{date}|{date_short}|{date_long}|{time}|{time_secs}|{nope}"
+    assert format_date(ts, fmt, zone=tokyo, now=later) == (
+        "2026-12-02|December 2nd, 2026|Dec 2, 2026|Wednesday, December 2nd, 2026|03:40|03:40:05"
+        "|{nope}"
+    )
+    assert format_date(ts, "{date_pretty} {time}", zone=tokyo, now=later) == "today 03:40"
+    next_day = datetime(2026, 12, 3, 9, 0, tzinfo=tokyo)
+    assert format_date(ts, "{date_short_pretty}", zone=tokyo, now=next_day) == "yesterday"
+    assert format_date(ts, "{ago}", zone=tokyo, now=later) == "5 hours ago"
+    far = datetime(2026, 12, 5, tzinfo=UTC)
+    assert format_date(ts, "{date_short_pretty}", zone=UTC, now=far) == "Dec 1, 2026"

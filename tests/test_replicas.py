@@ -40,7 +40,7 @@ from bot.sandbox.streampixel import create_app as create_streampixel
 from bot.serving import serve_in_background
 from handlers import ids
 from storage.audit import CHECKPOINTS, AuditLog
-from storage.builds import BuildStore
+from storage.coordination import RateSlots
 from storage.db import Database
 from storage.outbox import OutboxRow
 from storage.webhooks import WebhookDelivery
@@ -405,7 +405,7 @@ async def test_two_replicas_write_each_audit_checkpoint_once(database: Database)
 
 async def test_concurrent_slot_blocks_keep_the_latest(database: Database) -> None:
     """Replicas blocking the same rate slot at once leave it at the latest time given."""
-    store = BuildStore(database)
+    store = RateSlots(database)
     window = timedelta(minutes=2)
     base = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     untils = [base + timedelta(seconds=s) for s in (30, 90, 10, 120, 60, 5, 100, 45)]

@@ -19,7 +19,14 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.demo.render import Button, confirm_prompt, modal_inputs, render_message, render_modal
+from bot.demo.render import (
+    Button,
+    confirm_prompt,
+    modal_inputs,
+    mrkdwn_to_text,
+    render_message,
+    render_modal,
+)
 from bot.demo.slack_payloads import SlackRequests
 from bot.demo.users import DemoUser
 from bot.errors import InvalidInput
@@ -123,7 +130,8 @@ class Conversation:
             channel_id=self.channel.id, channel_name=self.channel.name,
             response_url=self._response_url(None),
         )  # fmt: skip
-        await self._post(request.body, request.headers)
+        unknown = f"{command} is not a valid command. (/streamops help lists StreamOps' commands.)"
+        await self._post(request.body, request.headers, unknown=unknown)
         await self.settle()
 
     async def click(self, which: str) -> None:
@@ -222,14 +230,24 @@ class Conversation:
         for line in lines:
             self.out(line)
 
-    def _render(self, heading: str, text: str, blocks: Any, ref: _MessageRef | None) -> None:
+    def _render(
+        self, heading: str, text: str, blocks: Any, ref: _MessageRef | None, indent: str = ""
+    ) -> None:
         blocks = blocks if isinstance(blocks, list) else None
         rendered = render_message(text, blocks, self._next_number)
         self._next_number += len(rendered.buttons)
         for button in rendered.buttons:
             if ref is not None:
                 self.buttons[button.number] = (button, ref)
-        self._show([heading, *rendered.lines])
+        self._show([heading, *(indent + line for line in rendered.lines)])
+
+    def _thread_heading(self, channel: str, where: str, thread_ts: str) -> str:
+        """``  ↳ [#ops] StreamOps, in the thread of “Build … started”:``."""
+        parent = self.slack.messages.get((channel, thread_ts))
+        first = mrkdwn_to_text(parent.text).strip().split("\n")[0] if parent else ""
+        summary = first if len(first) <= 60 else first[:59] + "…"
+        of = f" of “{summary}”" if summary else ""
+        return f"  ↳ [{where}] StreamOps, in the thread{of}:"
 
     def _display(self, call: SlackCall) -> None:
         p = call.payload
@@ -242,7 +260,12 @@ class Conversation:
         elif call.method == "chat.postMessage":
             ts = self._find_ts(channel, str(p.get("text") or ""))
             ref = _ref(p, channel, ts, ephemeral=False)
-            self._render(f"[{where}] StreamOps:", ref.text, ref.blocks, ref if ts else None)
+            thread_ts = str(p.get("thread_ts") or "")
+            if thread_ts and thread_ts != ts:
+                heading = self._thread_heading(channel, where, thread_ts)
+                self._render(heading, ref.text, ref.blocks, ref if ts else None, indent="    ")
+            else:
+                self._render(f"[{where}] StreamOps:", ref.text, ref.blocks, ref if ts else None)
         elif call.method == "chat.update":
             ref = _ref(p, channel, str(p.get("ts", "")), ephemeral=False)
             self._forget(channel, ref.ts)
@@ -276,10 +299,15 @@ class Conversation:
         where = "only you" if ephemeral else self._name(self.channel.id)
         self._render(f"[{where}] {who}:", ref.text, ref.blocks, ref)
 
-    async def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def _post(
+        self, body: bytes, headers: dict[str, str], unknown: str = ""
+    ) -> httpx.Response:
         response = await self.http.post(
             f"{self.bot_url}/slack/events", content=body, headers=headers
         )
+        if response.status_code == 404 and unknown:  # no listener: Slack itself would say so
+            self._show([f"[only you] Slackbot: {unknown}"])
+            return response
         if response.status_code != 200:
             self._show([f"  (the bot answered HTTP {response.status_code})"])
             return response
@@ -312,7 +340,7 @@ class Conversation:
         for item in modal_inputs(view):
             choices = f" ({', '.join(t for t, _ in item.options)})" if item.options else ""
             answer = await self.prompter.answer(f"{item.label}{choices}: ", item.initial)
-            values.setdefault(item.block_id, {})[item.action_id] = _state_value(
+            values.setdefault(item.block_id, {})[item.action_id] = state_value(
                 item.kind, answer, item.options
             )
         view_json = {**view, "id": view.get("id") or f"V{next(self._rids):08d}", "type": "modal"}
@@ -358,7 +386,7 @@ class Conversation:
         return str(title.get("text")) if isinstance(title, dict) else "modal"
 
 
-def _state_value(kind: str, answer: str, options: list[tuple[str, str]]) -> dict[str, Any]:
+def state_value(kind: str, answer: str, options: list[tuple[str, str]]) -> dict[str, Any]:
     """``view.state.values`` entry for one element, as Slack reports it."""
     if kind in ("static_select", "radio_buttons", "external_select"):
         text, value = _pick(answer, options)

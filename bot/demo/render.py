@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.demo.dates import date_token
+
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _CODE_FENCE = re.compile(r"```\n?(.*?)\n?```", re.DOTALL)
 _INDENT = "  "
@@ -84,7 +86,8 @@ def mrkdwn_to_text(text: str) -> str:
     """Slack mrkdwn made readable: links, mentions, entities, code fences.
 
     ``<https://x|label>`` becomes ``label (https://x)``, ``<@U1>`` becomes
-    ``@U1``, ``<#C1|ops>`` becomes ``#ops``, ``<!here>`` becomes ``@here``,
+    ``@U1``, ``<#C1|ops>`` becomes ``#ops``, ``<!here>`` becomes ``@here``, a date
+    token becomes this machine's local time (as Slack shows each reader theirs),
     fenced code is indented, and ``&lt;`` and friends are unescaped.
     *bold*, _italic_ and `code` markers are kept: they read fine as they are.
     """
@@ -95,6 +98,8 @@ def mrkdwn_to_text(text: str) -> str:
             return "@" + (label or target[1:])
         if target.startswith("#"):
             return "#" + (label or target[1:])
+        if target.startswith("!date^"):
+            return date_token(target, label or target)
         if target.startswith("!"):
             name = target[1:].split("^")[0]
             return "@" + (label or name)

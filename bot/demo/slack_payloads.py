@@ -67,7 +67,7 @@ class SlackRequests:
 
     def slash_command(
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str,
-        channel_name: str, response_url: str,
+        channel_name: str, response_url: str, trigger_id: str | None = None,
     ) -> SignedRequest:  # fmt: skip
         """A slash command, form-encoded like Slack's."""
         fields = {
@@ -82,13 +82,14 @@ class SlackRequests:
             "text": text,
             "api_app_id": API_APP_ID,
             "response_url": response_url,
-            "trigger_id": self.trigger_id(),
+            "trigger_id": trigger_id or self.trigger_id(),
         }
         return self.sign(urlencode(fields).encode())
 
     def block_actions(
         self, *, user_id: str, user_name: str, channel_id: str, message: dict[str, Any],
         action: dict[str, Any], response_url: str, is_ephemeral: bool,
+        trigger_id: str | None = None,
     ) -> SignedRequest:  # fmt: skip
         """A button click on ``message`` (which needs ``ts``, ``text`` and ``blocks``)."""
         payload: dict[str, Any] = {
@@ -102,7 +103,7 @@ class SlackRequests:
                 "channel_id": channel_id,
                 "is_ephemeral": is_ephemeral,
             },
-            "trigger_id": self.trigger_id(),
+            "trigger_id": trigger_id or self.trigger_id(),
             "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -113,6 +114,55 @@ class SlackRequests:
             "actions": [{**action, "action_ts": f"{self.clock():.6f}"}],
         }
         return self.sign(urlencode({"payload": json.dumps(payload)}).encode())
+
+    def view_block_actions(
+        self, *, user_id: str, user_name: str, view: dict[str, Any], action: dict[str, Any],
+        values: dict[str, Any], trigger_id: str | None = None,
+    ) -> SignedRequest:  # fmt: skip
+        """A click on a button in a modal or the App Home tab (``view`` needs ``id``)."""
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+            "api_app_id": API_APP_ID,
+            "token": "demo-verification-token",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": trigger_id or self.trigger_id(),
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": {**view, "state": {"values": values}, "team_id": TEAM_ID, "app_id": API_APP_ID},
+            "actions": [{**action, "action_ts": f"{self.clock():.6f}"}],
+        }
+        return self.sign(urlencode({"payload": json.dumps(payload)}).encode())
+
+    def view_closed(self, *, user_id: str, user_name: str, view: dict[str, Any]) -> SignedRequest:
+        """The user closed a modal that asked to be told (``notify_on_close``)."""
+        payload: dict[str, Any] = {
+            "type": "view_closed",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+            "api_app_id": API_APP_ID,
+            "token": "demo-verification-token",
+            "view": {**view, "team_id": TEAM_ID, "app_id": API_APP_ID},
+            "is_cleared": False,
+            "is_enterprise_install": False,
+        }
+        return self.sign(urlencode({"payload": json.dumps(payload)}).encode())
+
+    def event(self, event: dict[str, Any]) -> SignedRequest:
+        """An Events API callback carrying ``event`` (JSON, signed like everything else)."""
+        number = next(self._ids)
+        body = {
+            "token": "demo-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": API_APP_ID,
+            "event": {**event, "event_ts": f"{self.clock():.6f}"},
+            "type": "event_callback",
+            "event_id": f"Ev{number:010d}",
+            "event_time": int(self.clock()),
+        }
+        signed = self.sign(json.dumps(body).encode())
+        return SignedRequest(signed.body, {**signed.headers, "Content-Type": "application/json"})
 
     def view_submission(
         self, *, user_id: str, user_name: str, view: dict[str, Any], values: dict[str, Any]

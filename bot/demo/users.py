@@ -19,14 +19,16 @@ class DemoUser:
 
 
 ADMIN = DemoUser("UDEMOADMIN", "admin")
+RELEASER = DemoUser("UDEMORELEASER", "releaser")
 VIEWER = DemoUser("UDEMOVIEWER", "viewer")
 
-#: ``--as`` names. The admin is in ``STREAMOPS_ADMINS``; the viewer holds no role.
-PREDEFINED: dict[str, DemoUser] = {ADMIN.name: ADMIN, VIEWER.name: VIEWER}
+#: ``--as`` names. The admin is in ``STREAMOPS_ADMINS``; the releaser is granted the
+#: ``releaser`` role when the demo starts; the viewer holds no role.
+PREDEFINED: dict[str, DemoUser] = {u.name: u for u in (ADMIN, RELEASER, VIEWER)}
 
 
 def resolve_user(text: str) -> DemoUser:
-    """The user named ``text``: ``admin``, ``viewer`` or a Slack user id such as ``U123ABC``.
+    """The user named ``text``: ``admin``, ``releaser``, ``viewer`` or a Slack id like ``U123ABC``.
 
     Raises:
         InvalidInput: when ``text`` is neither.

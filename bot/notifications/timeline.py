@@ -47,6 +47,8 @@ class Step:
     event: str
     timestamp: str | None = None
     detail: str | None = None
+    reconciled: bool = False
+    """Found by reconciliation: no webhook reported this step."""
 
 
 @dataclass
@@ -95,7 +97,10 @@ class Timeline:
             prior = set(notification.get("prior_events") or ()) | set(self.events())
             self.manual_release = "build.distributing" not in prior
         detail = notification.get("objection") or notification.get("error")
-        self.steps.append(Step(event=event, timestamp=timestamp, detail=detail))
+        reconciled = bool(notification.get("reconciled"))
+        self.steps.append(
+            Step(event=event, timestamp=timestamp, detail=detail, reconciled=reconciled)
+        )
         return True
 
     def current(self) -> Step:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.errors import (
     AuthFailed,
@@ -42,6 +43,44 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential delay before retry number ``attempt`` (1-based)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def _unavailable(error: ProviderError) -> bool:
+    return isinstance(error, ProviderUnavailable)
+
+
+def retrying(
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    sleep: Sleep,
+    transient: Callable[[ProviderError], bool] = _unavailable,
+) -> AsyncRetrying:
+    """The retry loop for one call: reads retry ``transient`` errors and short 429s; writes never.
+
+    A 429 whose ``Retry-After`` is at most ``policy.max_rate_limit_wait`` is waited
+    out for exactly that long; other retries back off with full jitter.
+    """
+
+    def should_retry(exc: BaseException) -> bool:
+        if isinstance(exc, RateLimited):
+            wait = exc.retry_after
+            return wait is not None and wait <= policy.max_rate_limit_wait
+        return isinstance(exc, ProviderError) and transient(exc)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return exc.retry_after
+        return policy.backoff(state.attempt_number)
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts if idempotent else 1),
+        wait=wait,
+        retry=retry_if_exception(should_retry),
+        sleep=sleep,
+        reraise=True,
+    )
 
 
 def error_for_status(
@@ -118,40 +157,34 @@ class ProviderHTTP:
         Raises:
             ProviderError: a subclass naming what went wrong, without URLs or keys.
         """
-        attempts = self.retry.attempts if idempotent else 1
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
-            try:
-                response = await self.client.request(
-                    method, path, params=params, json=json, data=data, headers=headers
-                )
-            except httpx.TimeoutException:
-                if last:
-                    raise ProviderUnavailable(self.provider, "timed out") from None
-            except httpx.TransportError as exc:
-                if last:
-                    raise ProviderUnavailable(
-                        self.provider, f"could not connect ({type(exc).__name__})"
-                    ) from None
-            else:
-                if response.is_success:
-                    return response
-                error = (error_from or self._default_error)(response)
-                if not self._should_retry(error, last):
-                    raise error
-                if isinstance(error, RateLimited) and error.retry_after is not None:
-                    await self._sleep(error.retry_after)
-                    continue
-            await self._sleep(self.retry.backoff(attempt))
+        async for attempt in retrying(self.retry, idempotent=idempotent, sleep=self._sleep):
+            with attempt:
+                return await self._send_once(method, path, params, json, data, headers, error_from)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _should_retry(self, error: ProviderError, last: bool) -> bool:
-        if last:
-            return False
-        if isinstance(error, RateLimited):
-            wait = error.retry_after
-            return wait is not None and wait <= self.retry.max_rate_limit_wait
-        return isinstance(error, ProviderUnavailable)
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        error_from: Callable[[httpx.Response], ProviderError] | None,
+    ) -> httpx.Response:
+        try:
+            response = await self.client.request(
+                method, path, params=params, json=json, data=data, headers=headers
+            )
+        except httpx.TimeoutException:
+            raise ProviderUnavailable(self.provider, "timed out") from None
+        except httpx.TransportError as exc:
+            raise ProviderUnavailable(
+                self.provider, f"could not connect ({type(exc).__name__})"
+            ) from None
+        if response.is_success:
+            return response
+        raise (error_from or self._default_error)(response)
 
     def _default_error(self, response: httpx.Response) -> ProviderError:
         message = response.reason_phrase or f"HTTP {response.status_code}"

@@ -24,7 +24,7 @@ from xml.etree.ElementTree import Element
 import httpx
 from pydantic import SecretStr
 
-from bot.errors import ProviderError, ProviderUnavailable, RateLimited
+from bot.errors import ProviderError, ProviderUnavailable
 from bot.providers._http import (
     ProviderHTTP,
     RetryPolicy,
@@ -32,6 +32,7 @@ from bot.providers._http import (
     error_for_status,
     make_client,
     parse_retry_after,
+    retrying,
 )
 from bot.providers.streamapi_models import (
     FME_RTMP_BASE,
@@ -66,6 +67,12 @@ __all__ = [
     "Video",
     "from_settings",
 ]
+
+
+def _transient(error: ProviderError) -> bool:
+    """A StreamAPI failure worth retrying: no answer, a 5xx, or code 100 (Unknown Error)."""
+    transient = error.status is None or error.status >= 500 or error.code == 100
+    return isinstance(error, ProviderUnavailable) and transient
 
 
 def _ms(moment: datetime) -> str:
@@ -221,34 +228,19 @@ class StreamAPIClient:
     async def _call(
         self, method: str, path: str, params: Mapping[str, str], *, idempotent: bool = True
     ) -> Element:
-        attempt = 0
-        rid_retried = False
-        while True:
-            attempt += 1
-            try:
+        async for attempt in retrying(
+            self._retry, idempotent=idempotent, sleep=self._sleep, transient=_transient
+        ):
+            with attempt:
+                try:
+                    return await self._attempt(method, path, params, idempotent=idempotent)
+                except ProviderError as error:
+                    # 203: the request id arrived out of order and nothing happened;
+                    # a read is sent once more at once, signed with a fresh id.
+                    if not idempotent or error.code != 203:
+                        raise
                 return await self._attempt(method, path, params, idempotent=idempotent)
-            except ProviderError as error:
-                if not idempotent:
-                    raise
-                if error.code == 203 and not rid_retried:
-                    rid_retried = True
-                    continue
-                delay = self._retry_delay(error, attempt)
-                if delay is None:
-                    raise
-            await self._sleep(delay)
-
-    def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
-        """Seconds to wait before retrying a read, or None to give up."""
-        if attempt >= self._retry.attempts:
-            return None
-        if isinstance(error, RateLimited):
-            wait = error.retry_after
-            return wait if wait is not None and wait <= self._retry.max_rate_limit_wait else None
-        transient = error.status is None or error.status >= 500 or error.code == 100
-        if isinstance(error, ProviderUnavailable) and transient:
-            return self._retry.backoff(attempt)
-        return None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
         self, method: str, path: str, params: Mapping[str, str], *, idempotent: bool

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -71,6 +72,23 @@ class DistributeResult:
 
 
 @dataclass(frozen=True)
+class ProjectFile:
+    """A processed build as ``GET /projects/{id}`` lists it in ``files`` (SP-getproj).
+
+    Attributes:
+        status: ``"Approved"`` or ``"Reject"``, as Streampixel spells them.
+        url: the build's file URL (approved builds).
+        date: when Streampixel dated the file, if it said.
+    """
+
+    upload_id: str
+    status: str
+    url: str | None
+    date: datetime | None
+    objection: str | None
+
+
+@dataclass(frozen=True)
 class WebhookTestResult:
     """What happened when Streampixel sent a ``webhook.test`` event.
 
@@ -83,6 +101,17 @@ class WebhookTestResult:
     delivered: bool
     message: str
     status_code: int
+
+
+def _parse_date(value: object) -> datetime | None:
+    """An ISO 8601 date from the API as aware UTC, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def retry_after_from(message: str) -> float:
@@ -168,6 +197,34 @@ class StreampixelClient:
             return UserStats(live_users=int(body["liveUser"]), queued_users=int(body["queueUser"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._unexpected() from exc
+
+    async def project_files(self, project_id: str) -> list[ProjectFile]:
+        """The processed builds (``files``) of ``project_id`` from ``GET /projects/{id}``.
+
+        This endpoint comes from a lower-confidence version of the docs
+        (providers.md §1.2); callers treat any error as "not available".
+
+        Raises:
+            ProviderError: ``ProviderNotFound``, ``Forbidden``, ``AuthFailed``, ...
+        """
+        body = await self._get(f"/projects/{quote(project_id, safe='')}")
+        files = body.get("files")
+        if not isinstance(files, list):
+            raise self._unexpected()
+        found = []
+        for item in files:
+            if not isinstance(item, dict) or not item.get("_id"):
+                continue
+            found.append(
+                ProjectFile(
+                    upload_id=str(item["_id"]),
+                    status=str(item.get("status") or ""),
+                    url=str(item["url"]) if item.get("url") else None,
+                    date=_parse_date(item.get("date")),
+                    objection=str(item["objection"]) if item.get("objection") else None,
+                )
+            )
+        return found
 
     async def upload(
         self, project_id: str, file_url: str, *, auto_release: bool = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -42,7 +42,7 @@ from bot.providers.streamstack_models import (
     parse_presign,
     parse_stats,
 )
-from bot.redact import protect_loggers, redact
+from bot.redact import protect_transient, redact
 from bot.settings import Settings
 
 PROVIDER = "streamstack"
@@ -102,6 +102,10 @@ def error_from_response(
         _clean(message, secrets),
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
 
 
 def player_base_from(api_base_url: str) -> str:
@@ -312,10 +316,28 @@ class StreamStackClient:
             InvalidRequest: the target refused the file (413 too large).
             ProviderError: the target expired or failed.
         """
-        protect_loggers(urlsplit(target.upload_url).query or None)
+        await self.upload_stream(target, _once(content), size=len(content))
+
+    async def upload_stream(
+        self, target: PresignedUpload, chunks: AsyncIterable[bytes], *, size: int | None
+    ) -> None:
+        """Stream a file to a presigned target chunk by chunk, never holding it whole.
+
+        Args:
+            chunks: the file's bytes, in order (read as they are sent).
+            size: the file's length, sent as Content-Length (object stores want it);
+                None sends the body chunked.
+
+        Raises:
+            InvalidRequest: the target refused the file (413 too large).
+            ProviderError: the target expired or failed.
+        """
+        protect_transient(urlsplit(target.upload_url).query or None)
         headers = dict(target.headers)
+        if size is not None:
+            headers["content-length"] = str(size)
         request = self._client.build_request(
-            target.method, target.upload_url, content=content, headers=headers
+            target.method, target.upload_url, content=chunks, headers=headers
         )
         request.headers.pop("authorization", None)
         try:

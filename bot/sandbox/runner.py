@@ -65,13 +65,34 @@ async def run_sandbox(
         yield Sandbox(sp, ss, sa, settings)
 
 
-async def run_forever(host: str, ports: tuple[int, int, int]) -> None:
-    """``streamops sandbox``: serve the simulators and print the settings that use them."""
-    import asyncio
+async def run_forever(
+    host: str,
+    ports: tuple[int, int, int],
+    *,
+    webhook_base: str | None = None,
+    webhook_token: str | None = None,
+) -> None:
+    """``streamops sandbox``: serve the simulators and print the settings that use them.
 
-    async with run_sandbox(host=host, ports=ports) as sandbox:
-        print("Provider simulators are running. Point StreamOps at them with:\n")
+    Args:
+        host: the address the simulators listen on.
+        ports: Streampixel, StreamStack and StreamAPI ports (0 picks free ones).
+        webhook_base: the bot's base URL; the simulated pipelines post their webhooks there.
+        webhook_token: the token in those webhook URLs (a new one when not given); it is
+            printed as ``STREAMOPS_WEBHOOK_TOKEN`` with the other settings.
+    """
+    import asyncio
+    import secrets
+
+    token = webhook_token or secrets.token_urlsafe(16)
+    async with run_sandbox(
+        host=host, ports=ports, webhook_base=webhook_base, webhook_token=token
+    ) as sandbox:
+        print("# Provider simulators are running. Point StreamOps at them with:")
         for name, value in sandbox.settings.items():
             print(f"export {name}={value}")
-        print("\n(Ctrl-C stops them.)", flush=True)
+        if webhook_base:
+            print(f"export STREAMOPS_WEBHOOK_TOKEN={token}")
+            print(f"# Their webhooks go to {webhook_base}/webhooks/{{streampixel,streamstack}}/…")
+        print("# (Ctrl-C stops them.)", flush=True)
         await asyncio.Event().wait()

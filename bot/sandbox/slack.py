@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -425,6 +426,8 @@ async def _payload(request: Request) -> dict[str, Any]:
         body = await request.body()
         data = json.loads(body) if body else {}
         return data if isinstance(data, dict) else {"_": data}
-    form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields: dict[str, str] = {}
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        # Parsed here rather than by Starlette's form(), which needs python-multipart.
+        fields = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     return {**_decode_form(dict(request.query_params)), **_decode_form(fields)}

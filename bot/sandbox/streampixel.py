@@ -23,6 +23,7 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -154,6 +155,47 @@ async def user_stats(sim: StreampixelSimulator, request: Request) -> Response:
     return _json(200, {"liveUser": project.live_users, "queueUser": project.queue_users})
 
 
+async def get_project(sim: StreampixelSimulator, request: Request) -> Response:
+    """One project with its files (the stored ``GET /projects/{id}`` shape, SP-getproj).
+
+    ``files`` lists the builds that finished processing: ``Approved`` ones with
+    their ``url``, rejected ones (``Reject``) with their ``objection``.
+    """
+    project_id = request.path_params.get("project_id", "")
+    user_id = request.query_params.get("userId")
+    if not user_id:
+        raise SimError(400, "User ID is required")
+    _account_checks(sim, user_id, request.query_params.get("apikey"))
+    project = _project_checks(sim, user_id, project_id)
+    files = [
+        {
+            "_id": u.id,
+            "url": u.file_url if u.status != "Reject" else None,
+            "status": "Reject" if u.status == "Reject" else "Approved",
+            "date": datetime.fromtimestamp(u.created_at, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "objection": u.objection,
+        }
+        for u in sim.uploads.values()
+        if u.project_id == project.id and u.status in ("Approved", "Distribute", "Reject")
+    ]
+    return _json(
+        200,
+        {
+            "id": project.id,
+            "name": project.name,
+            "region": project.region,
+            "status": "active" if project.enabled else "disabled",
+            "webhookUrl": project.webhook_url,
+            "files": files,
+            "liveUsers": project.live_users,
+            "usersInQueue": project.queue_users,
+            "subscriptionStatus": project.subscription_status,
+        },
+    )
+
+
 async def upload_file(sim: StreampixelSimulator, request: Request) -> Response:
     """Queue a build by URL and start its pipeline."""
     body = await _body(request, ("apiKey", "userId", "projectId", "fileUrl"))
@@ -236,6 +278,7 @@ def create_app(sim: StreampixelSimulator, *, base_path: str = BASE_PATH) -> Star
         Route("/projects/upload-file", _endpoint(sim, upload_file), methods=["POST"]),
         Route("/projects/distribute-file", _endpoint(sim, distribute_file), methods=["POST"]),
         Route("/projects/test-webhook", _endpoint(sim, test_webhook), methods=["POST"]),
+        Route("/projects/{project_id}", _endpoint(sim, get_project), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager

@@ -102,6 +102,7 @@ class Upload:
     auto_release: bool
     status: str = "pending"
     objection: str | None = None
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,13 @@ class StreampixelSimulator:
     ) -> Upload:
         """Record a build without running the pipeline (for seeding)."""
         upload = Upload(
-            upload_id or self.new_id(), project_id, file_url, auto_release, status, objection
+            upload_id or self.new_id(),
+            project_id,
+            file_url,
+            auto_release,
+            status,
+            objection,
+            created_at=self.clock(),
         )
         self.uploads[upload.id] = upload
         return upload

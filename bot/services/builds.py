@@ -25,6 +25,7 @@ from bot.providers.streampixel import (
     UserStats,
 )
 from storage.builds import DONE, FAILED, Build, BuildStore, Queued
+from storage.coordination import RateSlots
 
 RATE_WINDOW = timedelta(seconds=RATE_LIMIT_SECONDS)
 #: How many userStats calls run at once for ``/build projects``.
@@ -119,6 +120,7 @@ class BuildService:
     def __init__(self, api: StreampixelAPI, store: BuildStore, clock: Clock) -> None:
         self.api = api
         self.store = store
+        self.slots = RateSlots(store.db)
         self.clock = clock
 
     @property
@@ -194,7 +196,7 @@ class BuildService:
 
     async def next_distribute_slot(self) -> datetime:
         """When the next distribution may be sent (now if the slot is free)."""
-        return await self.store.next_slot(
+        return await self.slots.next_slot(
             self.account, "distribute", now=self.clock(), window=RATE_WINDOW
         )
 
@@ -247,7 +249,7 @@ class BuildService:
         return builds, total
 
     async def _take(self, action: str) -> SlotBusy | None:
-        next_at = await self.store.take_slot(
+        next_at = await self.slots.take_slot(
             self.account, action, now=self.clock(), window=RATE_WINDOW
         )
         return None if next_at is None else SlotBusy(next_at)
@@ -255,5 +257,5 @@ class BuildService:
     async def _blocked(self, action: str, exc: RateLimited) -> SlotBusy:
         wait = timedelta(seconds=exc.retry_after or RATE_LIMIT_SECONDS)
         until = self.clock() + wait
-        await self.store.block_slot(self.account, action, until=until, window=RATE_WINDOW)
+        await self.slots.block_slot(self.account, action, until=until, window=RATE_WINDOW)
         return SlotBusy(until)

@@ -6,13 +6,12 @@ notification fallback, ``blocks`` the Block Kit layout.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
 from handlers import ids
-from handlers.blocks.builds import run_confirm
+from handlers.blocks.build_message import build_message
 from handlers.blocks.media import delete_confirm
 from handlers.blocks.parts import actions, button, code, context, esc, link, section
 
@@ -46,6 +45,8 @@ _STATUS = {
     "live.started": ":red_circle: Live now",
     "live.ended": ":black_square_for_stop: Ended",
 }
+#: How a step no webhook reported (found by reconciliation) is marked.
+RECONCILED = "found by reconciliation: no webhook arrived"
 #: The longest thread reply, in characters.
 _MAX_REPLY = 2900
 
@@ -70,32 +71,7 @@ def pipeline_message(timeline: Timeline) -> tuple[str, Blocks]:
 
 
 def _build_message(t: Timeline) -> tuple[str, Blocks]:
-    current = t.current()
-    status = status_of(current.event)
-    if "build.approved" in t.events() and "build.distributing" in t.events():
-        status = ":white_check_mark: Approved and distributed"
-    title = f"Build {code(t.subject)} in project {code(t.project or '?')}"
-    blocks: Blocks = [section(f"*{title}*\n{status}")]
-    if current.event == "build.rejected":
-        objection = esc(current.detail or "no reason given")
-        blocks.append(section(f"*Objection:*\n> {objection}"))
-    else:
-        blocks.append(context(_progress(t, _BUILD_STEPS)))
-    if t.awaiting_distribution():
-        value = json.dumps({"project_id": t.project, "upload_id": t.subject})
-        blocks.append(context("Uploaded with autoRelease off: distribute it when ready."))
-        blocks.append(
-            actions(
-                button(
-                    "Distribute",
-                    ids.BUILD_DISTRIBUTE,
-                    value,
-                    style="primary",
-                    confirm=run_confirm("distribute", t.project or "", t.subject or ""),
-                )
-            )
-        )
-    return f"Build {esc(t.subject)} ({esc(t.project)}): {_fallback(status)}", blocks
+    return build_message(t, status_of=status_of, progress=_progress(t, _BUILD_STEPS))
 
 
 def _media_message(t: Timeline) -> tuple[str, Blocks]:
@@ -122,7 +98,11 @@ def _media_message(t: Timeline) -> tuple[str, Blocks]:
         )
     else:
         blocks.append(context(_progress(t, _MEDIA_STEPS)))
-    return f"{esc(t.title or 'Video')} ({esc(t.subject)}): {_fallback(status)}", blocks
+    fallback = f"{esc(t.title or 'Video')} ({esc(t.subject)}): {_fallback(status)}"
+    if current.reconciled:
+        blocks.append(context(f":mag_right: {RECONCILED.capitalize()}"))
+        fallback += f" ({RECONCILED})"
+    return fallback, blocks
 
 
 def _live_message(t: Timeline) -> tuple[str, Blocks]:
@@ -145,6 +125,8 @@ def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
     detail = notification.get("objection") or notification.get("error")
     if detail:
         text += f": {esc(str(detail))}"
+    if notification.get("reconciled"):
+        text += f" _({RECONCILED})_"
     return text[:_MAX_REPLY], event in BROADCAST
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.audit import AuditEvent, AuditFilters, BackgroundAuditor, parse_filters
+from bot.audit import AuditEvent, AuditFilters, parse_filters
 from bot.errors import InvalidInput
-from storage.audit import AuditLog
-from storage.db import Database
 
 NOW = datetime(2026, 11, 10, 15, 30, tzinfo=UTC)
 
@@ -126,55 +123,3 @@ def test_event_validation() -> None:
         )
     with pytest.raises(ValueError, match="actor_id"):
         AuditEvent(action="x", outcome="ok", actor_id="", source="cli", requested_at=NOW)
-
-
-class _GatedAuditor:
-    """Records events, but each write waits until the test opens the gate."""
-
-    def __init__(self) -> None:
-        self.gate = asyncio.Event()
-        self.events: list[AuditEvent] = []
-
-    async def record(self, event: AuditEvent) -> None:
-        await self.gate.wait()
-        if event.actor_id == "U-bad":
-            raise RuntimeError("disk full")
-        self.events.append(event)
-
-
-async def test_background_auditor_returns_before_the_write() -> None:
-    """record() returns while the store is blocked; aclose() writes everything, in order."""
-    inner = _GatedAuditor()
-    auditor = BackgroundAuditor(inner)
-    for i in range(3):
-        await auditor.record(_event(i))
-    assert inner.events == []
-    inner.gate.set()
-    await auditor.aclose()
-    assert [e.actor_id for e in inner.events] == ["U0", "U1", "U2"]
-
-
-async def test_background_auditor_survives_a_failed_write() -> None:
-    """A failing write is counted and logged; later events are still written."""
-    inner = _GatedAuditor()
-    inner.gate.set()
-    auditor = BackgroundAuditor(inner)
-    await auditor.record(
-        AuditEvent(action="x", outcome="ok", actor_id="U-bad", source="cli", requested_at=NOW)
-    )
-    await auditor.record(_event(1))
-    await auditor.flush()
-    assert auditor.failures == 1 and [e.actor_id for e in inner.events] == ["U1"]
-    await auditor.aclose()
-
-
-async def test_background_auditor_over_the_real_log(database: Database) -> None:
-    """Events queued through BackgroundAuditor land in the real log and verify."""
-    log = AuditLog(database)
-    auditor = BackgroundAuditor(log)
-    for i in range(10):
-        await auditor.record(_event(i))
-    await auditor.aclose()
-    page = await log.query(AuditFilters(action="delete"))
-    assert sorted(r.actor_id for r in page.records) == [f"U{i}" for i in range(10)]
-    assert (await log.verify()).ok

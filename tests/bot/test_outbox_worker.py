@@ -12,6 +12,7 @@ from bot.outbox import OutboxOptions, OutboxWorker
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import serve_in_background
+from storage.coordination import Pacing
 from storage.outbox import OutboxStore
 from storage.webhooks import Intake, WebhookStore
 from tests.harness import BOT_TOKEN
@@ -89,7 +90,7 @@ async def test_no_call_is_made_before_retry_after_expires(database, slack) -> No
     assert await worker.run_once()
     fake.retry_after = None
     assert len(fake.calls) == 1
-    assert await OutboxStore(database).deferred_until("method:chat.postMessage") == T0 + timedelta(
+    assert await Pacing(database).deferred_until("method:chat.postMessage") == T0 + timedelta(
         seconds=30
     )
     clock.now = T0 + timedelta(seconds=29)

@@ -48,7 +48,7 @@ def test_sandbox_command_prints_exports_and_serves(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         exports: dict[str, str] = {}
-        while "STREAMAPI_SECRET" not in exports:
+        while "STREAMOPS_WEBHOOK_TOKEN" not in exports:
             line = proc.stdout.readline()
             assert line, proc.stderr.read() if proc.stderr else "sandbox exited"
             if line.startswith("export "):
@@ -62,6 +62,51 @@ def test_sandbox_command_prints_exports_and_serves(tmp_path: Path) -> None:
             )  # fmt: skip
         assert response.status_code == 200
         assert response.json()["totalProjects"] >= 3
+        webhooks = proc.stdout.readline()  # by default, to where `streamops serve` listens
+        assert webhooks.startswith("# Their webhooks go to http://127.0.0.1:3000/webhooks/")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
+
+
+async def test_sandbox_posts_its_webhooks_to_the_bot_at_webhook_url(database: Database) -> None:
+    """`--webhook-url` points the simulated pipelines at a running bot; the token is printed."""
+    import asyncio
+
+    from tests.harness import running_bot
+
+    token = "webhook-token-0123456789"  # the harness bot's STREAMOPS_WEBHOOK_TOKEN
+    async with running_bot(database) as bot:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STREAMOPS_"))}
+        env["PYTHONPATH"] = str(ROOT)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "sandbox", "--streampixel-port", "0",
+            "--streamstack-port", "0", "--streamapi-port", "0",
+            "--webhook-url", bot.url, "--webhook-token", token,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            exports: dict[str, str] = {}
+            printed: list[str] = []
+            while "Ctrl-C" not in "".join(printed):
+                line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+                assert line, "sandbox exited"
+                printed.append(line)
+                if line.startswith("export "):
+                    name, value = line[len("export ") :].strip().split("=", 1)
+                    exports[name] = value
+            assert exports["STREAMOPS_WEBHOOK_TOKEN"] == token
+            assert f"# Their webhooks go to {bot.url}/webhooks/" in "".join(printed)
+            response = await bot.http.post(
+                f"{exports['STREAMPIXEL_BASE_URL']}/projects/test-webhook",
+                json={"apiKey": exports["STREAMPIXEL_API_KEY"],
+                      "userId": exports["STREAMPIXEL_USER_ID"],
+                      "projectId": "664f1a2b3c4d5e6f7a8b9c0d"},
+            )  # fmt: skip
+            assert response.json() == {
+                "success": True, "message": "Test webhook delivered", "statusCode": 200,
+            }  # fmt: skip
+        finally:
+            proc.send_signal(signal.SIGINT)
+            await asyncio.wait_for(proc.wait(), 10)

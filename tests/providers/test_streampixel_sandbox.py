@@ -289,7 +289,7 @@ async def test_auto_release_must_be_boolean(http: httpx.AsyncClient) -> None:
 
 async def test_unknown_paths_answer_json_404(http: httpx.AsyncClient) -> None:
     """Paths the API does not have answer 404 with a JSON message."""
-    response = await http.get("/projects/nope")
+    response = await http.get("/projects/nope/deeper")
     assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
 
 

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from storage.builds import DONE, PENDING, RUNNING, BuildStore
+from storage.coordination import RateSlots
 from storage.db import Database
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -70,7 +71,7 @@ async def test_builds_are_listed_newest_first_per_project(database: Database) ->
 
 async def test_slot_admits_one_call_per_window(database: Database) -> None:
     """The first call takes the slot, the next learns when it opens, then it is free again."""
-    store = BuildStore(database)
+    store = RateSlots(database)
     assert await store.take_slot("acct", "distribute", now=T0, window=WINDOW) is None
     later = T0 + timedelta(seconds=30)
     assert await store.take_slot("acct", "distribute", now=later, window=WINDOW) == T0 + WINDOW
@@ -81,7 +82,7 @@ async def test_slot_admits_one_call_per_window(database: Database) -> None:
 
 async def test_concurrent_slot_takers_have_one_winner(database: Database) -> None:
     """Ten simultaneous takers of a fresh slot (and then of a used one) admit exactly one."""
-    store = BuildStore(database)
+    store = RateSlots(database)
     first = await asyncio.gather(
         *(store.take_slot("acct", "distribute", now=T0, window=WINDOW) for _ in range(10))
     )
@@ -95,7 +96,7 @@ async def test_concurrent_slot_takers_have_one_winner(database: Database) -> Non
 
 async def test_block_slot_pushes_the_next_opening(database: Database) -> None:
     """When the provider says wait, the slot opens only at the time it gave."""
-    store = BuildStore(database)
+    store = RateSlots(database)
     until = T0 + timedelta(minutes=2)
     await store.block_slot("acct", "distribute", until=until, window=WINDOW)
     assert await store.take_slot("acct", "distribute", now=T0, window=WINDOW) == until

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from storage.claims import ClaimStore
+from storage.coordination import ClaimStore
 from storage.db import Database
 
 

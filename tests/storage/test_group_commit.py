@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.claims import ActionClaim
+from storage.coordination import ActionClaim
 from storage.db import Database
 from storage.group_commit import GroupCommitter
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from storage.coordination import Pacing
 from storage.db import Database
 from storage.outbox import OutboxRow, OutboxStore
 from storage.subscriptions import SubscriptionStore
@@ -64,7 +65,7 @@ async def test_retry_later_hides_the_row_until_it_is_due(database) -> None:
 
 async def test_channel_slots_are_spaced_by_the_interval(database) -> None:
     """Slots reserved at the same moment are one interval apart; a later caller starts fresh."""
-    store = OutboxStore(database)
+    store = Pacing(database)
     second = timedelta(seconds=1)
     slots = [await store.reserve_slot("channel:C1", T0, second) for _ in range(3)]
     assert slots == [T0, T0 + second, T0 + 2 * second]
@@ -75,7 +76,7 @@ async def test_channel_slots_are_spaced_by_the_interval(database) -> None:
 
 async def test_retry_after_deadline_only_ever_moves_later(database) -> None:
     """A shorter Retry-After does not shorten a deadline already stored."""
-    store = OutboxStore(database)
+    store = Pacing(database)
     await store.defer("method:chat.postMessage", T0 + timedelta(seconds=30))
     await store.defer("method:chat.postMessage", T0 + timedelta(seconds=5))
     assert await store.deferred_until("method:chat.postMessage") == T0 + timedelta(seconds=30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from storage.claims import ClaimStore
+from storage.coordination import ClaimStore
 from storage.db import Database
 
 

@@ -1,0 +1,1 @@
+"""Background jobs: loops the app lifespan starts and cancels."""

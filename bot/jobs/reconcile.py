@@ -1,0 +1,173 @@
+"""Reconciliation for StreamStack: post the status changes no webhook reported.
+
+StreamStack sends each webhook once, without retries (providers.md S13), so a lost
+``media.failed`` would never be seen. Every ``STREAMOPS_RECONCILE_MINUTES`` the replica whose turn
+it is (:class:`bot.jobs.turns.Turns`) lists the media, maps each one's status to the event that
+status implies, and for every video changed in the last ``lookback`` whose event is not among the
+webhooks stored for it, records that event through the normal intake path (delivery row + outbox
+rows in one transaction, so the delivery worker posts it like any webhook), marked
+``reconciled`` so the message says it was found by reconciliation.
+
+A video is only looked at once its last change is ``grace`` old, so a webhook still on its way
+is not pre-empted. The reconciled event's dedupe key is its own, so it is posted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import ProviderError
+from bot.jobs.turns import Turns
+from bot.providers.streamstack import StreamStackClient
+from bot.providers.streamstack_models import Media
+from bot.webhooks.parse import STREAMSTACK, dedupe_key
+from storage.db import Database
+from storage.operations import OperationsStore
+from storage.webhooks import Intake, WebhookStore
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger("streamops.reconcile")
+
+#: The webhook event each StreamStack media status implies.
+STATUS_EVENTS = {
+    "processing": "media.uploaded",
+    "transcoded": "media.transcoded",
+    "published": "media.published",
+    "failed": "media.failed",
+}
+
+
+def notification_for(media: Media, event: str) -> dict[str, Any]:
+    """The notification a webhook for ``event`` would have carried, marked ``reconciled``."""
+    return {
+        "provider": STREAMSTACK,
+        "event": event,
+        "project": None,
+        "subject": media.uuid,
+        "timestamp": media.updated_at.isoformat() if media.updated_at else None,
+        "title": media.title or None,
+        "status": media.status,
+        "error": None,
+        "player_url": media.urls.player if media.urls else None,
+        "duration": media.duration,
+        "reconciled": True,
+    }
+
+
+class Reconciler:
+    """Compares StreamStack's media with the webhooks received and fills the gaps.
+
+    Args:
+        db: the shared database.
+        streamstack: the StreamStack client.
+        clock: the current time, timezone-aware.
+        interval: seconds between runs (one replica per interval does the work).
+        default_channel: where notifications go when no subscription matches.
+        lookback: only videos changed this recently are compared.
+        grace: videos changed more recently than this are left for their webhook.
+        sleep: how to wait (injected by tests).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        streamstack: StreamStackClient,
+        *,
+        clock: Callable[[], datetime],
+        interval: float,
+        default_channel: str | None,
+        lookback: timedelta = timedelta(hours=24),
+        grace: timedelta = timedelta(minutes=2),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.operations = OperationsStore(db)
+        self.webhooks = WebhookStore(db)
+        self.streamstack = streamstack
+        self.turns = Turns(db, "reconcile_streamstack", interval=interval, clock=clock)
+        self.clock = clock
+        self.interval = interval
+        self.default_channel = default_channel
+        self.lookback = lookback
+        self.grace = grace
+        self.sleep = sleep
+
+    async def reconcile(self) -> list[tuple[str, str]]:
+        """Compare once; the ``(event, uuid)`` pairs found and queued (none if listing failed)."""
+        try:
+            media = await self.streamstack.list_all()
+        except ProviderError as exc:
+            log.warning("StreamStack media list failed, nothing reconciled: %s", exc.message)
+            return []
+        now = self.clock()
+        candidates = [
+            m
+            for m in media
+            if m.status in STATUS_EVENTS
+            and m.updated_at is not None
+            and now - self.lookback <= m.updated_at <= now - self.grace
+        ]
+        seen = await self.operations.events_seen(STREAMSTACK, [m.uuid for m in candidates])
+        found: list[tuple[str, str]] = []
+        for item in candidates:
+            event = STATUS_EVENTS[item.status]
+            if event in seen.get(item.uuid, set()):
+                continue
+            notification = notification_for(item, event)
+            recorded = await self.webhooks.record(
+                Intake(
+                    provider=STREAMSTACK,
+                    event=event,
+                    subject=item.uuid,
+                    project=None,
+                    dedupe_key=dedupe_key(STREAMSTACK, "reconciled", event, item.uuid),
+                    raw_payload=json.dumps({"reconciled": True, **notification}),
+                    notification=notification,
+                    subject_key=f"{STREAMSTACK}:{item.uuid}",
+                ),
+                now,
+                default_channel=self.default_channel,
+            )
+            if not recorded.duplicate:
+                log.info("reconciliation found %s for video %s (no webhook)", event, item.uuid)
+                found.append((event, item.uuid))
+        return found
+
+    async def run_once(self) -> list[tuple[str, str]] | None:
+        """Reconcile if it is this replica's turn; None when another replica has it."""
+        if not await self.turns.mine():
+            return None
+        return await self.reconcile()
+
+    async def run(self) -> None:
+        """Run every ``interval`` seconds until cancelled."""
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not end the job
+                log.exception("reconciliation failed")
+            await self.sleep(self.interval)
+
+
+def install(deps: Deps) -> Reconciler | None:
+    """Add the job when StreamStack is configured and ``STREAMOPS_RECONCILE_MINUTES`` > 0."""
+    minutes = deps.settings.reconcile_minutes
+    if deps.streamstack is None or minutes <= 0:
+        return None
+    job = Reconciler(
+        deps.db,
+        deps.streamstack,
+        clock=deps.clock,
+        interval=minutes * 60,
+        default_channel=deps.settings.default_channel,
+    )
+    deps.background.append(job.run)
+    return job

@@ -1,0 +1,247 @@
+"""Shared state that coordinates replicas: one-shot claims, rate slots and Slack pacing.
+
+Each primitive is a row that every replica reads and writes atomically, so
+"this runs once", "one provider call per window" and "one Slack message per
+second per channel" hold across processes:
+
+- :class:`ClaimStore`: a button, once used, cannot run twice. The first INSERT
+  of a key wins; every later or concurrent caller hits the primary key.
+- :class:`RateSlots`: when an account last used a rate-limited call
+  (Streampixel's upload/distribute window, the live poller's turn).
+- :class:`Pacing`: when Slack calls for a key may resume (``channel:<id>``
+  pacing, ``method:<name>`` after a 429).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import Database
+from storage.timeutil import UTCDateTime
+
+# -- one-shot claims -------------------------------------------------------------
+
+
+class ActionClaim(SQLModel, table=True):
+    """Who claimed a one-shot action, when, and how it ended."""
+
+    __tablename__ = "action_claims"
+
+    claim_key: str = Field(primary_key=True, max_length=255)
+    actor_id: str = Field(max_length=64)
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=16)
+    message: str = Field(default="", sa_type=Text)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim as read back."""
+
+    key: str
+    actor_id: str
+    claimed_at: datetime
+    outcome: str | None
+    message: str
+
+
+class ClaimStore:
+    """Claims one-shot actions in the database (shared by every replica)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, key: str, actor_id: str) -> bool:
+        """Claim ``key`` for ``actor_id``; True for exactly one caller ever."""
+        try:
+            async with self.db.session() as session:
+                session.add(
+                    ActionClaim(claim_key=key, actor_id=actor_id, claimed_at=datetime.now(UTC))
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def finish(self, key: str, outcome: str, message: str = "") -> None:
+        """Record how the claimed action ended (``ok`` / ``failed`` ...)."""
+        async with self.db.session() as session:
+            row = await session.get(ActionClaim, key)
+            if row is None:
+                raise KeyError(key)
+            row.outcome = outcome
+            row.message = message
+            session.add(row)
+
+    async def release(self, key: str) -> None:
+        """Drop a claim whose action did not start, so it can be tried again."""
+        async with self.db.session() as session:
+            row = await session.get(ActionClaim, key)
+            if row is not None:
+                await session.delete(row)
+
+    async def get(self, key: str) -> Claim | None:
+        """The claim on ``key``, if any."""
+        async with self.db.session() as session:
+            row = await session.get(ActionClaim, key)
+            if row is None:
+                return None
+            claimed_at = row.claimed_at
+            return Claim(row.claim_key, row.actor_id, claimed_at, row.outcome, row.message)
+
+
+# -- rate slots ------------------------------------------------------------------
+
+
+class RateSlot(SQLModel, table=True):
+    """When an account last used a rate-limited call (``action``: upload or distribute)."""
+
+    __tablename__ = "rate_slots"
+
+    account: str = Field(primary_key=True, max_length=64)
+    action: str = Field(primary_key=True, max_length=32)
+    last_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RateSlots:
+    """Rate-limited calls per account and action, shared by every replica."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def take_slot(
+        self, account: str, action: str, *, now: datetime, window: timedelta
+    ) -> datetime | None:
+        """Use the account's slot for ``action`` if it is free.
+
+        Atomic across replicas: a conditional UPDATE (or the first INSERT) wins.
+
+        Args:
+            account: the provider account (Streampixel user id).
+            action: ``"upload"`` or ``"distribute"``.
+            now: the current time.
+            window: how long one call blocks the next.
+
+        Returns:
+            None when the slot was taken for this call; otherwise when it opens next.
+        """
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(RateSlot)
+                .where(
+                    col(RateSlot.account) == account,
+                    col(RateSlot.action) == action,
+                    col(RateSlot.last_at) <= now - window,
+                )
+                .values(last_at=now)
+            )
+            if result.rowcount == 1:
+                return None
+            row = await session.get(RateSlot, (account, action))
+            if row is not None:
+                return row.last_at + window
+        try:
+            async with self.db.session() as session:
+                session.add(RateSlot(account=account, action=action, last_at=now))
+        except IntegrityError:
+            # A concurrent caller inserted first and holds the slot.
+            return await self.next_slot(account, action, now=now, window=window)
+        return None
+
+    async def next_slot(
+        self, account: str, action: str, *, now: datetime, window: timedelta
+    ) -> datetime:
+        """When the slot for ``action`` is free (``now`` if it already is)."""
+        async with self.db.session() as session:
+            row = await session.get(RateSlot, (account, action))
+        if row is None:
+            return now
+        return max(now, row.last_at + window)
+
+    async def block_slot(
+        self, account: str, action: str, *, until: datetime, window: timedelta
+    ) -> None:
+        """Mark the slot used so that it next opens at ``until`` (the provider said wait).
+
+        Never moves the slot earlier, even when replicas block it concurrently:
+        an insert-if-missing, then a conditional UPDATE (no read-modify-write).
+        """
+        last_at = until - window
+        async with self.db.session() as session:
+            await session.exec(
+                self.db.insert(RateSlot)
+                .values(account=account, action=action, last_at=last_at)
+                .on_conflict_do_nothing(index_elements=["account", "action"])
+            )
+            await session.exec(
+                update(RateSlot)
+                .where(
+                    col(RateSlot.account) == account,
+                    col(RateSlot.action) == action,
+                    col(RateSlot.last_at) < last_at,
+                )
+                .values(last_at=last_at)
+            )
+
+
+# -- Slack pacing -----------------------------------------------------------------
+
+
+class SlackPacing(SQLModel, table=True):
+    """When calls for ``key`` may resume (``channel:<id>`` pacing, ``method:<name>`` 429s)."""
+
+    __tablename__ = "slack_pacing"
+
+    key: str = Field(primary_key=True, max_length=100)
+    next_allowed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Pacing:
+    """When Slack calls for a key may next be made, shared by every replica."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def reserve_slot(self, key: str, now: datetime, interval: timedelta) -> datetime:
+        """Reserve the next send slot for ``key`` and return when it starts.
+
+        Slots are ``interval`` apart across every worker and replica: the first
+        caller gets ``now`` (or the stored next slot, if later), the next one
+        ``interval`` after that, and so on.
+        """
+        async with self.db.session() as session:
+            row = await self._locked_pacing(session, key, now)
+            slot = max(now, row.next_allowed_at)
+            row.next_allowed_at = slot + interval
+            session.add(row)
+        return slot
+
+    async def defer(self, key: str, until: datetime) -> None:
+        """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
+        async with self.db.session() as session:
+            row = await self._locked_pacing(session, key, until)
+            if row.next_allowed_at < until:
+                row.next_allowed_at = until
+                session.add(row)
+
+    async def _locked_pacing(self, session: AsyncSession, key: str, first: datetime) -> SlackPacing:
+        """The pacing row of ``key``, created at ``first`` if missing, locked for update."""
+        seed = (
+            self.db.insert(SlackPacing)
+            .values(key=key, next_allowed_at=first)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        await session.exec(seed)
+        query = select(SlackPacing).where(SlackPacing.key == key).with_for_update()
+        return (await session.exec(query)).one()
+
+    async def deferred_until(self, key: str) -> datetime | None:
+        """The stored next-allowed time of ``key``, if any."""
+        async with self.db.session() as session:
+            row = await session.get(SlackPacing, key)
+            return row.next_allowed_at if row else None
