@@ -11,6 +11,7 @@ in the output that the bot did not mean to put there.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 import types
 import typing
@@ -55,7 +56,7 @@ hostile_text: st.SearchStrategy[str] = st.lists(
 ).map("".join)
 
 _USER_FIELDS = {"actor_id", "requested_by", "created_by"}
-_CHANNEL_FIELDS = {"default_channel"}
+_CHANNEL_FIELDS = {"default_channel", "channel_id"}
 _URL_FIELDS = {
     "url",
     "hls",
@@ -96,6 +97,8 @@ def for_type(tp: Any, name: str = "", owner: type | None = None) -> st.SearchStr
         return st.timedeltas(timedelta(0), timedelta(days=30))
     if tp is Any:
         return hostile_text
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return st.sampled_from(list(tp))
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return st.lists(for_type(args[0], name, owner), max_size=3).map(tuple)
