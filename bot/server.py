@@ -8,8 +8,10 @@ import uvicorn
 
 from bot.app import create_app
 from bot.datadir import check_data_directory
+from bot.deps import make_slack_client
 from bot.errors import ConfigError
 from bot.settings import Settings
+from bot.slack_check import verify_bot_token
 from storage.migrate import current_heads, upgrade
 
 log = logging.getLogger("streamops.server")
@@ -33,6 +35,7 @@ async def serve(
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)
+    await verify_bot_token(make_slack_client(settings))  # a bad token: one line, exit 2
     app = create_app(settings)
     deps = app.state.deps
     if migrate:

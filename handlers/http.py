@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from bot.deps import Deps
 from bot.metrics import Metrics
+from bot.slack_check import SlackProbe, probe_client
 from storage import migrate
 
 log = logging.getLogger("streamops.http")
@@ -22,7 +23,12 @@ def routes(deps: Deps, metrics: Metrics) -> list[Route]:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    slack_probe = SlackProbe(probe_client(deps.slack))
+
     async def readyz(_: Request) -> Response:
+        slack = await slack_probe.status()
+        if slack != "ok":
+            return JSONResponse({"status": "unavailable", "slack": slack}, status_code=503)
         try:
             await deps.db.ping()
             current = await migrate.is_current(deps.db)
@@ -36,7 +42,7 @@ def routes(deps: Deps, metrics: Metrics) -> list[Route]:
             return JSONResponse(
                 {"status": "unavailable", "database": "migrations pending"}, status_code=503
             )
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "ok", "database": "ok", "slack": slack})
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
