@@ -40,8 +40,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every Slack listener to ``app``."""
     from handlers import audit, build, home, live, media, roles, subscriptions
     from handlers import help as help_command
+    from handlers.replay_guard import replay_guard
     from handlers.respond_guard import guard_respond
 
+    app.use(replay_guard(deps.claims))
     app.use(guard_respond)
     routers = make_routers()
     home.register(app, deps)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class SlackRequests:
         """A fresh ``trigger_id`` (lets the bot open a modal)."""
         if self.issue_trigger_id is not None:
             return self.issue_trigger_id()
-        return f"{next(self._ids)}.{int(self.clock())}.demo"
+        return f"{next(self._ids)}.{int(self.clock())}.{secrets.token_hex(8)}"
 
     def slash_command(
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str,
