@@ -167,7 +167,8 @@ async def test_modal_home_tab_and_escaping(browser: Any, database: Database) -> 
         _add_listeners(bot.bolt)
         sender = Sender(
             bot.http, bot.url, bot.slack_server.url,
-            SlackRequests(slack_requests.SIGNING_SECRET), workspace,
+            SlackRequests(slack_requests.SIGNING_SECRET, issue_trigger_id=slack.issue_trigger_id),
+            workspace,
         )  # fmt: skip
         app = create_web_app(
             workspace, sender, people=PEOPLE, home_channel="C0DEMOOPS", long_poll=2.0
