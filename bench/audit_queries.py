@@ -1,17 +1,20 @@
 """Benchmark the audit log: filtered query latency and full-chain verification.
 
-Fills ``--rows`` rows (default 1,000,000) with a valid precomputed hash chain
-through bulk ``executemany`` inserts, then measures p50/p99 of
+Fills ``--rows`` rows (default 1,000,000) with a valid precomputed hash chain,
+each row keyed (HMAC-SHA256 with a fresh audit key, as the app writes them;
+``--unkeyed`` for rows as written before the key), through bulk
+``executemany`` inserts, then measures p50/p99 of
 
 - actor + 30-day time range, LIMIT 50, and
 - target + 30-day time range, LIMIT 50,
 
 through the real ``AuditLog.query`` and, on SQLite, the same SQL through the
-stdlib ``sqlite3`` module as a baseline, and finally times ``AuditLog.verify``.
+stdlib ``sqlite3`` module as a baseline, and finally times ``AuditLog.verify``
+(every row's hash, link and MAC).
 
 Usage::
 
-    python bench/audit_queries.py [--rows N] [--db URL] [--samples N] [--seed N]
+    python bench/audit_queries.py [--rows N] [--db URL] [--samples N] [--seed N] [--unkeyed]
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bot.audit import ACTIONS, PROVIDERS, AuditFilters
 from storage import migrate
 from storage.audit import ENTRIES, AuditLog
 from storage.audit_chain import GENESIS, chain_hash, content_json
+from storage.audit_keys import AuditKey, KeyRing, generate_key
 from storage.db import Database
 
 START = datetime(2025, 1, 1)
@@ -46,8 +50,8 @@ WINDOW = timedelta(days=30)
 BATCH = 20_000
 
 
-def make_rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
-    """``n`` rows in chain order with valid hashes (naive UTC times, as stored)."""
+def make_rows(n: int, rng: random.Random, key: AuditKey | None = None) -> list[dict[str, Any]]:
+    """``n`` rows in chain order with valid hashes and MACs (naive UTC times, as stored)."""
     step = SPAN / n
     rows = []
     prev = GENESIS
@@ -55,6 +59,7 @@ def make_rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
         requested = START + step * i
         actor = rng.randrange(ACTORS)
         row: dict[str, Any] = {
+            "id": i + 1,
             "requested_at": requested,
             "completed_at": requested + timedelta(milliseconds=rng.randrange(50, 5_000)),
             "actor_id": f"U{actor:08d}",
@@ -73,6 +78,10 @@ def make_rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
             "prev_hash": prev,
         }
         row["hash"] = prev = chain_hash(prev, content_json(row))
+        if key is not None:
+            row["key_id"] = key.key_id
+            row["checkpoint_id"] = None
+            row["mac"] = key.row_mac(i + 1, None, prev)
         rows.append(row)
     return rows
 
@@ -145,7 +154,9 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--samples", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--unkeyed", action="store_true", help="rows as before the audit key")
     args = parser.parse_args(argv)
+    keys = KeyRing() if args.unkeyed else KeyRing.from_texts(generate_key())
     rng = random.Random(args.seed)
 
     tmp = tempfile.TemporaryDirectory(prefix="audit-bench-")
@@ -154,7 +165,7 @@ async def main(argv: list[str] | None = None) -> None:
     try:
         await migrate.upgrade(db)
         t0 = time.perf_counter()
-        rows = make_rows(args.rows, rng)
+        rows = make_rows(args.rows, rng, keys.current)
         t_hash = time.perf_counter() - t0
         t0 = time.perf_counter()
         await fill(db, rows)
@@ -163,8 +174,9 @@ async def main(argv: list[str] | None = None) -> None:
         if db.dialect == "sqlite":
             async with db.engine.connect() as conn:
                 await conn.exec_driver_sql("ANALYZE")
-        log = AuditLog(db)
-        print(f"backend {db.dialect}, rows {args.rows:,}, samples {args.samples} per query")
+        log = AuditLog(db, keys=keys)
+        kind = "unkeyed" if args.unkeyed else "keyed (HMAC-SHA256)"
+        print(f"backend {db.dialect}, rows {args.rows:,} {kind}, samples {args.samples} per query")
         print(
             f"chain precompute {t_hash:.1f} s, bulk insert {t_fill:.1f} s"
             f" ({args.rows / t_fill:,.0f} rows/s)"
@@ -183,6 +195,7 @@ async def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         report = await log.verify()
         t_verify = time.perf_counter() - t0
+        assert report.ok, report.describe()
         print(
             f"verify: {report.describe()[:60]}... in {t_verify:.1f} s"
             f" ({report.rows_checked / t_verify:,.0f} rows/s)"

@@ -35,6 +35,7 @@ class LoadResult:
     Attributes:
         latencies: seconds from due time to full response, for answered requests.
         errors: requests that failed (non-expected status, connection error, timeout).
+        nonempty: answered requests whose body was not empty (e.g. a "busy" ack).
         error_kinds: the errors by kind (``"status 500"``, ``"TimeoutError"``...).
         max_send_lag: the latest any request left after its due time (generator lag).
         wall: seconds from the first due time to the last response.
@@ -46,6 +47,7 @@ class LoadResult:
     sent: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    nonempty: int = 0
     error_kinds: Counter[str] = field(default_factory=Counter)
     max_send_lag: float = 0.0
     wall: float = 0.0
@@ -103,7 +105,7 @@ async def open_loop(
     async def one(session: aiohttp.ClientSession, prepared: Prepared, due: float) -> None:
         try:
             async with session.post(url, data=prepared.body, headers=prepared.headers) as resp:
-                await resp.read()
+                body = await resp.read()
                 status = resp.status
         except Exception as exc:  # every failure is a data point, not a crash
             result.errors += 1
@@ -114,6 +116,8 @@ async def open_loop(
             result.error_kinds[f"status {status}"] += 1
             return
         result.latencies.append(loop.time() - due)
+        if body.strip():
+            result.nonempty += 1
 
     async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
         cpu0 = time.process_time()

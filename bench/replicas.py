@@ -48,6 +48,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import serve_in_background
+from storage.audit_keys import generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
 # Made-up values for the throwaway replicas (nothing real is signed or called).
@@ -104,6 +105,10 @@ async def throwaway_database(server_url: str) -> AsyncIterator[str]:
             await conn.close()
 
 
+#: One audit key for every replica of a run (they write to the same chain).
+BENCH_AUDIT_KEY = generate_key()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -122,6 +127,7 @@ def _env(database_url: str, slack_url: str) -> dict[str, str]:
         STREAMOPS_DELIVERY_WORKER="false",
         STREAMOPS_STREAMAPI_POLL_SECONDS="0",
         STREAMOPS_LOG_LEVEL="WARNING",
+        STREAMOPS_AUDIT_KEY=BENCH_AUDIT_KEY,
     )
     return env
 

@@ -42,6 +42,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bench import machine, webhooks
 from bench.loadgen import LoadResult, Prepared, open_loop
+from storage.audit_keys import generate_key
 
 REPO = Path(__file__).resolve().parents[1]
 # Made-up credentials: the bench talks only to its own fake Slack and simulators.
@@ -347,6 +348,77 @@ def summary(result: LoadResult) -> str:
 # -- audit -------------------------------------------------------------------
 
 
+@dataclass
+class Overload:
+    """A flood of slash commands at a fixed rate against StreamOps."""
+
+    rate: float
+    duration: float
+    result: LoadResult | None = None
+    followups: int = 0
+    drain_s: float = math.nan
+    peak_rss_mb: float = math.nan
+
+    @property
+    def accepted(self) -> int:
+        """Commands acked empty (run), as opposed to answered busy."""
+        return len(self.result.latencies) - self.result.nonempty if self.result else 0
+
+    def lines(self) -> list[str]:
+        """The report lines, with the issue-20 checks."""
+        r = self.result
+        if r is None:
+            return ["  not measured"]
+        worst = r.max
+        return [
+            f"  {self.rate:.0f} req/s for {self.duration:g} s: sent {r.sent}, answered"
+            f" {len(r.latencies)}, errors {r.errors}, accepted {self.accepted},"
+            f" answered busy {r.nonempty}",
+            f"  ack p50 {ms(r.percentile(50))} ms, p99 {ms(r.percentile(99))} ms,"
+            f" max {ms(worst)} ms; peak RSS {self.peak_rss_mb:.1f} MB",
+            f"  follow-ups {self.followups}/{self.accepted}, backlog gone"
+            f" {self.drain_s:.1f} s after the flood",
+            f"  {verdict(r.errors == 0 and worst <= 3.0)}  no request over 3 s (and none failed)",
+            f"  {verdict(self.peak_rss_mb < 200)}  RSS under 200 MB",
+            f"  {verdict(self.followups >= self.accepted)}  every accepted command got its"
+            " follow-up",
+            f"  {verdict(self.drain_s <= 10)}  backlog gone within 10 s of the flood's end",
+        ]
+
+
+async def run_overload(
+    args: argparse.Namespace,
+    bodies: list[bytes],
+    config: dict[str, str],
+    slack_url: str,
+    server_cpu: int | None,
+    workdir: Path,
+) -> Overload:
+    """Flood StreamOps at ``--overload`` req/s; count busy answers, follow-ups and drain time."""
+    flood = Overload(rate=args.overload, duration=args.overload_duration)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/slack/events"
+    log_path = workdir / "overload.log"
+    async with child(
+        "streamops", port=port, cpu=server_cpu, config=config, log_path=log_path
+    ) as proc:
+        await wait_for_port(port, proc)
+        async with aiohttp.ClientSession() as stats_session:
+            before = await sandbox_stats(stats_session, slack_url)
+            warm = await open_loop(url, sign(bodies), rate=50, duration=1)
+            await wait_followups(stats_session, slack_url, before, len(warm.latencies))
+            before = await sandbox_stats(stats_session, slack_url)
+            print(f"overload: {flood.rate:.0f} req/s for {flood.duration:g} s …", flush=True)
+            flood.result = await open_loop(
+                url, sign(bodies), rate=flood.rate, duration=flood.duration
+            )
+            flood.followups, flood.drain_s = await wait_followups(
+                stats_session, slack_url, before, flood.accepted
+            )
+        flood.peak_rss_mb = peak_rss_mb(proc.pid)
+    return flood
+
+
 async def run_audit(rows: int) -> tuple[str, int | None]:
     """Run the audit branch's bench/audit_queries.py; its output (or why not) and exit code."""
     script = REPO / "bench" / "audit_queries.py"
@@ -557,6 +629,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--overload",
+        type=float,
+        help="also flood StreamOps with slash commands at this rate (e.g. twice the sustainable)",
+    )
+    parser.add_argument("--overload-duration", type=float, default=60.0)
     args = parser.parse_args(argv)
     args.rates = args.rates or [50.0, 200.0, 500.0]
     args.duration = args.duration or (5.0 if args.quick else 30.0)
@@ -600,6 +678,8 @@ async def bench(args: argparse.Namespace) -> int:
                 "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
                 "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
                 "STREAMOPS_LOG_LEVEL": "WARNING",
+                # Production mode: the audit log is keyed (HMAC per row), as in issue 16.
+                "STREAMOPS_AUDIT_KEY": generate_key(),
             }
             command = await choose_command(config, slack_url, server_cpu, workdir)
             print(f"slash command under test: {command[0]} {command[1]}", flush=True)
@@ -633,6 +713,9 @@ async def bench(args: argparse.Namespace) -> int:
                             server_cpu=server_cpu,
                             workdir=workdir,
                         )
+            overload = None
+            if args.overload:
+                overload = await run_overload(args, bodies, config, slack_url, server_cpu, workdir)
             ingest, ingest_note = None, "not measured (--skip-webhooks)"
             if not args.skip_webhooks:
                 ingest, ingest_note = await run_ingest(args, config, server_cpu, workdir)
@@ -643,6 +726,9 @@ async def bench(args: argparse.Namespace) -> int:
     text, checks = report(runs, command, ingest, ingest_note, audit_text, facts, args, pinned)
     print(text, flush=True)
     print(click_report(clicks, args), flush=True)
+    if overload is not None:
+        print("\n== Overload: a flood of slash commands (issue 20)", flush=True)
+        print("\n".join(overload.lines()), flush=True)
     if args.json:
         data = to_json(runs, command, ingest, checks, facts)
         data["clicks"] = to_json(clicks, command, None, [], facts)["ack"]

@@ -22,12 +22,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import handlers
+from bot import ack_runner
 from bot.deps import Deps, build_deps
-from bot.metrics import Metrics, MetricsMiddleware
+from bot.metrics import MetricsMiddleware
 from bot.redact import protect_loggers
 from bot.settings import Settings
 from handlers import http as http_routes
 from handlers import webhooks as webhook_routes
+from storage.audit_keys import split_keys
 
 log = logging.getLogger("streamops.app")
 
@@ -42,6 +44,7 @@ def create_bolt_app(deps: Deps) -> AsyncApp:
         logger=logging.getLogger("streamops.bolt"),
     )
     handlers.register(app, deps)
+    ack_runner.install(app)  # acks without Bolt's 10 ms poll; bounded post-ack work
     return app
 
 
@@ -56,10 +59,17 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
     protect_loggers(*_secret_values(settings))
     bolt = create_bolt_app(deps)
     slack_handler = AsyncSlackRequestHandler(bolt)
-    metrics = Metrics()
+    metrics = deps.metrics
+
+    admission = ack_runner.Admission()
 
     async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
+        if not admission.admit(request.headers.get("content-type", "")):
+            return Response(ack_runner.BUSY_BODY, media_type="application/json")
+        try:
+            return await slack_handler.handle(request)
+        finally:
+            admission.release()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -70,6 +80,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await ack_runner.aclose(bolt)
             await deps.aclose()
 
     app = Starlette(
@@ -97,5 +108,9 @@ def _secret_values(settings: Settings) -> list[str]:
         settings.streamapi_secret,
         settings.webhook_token,
         settings.streamstack_webhook_secret,
+        settings.audit_key,
     ]
-    return [s.get_secret_value() for s in secrets if s is not None]
+    retired = settings.audit_retired_keys
+    return [s.get_secret_value() for s in secrets if s is not None] + split_keys(
+        retired.get_secret_value() if retired else None
+    )

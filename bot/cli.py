@@ -309,7 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sandbox(sub)
     for register in _feature_clis():
         register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every command's ``--help`` opens with a sentence: its one-line help, where it has none."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        summaries = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, child in action.choices.items():
+            summary = summaries.get(name)
+            if child.description is None and summary:
+                child.description = summary[0].upper() + summary[1:] + "."
+            _describe(child)
 
 
 def _feature_clis() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:

@@ -1,4 +1,4 @@
-"""``streamops audit ...``: verify, query, export, checkpoint and purge from a shell.
+"""``streamops audit ...``: keygen, verify, query, export, checkpoint and purge from a shell.
 
 :func:`register_cli` adds the ``audit`` command to the top-level parser; each
 leaf sets ``run`` to an async function ``(args, settings) -> exit code``:
@@ -19,10 +19,13 @@ from typing import IO, Literal
 
 from bot.audit import AuditEvent, AuditFilters, parse_filters
 from bot.errors import BotError, InvalidInput
+from bot.services.audit_verify import verify_log
 from bot.settings import Settings
-from storage.audit import AuditLog, AuditSummary
+from storage.audit import AuditKeyRequired, AuditLog, AuditSummary
 from storage.audit_chain import AuditRecord, iso
 from storage.audit_export import load_export
+from storage.audit_keys import AuditKey, generate_key
+from storage.audit_witness import WitnessError
 from storage.db import Database
 
 EXIT_OK = 0
@@ -44,11 +47,21 @@ def _default_io() -> CliIO:
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``audit verify|query|export|checkpoint|purge`` to ``subparsers``."""
+    """Add ``audit keygen|verify|query|export|checkpoint|purge`` to ``subparsers``."""
     audit = subparsers.add_parser("audit", help="inspect, export and purge the audit log")
     commands = audit.add_subparsers(dest="audit_command", required=True)
 
-    verify = commands.add_parser("verify", help="walk the hash chain; exit 1 if tampered")
+    keygen = commands.add_parser("keygen", help="print a new audit key (STREAMOPS_AUDIT_KEY)")
+    keygen.set_defaults(run=run_keygen, needs_settings=False)
+
+    verify = commands.add_parser(
+        "verify", help="check every row, checkpoint and the witnessed head; exit 1 if tampered"
+    )
+    verify.add_argument(
+        "--witness",
+        type=Path,
+        help="witness file of published heads (default: STREAMOPS_AUDIT_WITNESS)",
+    )
     verify.set_defaults(run=run_verify)
 
     checkpoint = commands.add_parser("checkpoint", help="record and print the chain head")
@@ -94,23 +107,41 @@ async def _with_log(
 ) -> int:
     db = Database(settings.database_url)
     try:
-        return await body(AuditLog(db, clock=io.now))
-    except BotError as exc:
+        return await body(AuditLog(db, clock=io.now, keys=settings.audit_keys()))
+    except (BotError, AuditKeyRequired, WitnessError) as exc:
         print(f"error: {exc}", file=io.err)
         return EXIT_USAGE
     finally:
         await db.dispose()
 
 
-async def run_verify(args: argparse.Namespace, settings: Settings, io: CliIO | None = None) -> int:
-    """Verify the whole chain; print the report; 0 if intact, 1 if not."""
+async def run_keygen(
+    args: argparse.Namespace, settings: Settings | None, io: CliIO | None = None
+) -> int:
+    """Print a new random key and its id (the key goes in STREAMOPS_AUDIT_KEY, nowhere else)."""
     cio = io or _default_io()
+    key = generate_key()
+    print(key, file=cio.out)
+    print(
+        f"key id {AuditKey.from_text(key).key_id}: set STREAMOPS_AUDIT_KEY to the line above;"
+        " when rotating, move the old key to STREAMOPS_AUDIT_KEYS",
+        file=cio.err,
+    )
+    return EXIT_OK
+
+
+async def run_verify(args: argparse.Namespace, settings: Settings, io: CliIO | None = None) -> int:
+    """Verify rows, checkpoints and the newest witnessed head; print the report; 0 if intact."""
+    cio = io or _default_io()
+    witness_file: Path | None = getattr(args, "witness", None) or settings.audit_witness
 
     async def body(log: AuditLog) -> int:
-        report = await log.verify()
+        report = await verify_log(log, witness_file)
         print(report.describe(), file=cio.out if report.ok else cio.err)
         if report.first_bad_id is not None:
-            print(f"first bad row: {report.first_bad_id}", file=cio.err)
+            print(f"first bad sequence number: {report.first_bad_id}", file=cio.err)
+        for line in report.details():
+            print(line, file=cio.out if report.ok else cio.err)
         return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
 
     return await _with_log(settings, cio, body)

@@ -17,6 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Auditor
 from bot.authz import Authorizer
+from bot.jobs.tallies import TallyBuffer
+from bot.metrics import Metrics
+from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
 from bot.providers.streampixel import StreampixelClient
@@ -24,6 +27,7 @@ from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
 from bot.settings import Settings
+from bot.slack_errors import SlackErrorMeter
 from storage.audit import AuditLog
 from storage.coordination import ClaimStore
 from storage.db import Database
@@ -39,12 +43,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets."""
+def make_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client: base URL from settings, SDK retry handlers for 429s and resets.
+
+    With ``metrics``, every failed call is counted by method and error (first handler).
+    """
+    meter = [SlackErrorMeter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
+            *meter,
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
         ],
@@ -66,10 +75,12 @@ class Deps:
     authz: Authorizer
     audit: Auditor
     claims: ClaimStore
+    tallies: TallyBuffer
     streamapi: StreamAPIClient | None = None
     streamstack: StreamStackClient | None = None
     streampixel: StreampixelClient | None = None
     clock: Clock = utcnow
+    metrics: Metrics = field(default_factory=Metrics)
     background: list[BackgroundJob] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -97,20 +108,31 @@ def build_deps(
     if audit is None:
         # Written after the ack by every handler, so a direct, durable write
         # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db)
+        audit_log = AuditLog(db, keys=settings.audit_keys())
         audit = audit_log
         background.append(lambda: checkpoint_periodically(audit_log))
+    metrics = Metrics()
+    tallies = TallyBuffer(db, clock=utcnow)
+    background.append(tallies.run)
+
+    def metered(provider: str) -> MeteredTransport:
+        return MeteredTransport(provider, metrics, max_connections=settings.http_max_connections)
+
     deps = Deps(
         settings=settings,
         db=db,
-        slack=make_slack_client(settings),
+        slack=make_slack_client(settings, metrics),
         authz=Authorizer(settings.admins, RoleStore(db)),
         audit=audit,
         claims=ClaimStore(db),
-        streamapi=streamapi_from_settings(settings, rids=DatabaseRidSource(db)),
-        streamstack=streamstack_from_settings(settings),
-        streampixel=streampixel_from_settings(settings),
+        tallies=tallies,
+        streamapi=streamapi_from_settings(
+            settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
+        ),
+        streamstack=streamstack_from_settings(settings, transport=metered("streamstack")),
+        streampixel=streampixel_from_settings(settings, transport=metered("streampixel")),
         background=background,
+        metrics=metrics,
     )
     outbox.install(deps)
     live_poller.install(deps)

@@ -38,15 +38,18 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
 from handlers.blocks.notifications import (
     pipeline_message,
     step_reply,
     webhook_test_message,
 )
+from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
-from storage.outbox import Lease, OutboxStore
+from storage.outbox import Lease, OutboxRow, OutboxStore
+from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import WebhookStore
 
 if TYPE_CHECKING:
@@ -87,7 +90,10 @@ class OutboxOptions:
         lease_seconds: how long a row stays leased to a worker that went quiet.
         backoff_base: first retry delay after a transient failure (doubles each attempt).
         backoff_cap: the longest retry delay.
-        channel_interval: minimum spacing of posts to one channel.
+        channel_interval: minimum spacing of posts to one channel, on average.
+        channel_burst: posts to one channel that may go early, back to back, when
+            the channel was quiet (Slack tolerates short bursts; long-run pace
+            stays one per ``channel_interval``); 1 spaces every post strictly.
         concurrency: rows delivered at once (to different channels) by one worker.
     """
 
@@ -96,6 +102,7 @@ class OutboxOptions:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     channel_interval: float = 1.0
+    channel_burst: int = 2
     concurrency: int = 4
 
 
@@ -149,8 +156,14 @@ class OutboxWorker:
         jitter: Callable[[], float] = random.random,
         options: OutboxOptions | None = None,
         owner: str | None = None,
+        metrics: Metrics | None = None,
+        wakeup: OutboxWakeup | None = None,
     ) -> None:
         self.store = OutboxStore(db)
+        # Woken when outbox rows commit (storage.outbox_wakeup); tests that inject
+        # their own sleep keep the plain poll.
+        self.wakeup = wakeup or (outbox_wakeup.for_database(db) if sleep is asyncio.sleep else None)
+        self.db = db
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
@@ -159,10 +172,15 @@ class OutboxWorker:
         self.jitter = jitter
         self.options = options or OutboxOptions()
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self.metrics = metrics
 
     async def run(self) -> None:
         """Deliver forever (until cancelled), ``concurrency`` rows at a time."""
-        await asyncio.gather(*(self._loop() for _ in range(self.options.concurrency)))
+        loops = [self._loop() for _ in range(self.options.concurrency)]
+        if self.wakeup is not None:
+            self.wakeup.bind()
+            loops.append(self.wakeup.listen(self.db))  # PostgreSQL: NOTIFY from any replica
+        await asyncio.gather(*loops)
 
     async def _loop(self) -> None:
         while True:
@@ -174,7 +192,10 @@ class OutboxWorker:
                 log.exception("outbox worker iteration failed")
                 worked = False
             if not worked:
-                await self.sleep(self.options.poll_interval)
+                if self.wakeup is not None:
+                    await self.wakeup.wait(self.options.poll_interval)
+                else:
+                    await self.sleep(self.options.poll_interval)
 
     async def run_once(self) -> bool:
         """Lease one due row and try to deliver it; False when nothing was due."""
@@ -196,8 +217,25 @@ class OutboxWorker:
             log.info("outbox row %s to %s: retry at %s (%s)", row.id, row.channel, at, exc.reason)
             await self.store.retry_later(lease, at, exc.reason)
         else:
-            await self.store.complete(lease, self.clock(), result_ts)
+            finished = self.clock()
+            if await self.store.complete(lease, finished, result_ts):
+                self._observe_delay(row, finished)
         return True
+
+    def _observe_delay(self, row: OutboxRow, finished: datetime) -> None:
+        """Record webhook received → Slack accepted for a webhook's notification."""
+        if self.metrics is None or row.delivery_id is None:
+            return
+        try:
+            provider = str(json.loads(row.payload).get("provider") or "unknown")
+        except ValueError:
+            provider = "unknown"
+        delay = (finished - row.created_at).total_seconds()
+        self.metrics.notification_delay.labels(provider).observe(max(delay, 0.0))
+
+    def _count_error(self, method: str, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_errors.labels(method, error).inc()
 
     def _backoff(self, attempts: int) -> float:
         exponent = min(max(attempts - 1, 0), 30)
@@ -262,6 +300,7 @@ class OutboxWorker:
             f"channel:{channel}",
             self.clock(),
             timedelta(seconds=self.options.channel_interval),
+            burst=self.options.channel_burst,
         )
         wait = (slot - self.clock()).total_seconds()
         if wait > 0:
@@ -289,6 +328,7 @@ class OutboxWorker:
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")
+            self._count_error(method, error)
             if status == 429:
                 until = self.clock() + timedelta(seconds=_retry_after(exc.response.headers))
                 await self.pacing.defer(f"method:{method}", until)
@@ -297,9 +337,13 @@ class OutboxWorker:
                 raise _Permanent(error) from None
             raise _Retry(None, f"{method}: {error}") from None
         except (TimeoutError, OSError) as exc:
+            self._count_error(
+                method, "timeout" if isinstance(exc, TimeoutError) else "connection_error"
+            )
             raise _Retry(None, f"{method}: {type(exc).__name__}") from None
         except Exception as exc:  # aiohttp.ClientError and friends: transient
             if type(exc).__module__.startswith("aiohttp"):
+                self._count_error(method, "connection_error")
                 raise _Retry(None, f"{method}: {type(exc).__name__}") from None
             raise
         data: Mapping[str, Any] = response.data if hasattr(response, "data") else response
@@ -329,7 +373,15 @@ def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker
     Returns:
         The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
     """
-    worker = OutboxWorker(deps.db, delivery_client(deps.slack), clock=deps.clock, options=options)
+    worker = OutboxWorker(
+        deps.db,
+        delivery_client(deps.slack),
+        clock=deps.clock,
+        options=options,
+        metrics=deps.metrics,
+    )
+    if not deps.settings.outbox_wakeup:
+        worker.wakeup = None
     if deps.settings.delivery_worker:
         deps.background.append(worker.run)
     return worker

@@ -12,7 +12,7 @@ from bot.deps import make_slack_client
 from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack_check import verify_bot_token
-from storage.migrate import current_heads, upgrade
+from storage.migrate import current_heads, is_current, upgrade_in_subprocess
 
 log = logging.getLogger("streamops.server")
 
@@ -31,7 +31,12 @@ async def serve(
         socket_mode: receive Slack over Socket Mode (``SLACK_APP_TOKEN``); the
             webhook, health and metrics routes are still served over HTTP.
         migrate: apply pending migrations before accepting requests.
+
+    Raises:
+        ConfigError: in production (STREAMOPS_ENV) without STREAMOPS_AUDIT_KEY, and with
+            ``socket_mode`` but no SLACK_APP_TOKEN.
     """
+    settings.require_audit_key()
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)
@@ -39,7 +44,9 @@ async def serve(
     app = create_app(settings)
     deps = app.state.deps
     if migrate:
-        await upgrade(deps.db)
+        if not await is_current(deps.db):
+            # in a child process: Alembic (~10 MB resident) never loads into the server
+            await upgrade_in_subprocess(settings.database_url)
         log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
     # No access log: request counts and latency are in /metrics, and webhook paths carry
     # the webhook token (masked by bot.redact, but better never written).

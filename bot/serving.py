@@ -5,10 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves Ctrl-C to the program that embeds it.
+
+    uvicorn's own handler would stop every embedded server at once (simulators before
+    the bot that calls them); without it, Ctrl-C cancels the program's main task and
+    each ``async with`` block stops its server in order.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class BackgroundServer:
@@ -30,7 +43,7 @@ class BackgroundServer:
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-        self._server = uvicorn.Server(config)
+        self._server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -64,8 +77,8 @@ async def serve_in_background(
 ) -> AsyncIterator[BackgroundServer]:
     """Serve ``app`` for the duration of the ``async with`` block."""
     server = BackgroundServer(app, host, port)
-    await server.start()
     try:
+        await server.start()  # (interrupted while starting, it is still stopped below)
         yield server
     finally:
         await server.stop()

@@ -6,13 +6,15 @@ a :class:`Settings` instance from the composition root.
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from bot.errors import ConfigError
+from storage.audit_keys import AuditKeyError, KeyRing, decode_key, split_keys
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
         default=60.0, alias="STREAMOPS_STREAMAPI_POLL_SECONDS", ge=0
     )
     delivery_worker: bool = Field(default=True, alias="STREAMOPS_DELIVERY_WORKER")
+    #: Wake the delivery worker when outbox rows commit (storage.outbox_wakeup); when
+    #: false it only polls (every 0.5 s) — kept as the benchmark's baseline.
+    outbox_wakeup: bool = Field(default=True, alias="STREAMOPS_OUTBOX_WAKEUP")
     streamstack_webhook_secret: SecretStr | None = Field(
         default=None, alias="STREAMSTACK_WEBHOOK_SECRET"
     )
@@ -79,6 +84,21 @@ class Settings(BaseSettings):
     reconcile_minutes: float = Field(default=15.0, alias="STREAMOPS_RECONCILE_MINUTES", ge=0)
     """How often StreamStack media are compared with the webhooks received (0: never)."""
 
+    #: ``production`` (the default) or ``development``. In production, ``streamops serve``
+    #: refuses to start without STREAMOPS_AUDIT_KEY.
+    environment: Literal["production", "development"] = Field(
+        default="production", alias="STREAMOPS_ENV"
+    )
+    audit_key: SecretStr | None = Field(default=None, alias="STREAMOPS_AUDIT_KEY")
+    #: Retired audit keys (comma- or space-separated): they verify old rows, never sign.
+    audit_retired_keys: SecretStr | None = Field(default=None, alias="STREAMOPS_AUDIT_KEYS")
+    audit_channel: str | None = Field(default=None, alias="STREAMOPS_AUDIT_CHANNEL")
+    audit_witness: Path | None = Field(default=None, alias="STREAMOPS_AUDIT_WITNESS")
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, alias="STREAMOPS_AUDIT_CHECKPOINT_SECONDS", gt=0, le=60
+    )
+    audit_verify_hours: float = Field(default=24.0, alias="STREAMOPS_AUDIT_VERIFY_HOURS", ge=0)
+
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
@@ -102,6 +122,42 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("audit_channel", "audit_witness", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("audit_key", "audit_retired_keys")
+    @classmethod
+    def _valid_audit_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            for text in split_keys(value.get_secret_value()):
+                decode_key(text)
+        except AuditKeyError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def audit_keys(self) -> KeyRing:
+        """The current audit key and the retired ones."""
+        current = self.audit_key.get_secret_value() if self.audit_key else None
+        retired = self.audit_retired_keys.get_secret_value() if self.audit_retired_keys else None
+        return KeyRing.from_texts(current, split_keys(retired))
+
+    def require_audit_key(self) -> None:
+        """Refuse to run in production without an audit key.
+
+        Raises:
+            ConfigError: STREAMOPS_ENV is production (the default) and STREAMOPS_AUDIT_KEY is unset.
+        """
+        if self.environment == "production" and self.audit_key is None:
+            raise ConfigError(
+                "missing required setting STREAMOPS_AUDIT_KEY: production (STREAMOPS_ENV,"
+                " the default) keeps a keyed audit log. Make a key with"
+                " `streamops audit keygen`, or set STREAMOPS_ENV=development to run without one"
+            )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from typing import TYPE_CHECKING, Any
@@ -13,8 +14,10 @@ from bot.audit import AuditFilters, parse_filters
 from bot.deps import Deps
 from bot.errors import NotAuthorized
 from bot.services.actor import Actor, AuditTrail, Target
+from bot.services.audit_verify import AuditVerifier, VerifyReport
 from handlers import ids
 from handlers.blocks.audit import audit_page
+from handlers.blocks.audit_notices import verify_result, verify_started
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
@@ -31,7 +34,7 @@ PAGE_SIZE = 20
 
 
 def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
-    """Add ``query`` (the default) and ``export`` to ``/audit`` and the paging buttons."""
+    """Add ``query`` (the default), ``export``, ``verify`` to ``/audit``; the paging buttons."""
     from storage.audit import AuditLog
 
     log = AuditLog(deps.db)
@@ -98,6 +101,33 @@ def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
             text=f"Sent you {count} audit entries as CSV and JSON in a direct message.",
             response_type="ephemeral",
         )
+
+    verifier = AuditVerifier(
+        AuditLog(deps.db, keys=deps.settings.audit_keys()),
+        deps.settings.audit_witness,
+        deps.audit.record,
+        deps.clock,
+        deps.authz,
+    )
+
+    @routers.audit.sub(
+        "verify",
+        "verify",
+        "check every row, checkpoint and the witnessed head; answers here when done",
+    )
+    async def verify(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+        told = asyncio.Event()  # the result never overtakes "verifying…"
+
+        async def answer(report: VerifyReport) -> None:
+            await told.wait()
+            text, blocks = verify_result(report)
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+        await verifier.request(actor_of_command(inv, deps.clock()), answer)
+        try:
+            await respond(text=verify_started(), response_type="ephemeral")
+        finally:
+            told.set()
 
     async def page_clicked(body: dict[str, Any], respond: AsyncRespond) -> None:
         await admin_trail(actor_of_click(body, deps.clock()), "audit.query")

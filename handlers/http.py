@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from bot.deps import Deps
 from bot.metrics import Metrics
+from bot.metrics_db import QueueGauges
 from bot.slack_check import SlackProbe, probe_client
 from storage import migrate
 
@@ -19,6 +20,7 @@ log = logging.getLogger("streamops.http")
 
 def routes(deps: Deps, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
+    gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -45,6 +47,10 @@ def routes(deps: Deps, metrics: Metrics) -> list[Route]:
         return JSONResponse({"status": "ok", "database": "ok", "slack": slack})
 
     async def metrics_endpoint(_: Request) -> Response:
+        try:
+            await gauges.refresh()
+        except Exception as exc:  # serve the in-memory metrics even when the database is down
+            log.warning("metrics: database gauges not refreshed: %s", type(exc).__name__)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [

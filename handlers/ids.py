@@ -11,6 +11,8 @@ BUILD_SCHEDULE_CANCEL = "build_schedule_cancel"  # value: the schedule id
 MEDIA_DELETE = "media_delete"
 MEDIA_DETAILS = "media_details"
 MEDIA_PAGE = "media_page"  # value: the page number to show
+MEDIA_STATS_PERIOD = "media_stats_period"  # static_select; option value: "<uuid>|<period>"
+MEDIA_STATS_CHART = "media_stats_chart"  # value: "<uuid>|<period>"
 AUDIT_PAGE = "audit_page"
 BUILD_PAGE = "build_page"
 #: Previous and Next need their own ids: Slack refuses two equal action_ids in one block.
@@ -23,3 +25,15 @@ FREEZE_OVERRIDE = "freeze_override"  # value: JSON action/project_id/subject; op
 # Modal callback ids.
 VIEW_APPROVAL_REJECT = "approval_reject_reason"
 VIEW_FREEZE_OVERRIDE = "freeze_override_reason"
+
+# Upload modals and the message shortcut (callback ids).
+BUILD_UPLOAD_VIEW = "build_upload_view"
+MEDIA_UPLOAD_VIEW = "media_upload_view"
+MEDIA_SLACK_UPLOAD_VIEW = "media_slack_upload_view"
+MEDIA_SLACK_UPLOAD_SHORTCUT = "upload_to_streamstack"
+MEDIA_UNDO_DELETE = "media_undo_delete"  # value: the pending delete's id
+LIVE_RECORDINGS_PAGE = "live_recordings_page"  # value: JSON filter and page
+
+# App Home (handlers/home.py)
+HOME_REFRESH = "home_refresh"  # value: unused
+HOME_RETRY_DELIVERY = "home_retry_delivery"  # value: the failed outbox row id

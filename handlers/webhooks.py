@@ -33,11 +33,14 @@ from bot.webhooks.signatures import (
 )
 from storage.builds import BuildStore
 from storage.db import Write
+from storage.operations import DUPLICATE, REFUSED
 from storage.timeline import TimelineStore
 from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
 
+#: Metric outcomes that are refusals (tallied for the admins' Home tab).
+_REFUSED = frozenset({"unauthorized", "invalid", "too_large"})
 #: Larger bodies are refused (a webhook envelope is a few hundred bytes).
 MAX_BODY_BYTES = 256 * 1024
 
@@ -46,6 +49,14 @@ def routes(deps: Deps) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
     store = WebhookStore(deps.db)
     builds = BuildStore(deps.db)
+
+    def count(provider: str, outcome: str) -> None:
+        """Count the webhook in /metrics and, when not stored, in the shared tallies."""
+        deps.metrics.webhooks.labels(provider, outcome).inc()
+        tally = DUPLICATE if outcome == "duplicate" else REFUSED if outcome in _REFUSED else None
+        if tally is not None:
+            deps.tallies.add(provider, tally)  # written in batches by bot.jobs.tallies
+
     timeline = TimelineStore(deps.db)
 
     def receiver(
@@ -55,20 +66,24 @@ def routes(deps: Deps) -> list[Route]:
             expected = deps.settings.webhook_token
             token = str(request.path_params.get("token", ""))
             if not token_matches(token, expected.get_secret_value() if expected else None):
+                count(provider, "unauthorized")
                 return Response("Not Found", status_code=404)
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
+                count(provider, "too_large")
                 return _error(413, "body too large")
             secret = deps.settings.streamstack_webhook_secret
             if provider == "streamstack" and secret is not None:
                 header = request.headers.get(STREAMSTACK_SIGNATURE_HEADER)
                 if not streamstack_signature_valid(body, header, secret.get_secret_value()):
                     log.warning("streamstack webhook refused: signature missing or invalid")
+                    count(provider, "unauthorized")
                     return _error(401, "signature missing or invalid")
             try:
                 event = parse(body)
             except InvalidInput as exc:
                 log.info("%s webhook refused: %s", provider, exc)
+                count(provider, "invalid")
                 return _error(400, str(exc))
             recorded = await store.record(
                 Intake(
@@ -88,6 +103,10 @@ def routes(deps: Deps) -> list[Route]:
             log.debug(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
+            if recorded.duplicate:
+                count(provider, "duplicate")
+            else:
+                count(provider, "accepted" if event.known else "ignored")
             status = 200 if event.known else 202
             return JSONResponse({"ok": True, "result": recorded.outcome}, status_code=status)
 

@@ -272,6 +272,10 @@ class AuditLog:
             "hash": digest,
         }
         key = self._keys.current
+        if key is None and last is not None and last.key_id is not None:
+            raise AuditKeyRequired(
+                "the audit log has signed checkpoints: set STREAMOPS_AUDIT_KEY to add one"
+            )
         if key is not None:
             if last is not None and last.key_id is not None:
                 unkeyed_until = last.unkeyed_until or 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import operator
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ _PLAN = tuple(
     (CONTENT_FIELDS.index(name) + 1, json.dumps(name) + ":") for name in sorted(CONTENT_FIELDS)
 )
 _escape = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
+_content_values = operator.itemgetter(*(index for index, _ in _PLAN))
+_TEMPLATE = "{" + ",".join(prefix.replace("%", "%%") + "%s" for _, prefix in _PLAN) + "}"
 
 
 @dataclass(frozen=True)
@@ -161,16 +164,18 @@ def canonical_time(value: Any) -> str | None:
 
 def fast_content(row: Sequence[Any]) -> str:
     """The canonical content of a row tuple in :data:`_ROW_COLUMNS` order (times as text)."""
-    parts = []
-    for index, prefix in _PLAN:
-        value = row[index]
-        if value is None:
-            parts.append(prefix + "null")
-        elif isinstance(value, str):
-            parts.append(prefix + _escape(value))
-        else:
-            parts.append(prefix + json.dumps(value, ensure_ascii=False))
-    return "{" + ",".join(parts) + "}"
+    try:
+        return _TEMPLATE % tuple(map(_escape, _content_values(row)))
+    except TypeError:  # a NULL (or, tampered, a non-text value): the general path
+        return _TEMPLATE % tuple([_json_value(value) for value in _content_values(row)])
+
+
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return str(_escape(value))
+    return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass

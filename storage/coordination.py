@@ -207,17 +207,24 @@ class Pacing:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def reserve_slot(self, key: str, now: datetime, interval: timedelta) -> datetime:
+    async def reserve_slot(
+        self, key: str, now: datetime, interval: timedelta, *, burst: int = 1
+    ) -> datetime:
         """Reserve the next send slot for ``key`` and return when it starts.
 
         Slots are ``interval`` apart across every worker and replica: the first
         caller gets ``now`` (or the stored next slot, if later), the next one
-        ``interval`` after that, and so on.
+        ``interval`` after that, and so on. With ``burst`` > 1 (a generic cell
+        rate algorithm with that much tolerance) up to ``burst`` slots may start
+        early, so the long-run pace stays one per ``interval`` but a message that
+        arrives a little early, after a late one, does not wait a whole interval:
+        in any window of length T at most ``burst + T / interval`` slots start.
         """
+        tolerance = interval * (max(burst, 1) - 1)
         async with self.db.session() as session:
             row = await self._locked_pacing(session, key, now)
-            slot = max(now, row.next_allowed_at)
-            row.next_allowed_at = slot + interval
+            slot = max(now, row.next_allowed_at - tolerance)
+            row.next_allowed_at = max(row.next_allowed_at, slot) + interval
             session.add(row)
         return slot
 

@@ -40,6 +40,8 @@ APPROVAL_MESSAGE = "governance.approval"
 FREEZE_ENDED = "governance.freeze_ended"
 #: An admin overrode a freeze for one action (a standalone announcement).
 FREEZE_OVERRIDDEN = "governance.freeze_overridden"
+#: Notifications whose subject is one message kept up to date in place (no thread replies).
+IN_PLACE_EVENTS = frozenset({APPROVAL_MESSAGE})
 
 
 def approval_subject(request_id: int) -> str:

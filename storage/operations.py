@@ -79,17 +79,22 @@ class OperationsStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def tally(self, provider: str, outcome: str, now: datetime) -> None:
-        """Count one ``duplicate`` or ``refused`` webhook of ``provider`` in this hour."""
-        insert = self.db.insert(WebhookTally).values(
-            provider=provider, hour=_hour(now), outcome=outcome, count=1
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=["provider", "hour", "outcome"],
-            set_={"count": WebhookTally.__table__.c.count + 1},  # type: ignore[attr-defined]
-        )
+    async def add_tallies(self, counts: dict[tuple[str, datetime, str], int]) -> None:
+        """Add ``counts`` ((provider, hour, outcome) → n) to the tallies, in one transaction."""
+        if not counts:
+            return
+        table = WebhookTally.__table__  # type: ignore[attr-defined]  # SQLModel table
         async with self.db.session() as session:
-            await session.exec(upsert)
+            for (provider, hour, outcome), n in sorted(counts.items()):
+                insert = self.db.insert(WebhookTally).values(
+                    provider=provider, hour=_hour(hour), outcome=outcome, count=n
+                )
+                await session.exec(
+                    insert.on_conflict_do_update(
+                        index_elements=["provider", "hour", "outcome"],
+                        set_={"count": table.c.count + n},
+                    )
+                )
 
     async def webhook_health(
         self, providers: tuple[str, ...], now: datetime, window: timedelta

@@ -17,6 +17,7 @@ from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import BackgroundServer, serve_in_background
 from bot.settings import Settings
+from storage.audit_keys import generate_key
 from storage.db import Database
 from tests import slack_requests
 from tests.fakes import RecordingAuditor
@@ -63,6 +64,10 @@ class Bot:
         return await self.post_signed(slack_requests.block_actions(action_id, value, **kwargs))
 
 
+#: This test run's audit key (never a fixed one: a key in the repository would be public).
+AUDIT_KEY = generate_key()
+
+
 def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Settings:
     """Settings for tests, built literally (the environment is not consulted for these)."""
     values: dict[str, Any] = {
@@ -80,6 +85,8 @@ def make_settings(database_url: str, slack_api_url: str, **overrides: Any) -> Se
         "STREAMOPS_RETENTION_DAYS": "0",
         # Tests change simulator state between reads; they see it at once.
         "STREAMOPS_PROVIDER_CACHE_SECONDS": "0",
+        # Every test run makes its own audit key, as production must have one.
+        "STREAMOPS_AUDIT_KEY": AUDIT_KEY,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # aliases as kwargs

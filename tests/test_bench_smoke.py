@@ -91,3 +91,27 @@ def test_run_py_measures_every_server_at_a_tiny_rate(tmp_path: Path) -> None:
         assert figures["cpu_ms_per_request"]["10.0"] >= 0, target  # 10 ms clock ticks
     assert data["ack"]["streamops"]["followups"] == {"10.0": 10}
     assert data["command"] in {"/build projects", "/streamops help"}
+
+
+def test_outbox_lease_bench_runs_at_tiny_sizes() -> None:
+    """bench/outbox_lease.py at 50 and 200 rows prints every case (no timing asserted)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "outbox_lease.py"), "--sizes", "50", "200",
+         "--channels", "4", "--calls", "10"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for case in ("lease", "idle poll", "previous query", "previous query, idle poll"):
+        assert f"{case:<26} p50" in proc.stdout, proc.stdout
+
+
+def test_notify_delay_bench_sees_every_notification() -> None:
+    """bench/notify_delay.py, 2 s at 2 webhooks/s: every webhook's message arrives in both modes."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "notify_delay.py"), "--rate", "2", "--duration", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sqlite     poll  n=4 " in proc.stdout, proc.stdout
+    assert "sqlite     wake  n=4 " in proc.stdout, proc.stdout
+    assert proc.stdout.count("never arrived 0") == 2, proc.stdout

@@ -46,10 +46,38 @@ def test_invalid_setting_names_the_setting(tmp_path: Path) -> None:
 
 def test_socket_mode_without_app_token_is_refused(tmp_path: Path) -> None:
     """`serve --socket-mode` without SLACK_APP_TOKEN names the missing setting."""
-    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "STREAMOPS_ENV": "development"}
     result = _run(["serve", "--socket-mode", "--port", "0"], env, tmp_path)
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr
+
+
+def test_serve_in_production_without_an_audit_key_is_refused(tmp_path: Path) -> None:
+    """`serve` in production mode (the default) will not start without STREAMOPS_AUDIT_KEY."""
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
+    result = _run(["serve", "--port", "0"], env, tmp_path)
+    assert result.returncode == 2
+    assert "STREAMOPS_AUDIT_KEY" in result.stderr and "streamops audit keygen" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_audit_key_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    """A key too short to be safe is refused by name, and its value is not printed."""
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "STREAMOPS_AUDIT_KEY": "c2hvcnQ"}
+    result = _run(["db", "current"], env, tmp_path)
+    assert result.returncode == 2
+    assert "invalid setting STREAMOPS_AUDIT_KEY" in result.stderr
+    assert "c2hvcnQ" not in result.stderr
+
+
+def test_keygen_prints_a_usable_key(tmp_path: Path) -> None:
+    """`audit keygen` needs no settings and prints a key the settings accept."""
+    result = _run(["audit", "keygen"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert "key id" in result.stderr
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "STREAMOPS_AUDIT_KEY": key}
+    assert _run(["db", "upgrade"], env, tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize("step", ["upgrade", "current"])
@@ -102,3 +130,20 @@ def test_each_command_help_explains_itself(
     text = _help(args, capsys)
     assert says in text
     assert "``" not in text
+
+
+def test_every_command_and_step_has_a_description() -> None:
+    """Each `streamops … --help`, features' commands included, opens with a sentence."""
+    import argparse
+
+    from bot.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> list[str]:
+        missing = [] if parser.description else [path]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    missing += walk(child, f"{path} {name}")
+        return missing
+
+    assert walk(build_parser(), "streamops") == []

@@ -16,7 +16,7 @@ from bot.demo.console import Screen
 from bot.demo.conversation import Channel, Conversation
 from bot.demo.script import ScriptFailed, ScriptPrompter, parse_script, run_script
 from bot.demo.slack_payloads import SlackRequests
-from bot.demo.users import ADMIN, VIEWER, DemoUser, resolve_user
+from bot.demo.users import ADMIN, RELEASER, VIEWER, DemoUser, resolve_user
 from bot.errors import InvalidInput
 from storage.db import Database
 from tests import slack_requests
@@ -73,17 +73,33 @@ def test_db_option_keeps_the_data_in_the_named_file(
     capsys.readouterr()
 
 
+def test_the_releaser_is_granted_its_role_when_the_demo_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`as: releaser` may upload a build at once; the viewer still may not."""
+    script = tmp_path / "releaser.txt"
+    script.write_text(
+        "as: releaser\n/build upload showroom https://builds.example.com/r.zip\n"
+        "expect: Build queued for processing\n"
+        "as: viewer\n/build upload showroom https://builds.example.com/v.zip\nexpect: releaser\n"
+    )
+    code = _demo(tmp_path, monkeypatch, "--script", str(script))
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert resolve_user("releaser") == RELEASER
+
+
 def test_wrong_expectation_fails_naming_the_line_and_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A reply that never comes makes the run exit 1 with the file, line and expected text."""
     script = tmp_path / "wrong.txt"
     script.write_text("/streamops help\nexpect: usage of every\nexpect: Distribution complete\n")
-    code = _demo(tmp_path, monkeypatch, "--script", str(script), "--expect-timeout", "1")
+    code = _demo(tmp_path, monkeypatch, "--script", str(script), "--expect-timeout", "3")
     err = capsys.readouterr().err
     assert code == 1
     assert "wrong.txt:3: expected a reply containing “Distribution complete”" in err
-    assert "after `/streamops help`, but it did not appear within 1 s" in err
+    assert "after `/streamops help`, but it did not appear within 3 s" in err
 
 
 def test_unreadable_script_and_unknown_user_are_refused(
@@ -299,7 +315,7 @@ async def test_thread_replies_are_indented_under_their_parent_with_local_dates(
     try:
         conversation, _ = console
         await conversation.command("/t")
-        assert await conversation.wait_for_text("Published at", 5)
+        assert await conversation.wait_for_text("Published at", 15)
     finally:
         monkeypatch.undo()
         time.tzset()
@@ -371,7 +387,7 @@ def test_interactive_console_redraws_the_prompt_after_a_notification(
         line = next(lines, None)
         if line is not None:
             return line
-        for _ in range(200):  # the next line comes after the notifications
+        for _ in range(600):  # the next line comes after the notifications (30 s at most)
             if "Downloading files" in out.getvalue():
                 break
             await asyncio.sleep(0.05)

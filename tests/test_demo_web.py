@@ -52,6 +52,7 @@ async def browser() -> AsyncIterator[Any]:
 
 async def _page(browser: Any, url: str) -> tuple[Any, list[str]]:
     page = await browser.new_page(viewport={"width": 1280, "height": 820})
+    page.set_default_timeout(45_000)  # notifications are paced (one a second per channel)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -79,7 +80,7 @@ async def test_a_build_from_command_to_distributed_in_the_browser(browser: Any) 
             page, "/build upload showroom https://builds.example.com/v2.zip --no-auto-release"
         )
         build = page.locator(".message", has=page.locator(".btn.primary", has_text="Distribute"))
-        await build.wait_for(timeout=20_000)
+        await build.wait_for(timeout=90_000)
         assert "(edited)" in await build.inner_text()  # the notification was updated in place
         summary = build.locator(".thread-summary")
         assert "replies" in await summary.inner_text()
@@ -165,10 +166,11 @@ async def test_modal_home_tab_and_escaping(browser: Any, database: Database) -> 
     slack = ObservedSlack(workspace=workspace, users=dict(users))
     async with running_bot(database, slack, STREAMOPS_ADMINS=ADMIN.id) as bot:
         _add_listeners(bot.bolt)
+        # A strict fake Slack accepts only the trigger ids it issued.
+        issued = getattr(slack, "issue_trigger_id", None)
         sender = Sender(
             bot.http, bot.url, bot.slack_server.url,
-            SlackRequests(slack_requests.SIGNING_SECRET, issue_trigger_id=slack.issue_trigger_id),
-            workspace,
+            SlackRequests(slack_requests.SIGNING_SECRET), workspace, trigger_ids=issued,
         )  # fmt: skip
         app = create_web_app(
             workspace, sender, people=PEOPLE, home_channel="C0DEMOOPS", long_poll=2.0
@@ -190,6 +192,8 @@ async def test_modal_home_tab_and_escaping(browser: Any, database: Database) -> 
             await modal.locator("input").fill("ab")
             await modal.locator(".modal-submit").click()
             await modal.locator(".input-error", has_text="At least 3 characters").wait_for()
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "demo-web-modal.png"))
             await modal.locator("input").fill("Launch <keynote>")
             await modal.locator(".modal-submit").click()
             await page.locator(".message", has_text="Renamed to Launch <keynote>").wait_for()
@@ -230,7 +234,15 @@ async def test_demo_web_command_serves_the_page_until_interrupted(tmp_path: Path
             assert [p["name"] for p in shown["people"]] == ["admin", "releaser", "viewer"]
             refused = await http.get(f"{url}/api/state", params={"user": "U0NOBODY"})
             assert refused.status_code == 400
+            forged = await http.post(  # what another web page could send without a preflight
+                f"{url}/api/command", content='{"user": "UDEMOADMIN", "text": "/audit"}',
+                headers={"Content-Type": "text/plain"},
+            )  # fmt: skip
+            assert forged.status_code == 415
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
         await asyncio.wait_for(proc.wait(), 20)
+    assert proc.stderr is not None
+    assert "Traceback" not in (await proc.stderr.read()).decode()  # a quiet, orderly stop
+    assert proc.returncode == 130
     assert not any(tmp_path.iterdir())  # noqa: ASYNC240 (nothing left in the working directory)

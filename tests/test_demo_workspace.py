@@ -37,6 +37,15 @@ def test_bold_spans_code_and_links_keep_only_safe_targets() -> None:
     ]
 
 
+def test_tokens_inside_code_show_as_their_text() -> None:
+    """Slack reads <…> even inside code; the code span shows the token's text, no stray atom."""
+    assert parse("`/media info <uuid>` `<@U1> &lt;b&gt;`", {"U1": "admin"}) == [
+        {"t": "code", "v": "/media info uuid"},
+        {"t": "text", "v": " "},
+        {"t": "code", "v": "@admin <b>"},
+    ]
+
+
 def test_mentions_dates_emoji_and_quotes() -> None:
     """Mentions take the workspace's names; dates keep their timestamp and format."""
     nodes = parse(
@@ -85,6 +94,16 @@ def test_threads_edits_and_ephemeral_messages() -> None:
     (parent,) = shown["messages"]["C1"]
     assert parent["edited"] and parent["reply_count"] == 1
     assert parent["replies"][0]["text"] == [{"t": "text", "v": "Downloading"}]
+
+
+def test_a_post_to_a_user_id_lands_in_the_apps_dm_with_them() -> None:
+    """chat.postMessage to U… is the app's direct message with that user (Slack's D…)."""
+    ws = _workspace()
+    ws.api_call("chat.postMessage", {"channel": VIEWER, "text": "hi"}, {"ok": True, "ts": "4.1"})
+    assert [p.text for p in ws.visible(VIEWER, "D" + VIEWER)] == ["hi"]
+    assert "D" + ADMIN not in [
+        c["id"] for c in state(ws, VIEWER, PEOPLE, home_channel="C1")["channels"]
+    ]
 
 
 def test_response_url_replies_replace_and_delete() -> None:
@@ -150,3 +169,14 @@ async def test_waiters_wake_on_a_change_and_at_close() -> None:
     await asyncio.sleep(0.01)
     ws.close()
     assert await asyncio.wait_for(later, 1.0) == 1
+
+
+def test_the_page_script_never_parses_text_as_html() -> None:
+    """app.js builds the DOM with textContent only: no HTML-parsing sink appears in it."""
+    from bot.demo.web.app import STATIC
+
+    script = (STATIC / "app.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "srcdoc"):  # fmt: skip
+        assert sink not in script
+    assert "textContent" in script

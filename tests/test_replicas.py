@@ -40,6 +40,7 @@ from bot.sandbox.streampixel import create_app as create_streampixel
 from bot.serving import serve_in_background
 from handlers import ids
 from storage.audit import CHECKPOINTS, AuditLog
+from storage.audit_keys import KeyRing, generate_key
 from storage.coordination import RateSlots
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -53,6 +54,7 @@ needs_postgres = pytest.mark.skipif(
     reason="STREAMOPS_TEST_POSTGRES_URL is not set: multi-replica PostgreSQL test skipped",
 )
 
+AUDIT_KEY = generate_key()
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "UADMIN01"
 WEBHOOK_TOKEN = "replica-webhook-token-0123456789"
@@ -146,6 +148,7 @@ def replica_env(database_url: str, slack_url: str, streampixel_url: str) -> dict
         STREAMOPS_DEFAULT_CHANNEL=CHANNEL,
         STREAMOPS_STREAMAPI_POLL_SECONDS="0",
         STREAMOPS_LOG_LEVEL="WARNING",
+        STREAMOPS_AUDIT_KEY=AUDIT_KEY,  # both replicas sign the one chain with the same key
         STREAMPIXEL_BASE_URL=f"{streampixel_url}/pixelStripeApi",
         STREAMPIXEL_API_KEY=DEMO_API_KEY,
         STREAMPIXEL_USER_ID=DEMO_USER_ID,
@@ -366,7 +369,7 @@ async def test_two_replicas_post_once_distribute_once_and_keep_one_audit_chain(
                 assert len(done) == 1, replies
 
             # 3. One audit chain, intact, with one row per click.
-            log = AuditLog(db)
+            log = AuditLog(db, keys=KeyRing.from_texts(AUDIT_KEY))
             report = await log.verify()
             assert report.ok, report.describe()
             records = [r async for r in log.iter_records(AuditFilters(action="distribute"))]
@@ -432,8 +435,9 @@ def _poller(
         httpx.AsyncClient(
             base_url="http://streamapi.invalid", transport=httpx.MockTransport(record)
         ),
-        api_key="k",
-        secret="s",
+        # Realistic values: every key is masked in every log line for the whole process.
+        api_key="streamapi-test-key-0123",
+        secret="streamapi-test-secret-0123",
     )
     return LivePoller(
         database, client, clock=clock, interval=60, default_channel="C0LIVE", **kwargs

@@ -270,6 +270,7 @@ async def run_demo(
     ):
         if steps is None:
             print(f"StreamOps demo: bot at {stack.bot_url}, fake Slack at {stack.slack_url}.")
+            print("(`streamops demo --web` shows the same demo in a browser, looking like Slack.)")
             reader = read or KeyboardReader()
             screen = Screen(stream)
             conversation = _conversation(

@@ -56,6 +56,15 @@ EMOJI: dict[str, str] = {
     "signal_strength": "📶", "green_heart": "💚", "heart": "❤️", "ok": "🆗",
     "new": "🆕", "up": "🆙", "sos": "🆘", "white_square_button": "🔳",
     "small_red_triangle_down": "🔻", "small_red_triangle": "🔺",
+    "ballot_box_with_check": "☑️", "mag_right": "🔎", "rotating_light": "🚨", "sunny": "☀️",
+    "exclamation": "❗", "heavy_exclamation_mark": "❗", "grey_exclamation": "❕",
+    "large_orange_circle": "🟠", "large_purple_circle": "🟣", "checkered_flag": "🏁",
+    "pushpin": "📌", "round_pushpin": "📍", "paperclip": "📎", "pencil": "📝",
+    "closed_lock_with_key": "🔐", "hammer": "🔨", "test_tube": "🧪", "label": "🏷️",
+    "bookmark": "🔖", "spiral_calendar_pad": "🗓️", "timer_clock": "⏲️", "crown": "👑",
+    "heavy_check_mark_green": "✅", "stop_button": "⏹️", "twisted_rightwards_arrows": "🔀",
+    "white_large_square": "⬜", "black_large_square": "⬛", "hourglass_done": "⌛",
+    "inbox": "📥", "robot_face": "🤖", "busts": "👥", "money_with_wings": "💸",
 }  # fmt: skip
 
 _ANGLE = re.compile(r"<([^<>\n]+)>")
@@ -147,9 +156,14 @@ def _inline(text: str, names: Mapping[str, str]) -> list[Node]:
         atoms.append(node)
         return chr(_ATOM_BASE + len(atoms) - 1)
 
+    def code(match: re.Match[str]) -> str:
+        # Inside code, Slack still reads <…> tokens; they show as their plain text.
+        inner = _ANGLE.sub(lambda m: _angle_text(_angle(m.group(1), names)), match.group(1))
+        return keep({"t": "code", "v": unescape(inner)})
+
     text = _ATOM.sub("", text)  # nobody's private-use characters may pose as atoms
+    text = _CODE.sub(code, text)
     text = _ANGLE.sub(lambda m: keep(_angle(m.group(1), names)), text)
-    text = _CODE.sub(lambda m: keep({"t": "code", "v": unescape(m.group(1))}), text)
     text = _EMOJI.sub(
         lambda m: keep(_emoji(m.group(1))) if m.group(1) in EMOJI else m.group(0), text
     )
@@ -190,6 +204,15 @@ def _text(text: str) -> list[Node]:
         if line:
             nodes.append({"t": "text", "v": line})
     return nodes
+
+
+def _angle_text(node: Node) -> str:
+    """A token's text, escaped again (the code span is unescaped as a whole)."""
+    if node["t"] == "link":
+        text = "".join(str(child.get("v", "")) for child in node["c"])
+    else:
+        text = str(node.get("v", ""))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _emoji(name: str) -> Node:

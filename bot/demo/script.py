@@ -2,7 +2,7 @@
 
 One step per line; blank lines and ``#`` comments are skipped::
 
-    as: viewer                  type as another user (admin, viewer or a Slack id)
+    as: viewer                  type as another user (admin, releaser, viewer or a Slack id)
     /build projects             send a slash command
     expect: Showroom Demo       the replies to the last command or click contain this
     click: Distribute           click the newest shown button with this label (or number)

@@ -33,6 +33,7 @@ from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import BackgroundServer, serve_in_background
 from bot.settings import Settings
 from storage import migrate
+from storage.audit_keys import generate_key
 
 #: Where the console types, and where notifications go (the default channel).
 CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
@@ -85,6 +86,8 @@ def demo_settings(
         "STREAMOPS_WEBHOOK_TOKEN": webhook_token,
         "STREAMOPS_DEFAULT_CHANNEL": CHANNEL.id,
         "STREAMOPS_LOG_LEVEL": "WARNING",
+        # A fresh audit key per run: the demo's log is keyed like production's.
+        "STREAMOPS_AUDIT_KEY": generate_key(),
         **provider_settings,
     }
     return Settings(_env_file=None, **values)
@@ -175,8 +178,8 @@ async def run_demo_stack(
         app = create_app(settings)
         await migrate.upgrade(app.state.deps.db)
         bot_app.app = app
-        await bot_server.start()
         try:
+            await bot_server.start()
             requests = SlackRequests(
                 settings.slack_signing_secret.get_secret_value(),
                 issue_trigger_id=slack.issue_trigger_id,

@@ -215,7 +215,7 @@ class Workspace:
     # -- Web API methods ----------------------------------------------------
 
     def _m_chat_postMessage(self, p: Mapping[str, Any], result: Mapping[str, Any]) -> None:
-        channel = str(result.get("channel") or p.get("channel") or "")
+        channel = _conversation(str(result.get("channel") or p.get("channel") or ""))
         self._learn_channel(channel)
         thread_ts = p.get("thread_ts") or None
         self._add(
@@ -231,7 +231,7 @@ class Workspace:
         self._add(channel, ts, _text(p), _blocks(p), visible_to=str(p.get("user") or ""))
 
     def _m_chat_update(self, p: Mapping[str, Any], result: Mapping[str, Any]) -> None:
-        post = self.posts.get((str(p.get("channel")), str(p.get("ts"))))
+        post = self.posts.get((_conversation(str(p.get("channel"))), str(p.get("ts"))))
         if post is None:
             return
         if p.get("text") is not None:
@@ -241,7 +241,7 @@ class Workspace:
         post.edited = True
 
     def _m_chat_delete(self, p: Mapping[str, Any], result: Mapping[str, Any]) -> None:
-        self.posts.pop((str(p.get("channel")), str(p.get("ts"))), None)
+        self.posts.pop((_conversation(str(p.get("channel"))), str(p.get("ts"))), None)
 
     def _m_views_open(self, p: Mapping[str, Any], result: Mapping[str, Any]) -> None:
         user = self._triggers.get(str(p.get("trigger_id") or ""))
@@ -359,6 +359,11 @@ class Workspace:
         self.version += 1
         woken, self._changed = self._changed, asyncio.Event()
         woken.set()
+
+
+def _conversation(channel: str) -> str:
+    """The conversation a post lands in: a user id means the app's DM with that user."""
+    return "D" + channel if channel[:1] in ("U", "W") else channel
 
 
 def _text(p: Mapping[str, Any]) -> str:

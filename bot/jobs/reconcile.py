@@ -146,15 +146,19 @@ class Reconciler:
         return await self.reconcile()
 
     async def run(self) -> None:
-        """Run every ``interval`` seconds until cancelled."""
+        """Run every ``interval`` seconds until cancelled, first one interval after start-up.
+
+        Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
+        turn picks one replica per interval.
+        """
         while True:
+            await self.sleep(self.interval)
             try:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database hiccup must not end the job
                 log.exception("reconciliation failed")
-            await self.sleep(self.interval)
 
 
 def install(deps: Deps) -> Reconciler | None:

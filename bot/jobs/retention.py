@@ -101,15 +101,19 @@ class RetentionJob:
         return await self.prune()
 
     async def run(self) -> None:
-        """Run every ``interval`` seconds until cancelled."""
+        """Run every ``interval`` seconds until cancelled, first one interval after start-up.
+
+        Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
+        turn picks one replica per interval.
+        """
         while True:
+            await self.sleep(self.interval)
             try:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database hiccup must not end the job
                 log.exception("retention run failed")
-            await self.sleep(self.interval)
 
 
 def install(deps: Deps) -> RetentionJob | None:

@@ -13,11 +13,24 @@ from bot.services.governance import Override
 from storage.approvals import ApprovalRequest
 from storage.freezes import Freeze
 from storage.governance_notices import (
+    APPROVAL_MESSAGE,
     FREEZE_ENDED,
     FREEZE_OVERRIDDEN,
     GovernanceOutbox,
+    approval_from_payload,
+    freeze_from_payload,
     freeze_payload,
 )
+
+#: What renderers above storage read back from outbox payloads.
+__all__ = [
+    "APPROVAL_MESSAGE",
+    "FREEZE_ENDED",
+    "FREEZE_OVERRIDDEN",
+    "OutboxNotices",
+    "approval_from_payload",
+    "freeze_from_payload",
+]
 
 
 class OutboxNotices:

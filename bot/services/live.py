@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput, ProviderError, UserFacingError
@@ -146,8 +146,27 @@ class LiveService:
         return await self._client.live_sessions()
 
     async def info(self, public_hostid: str) -> LiveSession:
-        """The live state of one host."""
-        return await self._client.live_session(check_public_hostid(public_hostid))
+        """The live state of one host, with the viewer and chat counts of the live list.
+
+        ``/session/live`` says whether a host is live; only ``/session/live/list``
+        carries the counters, so a live host's entry there fills them in (a session
+        may take up to a minute to appear in the list: then the counts stay unknown).
+        """
+        session = await self._client.live_session(check_public_hostid(public_hostid))
+        if not session.is_live:
+            return session
+        for listed in await self._client.live_sessions():
+            if listed.public_hostid == session.public_hostid:
+                return replace(
+                    session,
+                    username=session.username or listed.username,
+                    start_time=session.start_time or listed.start_time,
+                    duration=session.duration or listed.duration,
+                    current_viewers=listed.current_viewers,
+                    current_chatters=listed.current_chatters,
+                    total_viewers=listed.total_viewers,
+                )
+        return session
 
     async def lookup(self, host_id: str) -> HostIds:
         """Both ids of a host, from either one: digits are public, anything else private."""

@@ -8,8 +8,9 @@ string (project names, reasons, notes) is escaped for mrkdwn; the fallback
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.services.governance import (
     APPROVED,
@@ -22,6 +23,13 @@ from bot.services.governance import (
     ApprovalRequest,
     Freeze,
     Policy,
+)
+from bot.services.governance_notices import (
+    APPROVAL_MESSAGE,
+    FREEZE_ENDED,
+    FREEZE_OVERRIDDEN,
+    approval_from_payload,
+    freeze_from_payload,
 )
 from handlers import ids
 from handlers.blocks.parts import (
@@ -247,3 +255,21 @@ def override_announcement(
         f"for one {esc(action)} ({code(subject)}): {esc(reason)}"
     )
     return text, [section(text)]
+
+
+def governance_message(notification: Mapping[str, Any]) -> Message | None:
+    """The message of a governance outbox notification, or None for any other kind."""
+    event = notification.get("event")
+    if event == APPROVAL_MESSAGE:
+        return approval_request(approval_from_payload(notification))
+    if event == FREEZE_ENDED:
+        return freeze_ended(freeze_from_payload(notification))
+    if event == FREEZE_OVERRIDDEN:
+        return override_announcement(
+            str(notification.get("actor_id", "")),
+            str(notification.get("action", "")),
+            str(notification.get("subject", "")),
+            str(notification.get("reason", "")),
+            freeze_from_payload(notification),
+        )
+    return None

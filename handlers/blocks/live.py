@@ -70,6 +70,7 @@ def live_info(session: LiveSession) -> list[Block]:
                 f"*Duration*\n{duration_text(session.duration)}",
                 f"*Watching*\n{_count(session.current_viewers)}",
                 f"*Chatting*\n{_count(session.current_chatters)}",
+                f"*Viewers in all*\n{_count(session.total_viewers)}",
                 f"*Channel*\n{esc(session.channel_id or '—')}",
             ]
         ),

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.providers.streamstack_models import Embed, Media, MediaPage, PresignedUpload, VideoStats
+from bot.providers.streamstack_models import (
+    PERIODS,
+    Embed,
+    Media,
+    MediaPage,
+    PresignedUpload,
+    VideoStats,
+)
 from bot.services.media import Share, top_shares
 from handlers.blocks.parts import (
     Block,
@@ -20,10 +27,17 @@ from handlers.blocks.parts import (
     header,
     link,
     number,
+    plain,
     section,
     slack_date,
 )
-from handlers.ids import MEDIA_DELETE, MEDIA_DETAILS, MEDIA_PAGE
+from handlers.ids import (
+    MEDIA_DELETE,
+    MEDIA_DETAILS,
+    MEDIA_PAGE,
+    MEDIA_STATS_CHART,
+    MEDIA_STATS_PERIOD,
+)
 
 PAGE_PREVIOUS_ACTION = f"{MEDIA_PAGE}:previous"
 PAGE_NEXT_ACTION = f"{MEDIA_PAGE}:next"
@@ -201,10 +215,28 @@ def media_stats(stats: VideoStats, media: Media | None = None) -> list[Block]:
         named = [Share(country(s.label), s.count, s.fraction) for s in geo]
         blocks.append(section(f"*Top countries*\n{breakdown_lines(named, label_width=12)}"))
     blocks.append(divider())
-    blocks.append(
-        context("Periods: 15m 1h 6h 24h 7d 30d 3m 6m 1y all · `/media stats &lt;uuid&gt; 30d`")
-    )
+    blocks.append(stats_controls(stats.uuid, stats.period))
     return blocks
+
+
+def stats_value(uuid: str, period: str) -> str:
+    """The value a stats control carries: ``<uuid>|<period>``."""
+    return f"{uuid}|{period}"
+
+
+def stats_controls(uuid: str, period: str) -> Block:
+    """A period menu that switches the message in place, and a Chart button."""
+    options = [{"text": plain(name, 75), "value": stats_value(uuid, name)} for name in PERIODS]
+    chosen = next((o for o in options if o["value"] == stats_value(uuid, period)), options[4])
+    menu: Block = {
+        "type": "static_select",
+        "action_id": MEDIA_STATS_PERIOD,
+        "placeholder": plain("Period", 75),
+        "options": options,
+        "initial_option": chosen,
+    }
+    chart = button("Chart", MEDIA_STATS_CHART, stats_value(uuid, period))
+    return actions(menu, chart)
 
 
 def upload_started(media: Media, actor_id: str, source: str) -> list[Block]:

@@ -17,6 +17,8 @@ from bot.settings import Settings
 from storage import migrate
 from storage.audit import AuditLog
 from storage.audit_export import load_export
+from storage.audit_keys import generate_key
+from storage.audit_witness import append_head
 from storage.db import Database
 
 NOW = datetime(2026, 11, 10, 12, tzinfo=UTC)
@@ -79,7 +81,52 @@ async def test_verify_ok_then_tampered(run: Run, db: Database) -> None:
     async with db.engine.begin() as conn:
         await conn.execute(text("UPDATE audit_entries SET outcome = 'ok' WHERE id = 5"))
     assert await run("verify") == EXIT_VERIFY_FAILED
-    assert "first bad row: 5" in run.err.getvalue()
+    assert "first bad sequence number: 5" in run.err.getvalue()
+    assert "FAILED (edited at sequence number 5)" in run.err.getvalue()
+
+
+async def test_verify_with_a_witness_catches_a_tail_deleted_with_its_checkpoints(
+    db: Database, tmp_path: Path
+) -> None:
+    """With a key and a witness file, deleting rows and checkpoints is named as truncation."""
+    key = generate_key()
+    witness = tmp_path / "witness.jsonl"
+    settings = Settings(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="s",
+        DATABASE_URL=db.url,
+        STREAMOPS_AUDIT_KEY=key,
+    )
+    run = Run(settings)
+    log = AuditLog(db, keys=settings.audit_keys())
+    for day in range(3):
+        await log.append(
+            AuditEvent(
+                action="delete",
+                outcome="ok",
+                actor_id="U3",
+                source="cli",
+                requested_at=NOW + timedelta(hours=day),
+            )
+        )
+    made = await log.checkpoint()
+    assert made is not None
+    head = made.witness_head()
+    assert head is not None
+    append_head(witness, head)
+    assert await run("verify", "--witness", str(witness)) == EXIT_OK
+    out = run.out.getvalue()
+    assert "ok: 9 rows verified (3 keyed, 6 unkeyed)" in out
+    assert "unkeyed: 6 rows from before the audit key" in out
+    assert "newest witnessed head row 9" in out
+
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM audit_entries WHERE id >= 8"))
+        await conn.execute(text("DELETE FROM audit_checkpoints"))
+    assert await run("verify", "--witness", str(witness)) == EXIT_VERIFY_FAILED
+    assert "FAILED (truncated at sequence number 8)" in run.err.getvalue()
+    # Without the witness only the rows are left to judge: they look complete.
+    assert await run("verify") == EXIT_OK
 
 
 async def test_query_prints_summary_and_rows(run: Run) -> None:

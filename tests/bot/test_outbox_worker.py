@@ -126,7 +126,7 @@ async def test_posts_to_one_channel_are_paced(database, slack) -> None:
     """Three steps of one build post (parent + 2 replies) at least one interval apart."""
     fake, client = slack
     clock = Clock()
-    worker = _worker(database, client, clock, channel_interval=1.0)
+    worker = _worker(database, client, clock, channel_interval=1.0, channel_burst=1)
     for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
         await _queue(database, event, f"k{i}")
     while await worker.run_once():
@@ -134,3 +134,16 @@ async def test_posts_to_one_channel_are_paced(database, slack) -> None:
     assert clock.slept == [1.0, 1.0]
     assert len(fake.calls_to("chat.postMessage")) == 3
     assert len(fake.calls_to("chat.update")) == 2
+
+
+async def test_a_quiet_channel_takes_a_burst_of_two_then_one_per_interval(database, slack) -> None:
+    """With the default burst of 2, the second post goes at once, the third waits an interval."""
+    fake, client = slack
+    clock = Clock()
+    worker = _worker(database, client, clock, channel_interval=1.0)
+    for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
+        await _queue(database, event, f"k{i}")
+    while await worker.run_once():
+        pass
+    assert clock.slept == [1.0]
+    assert len(fake.calls_to("chat.postMessage")) == 3

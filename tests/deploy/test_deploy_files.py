@@ -285,6 +285,7 @@ def test_serve_refuses_an_unwritable_data_directory_in_one_line(shared_tmp: Path
             "SLACK_BOT_TOKEN": "x",
             "SLACK_SIGNING_SECRET": "y",
             "DATABASE_URL": f"sqlite+aiosqlite:///{data}/streamops.db",
+            "STREAMOPS_ENV": "development",  # no audit key needed for this check
         },
         cwd=shared_tmp,
         capture_output=True,

@@ -7,11 +7,14 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from bot.audit import AuditEvent, AuditFilters
 from bot.sandbox.slack import FakeSlack
 from storage.audit import AuditLog
+from storage.audit_keys import KeyRing
 from storage.db import Database
-from tests.harness import ADMIN, running_bot
+from tests.harness import ADMIN, AUDIT_KEY, running_bot
 
 
 async def _seed(log: AuditLog, n: int = 30) -> None:
@@ -115,3 +118,37 @@ async def test_export_sends_csv_and_json_that_parse_back(database: Database) -> 
     complete = slack.calls_to("files.completeUploadExternal")[0]
     assert complete["channel_id"] == f"D{ADMIN}"
     assert "Sent you 3 audit entries" in slack.calls_to("response_url")[0]["text"]
+
+
+async def test_admin_verify_answers_when_done_and_names_the_problem(database: Database) -> None:
+    """`/audit verify` says it started, then answers with the result; tampering is named."""
+    log = AuditLog(database, keys=KeyRing.from_texts(AUDIT_KEY))
+    await _seed(log, 5)
+    slack = FakeSlack()
+    async with running_bot(database, slack, audit=log) as bot:
+        await bot.command("/audit", "verify", user_id=ADMIN)
+        await slack.wait_for(lambda s: len(s.calls_to("response_url")) >= 2)
+        started, result = slack.calls_to("response_url")[:2]
+        assert "in the background" in started["text"]
+        assert result["text"] == "Audit log verified: 5 rows (5 keyed, 0 unkeyed)"
+
+        async with database.engine.begin() as conn:
+            await conn.execute(text("UPDATE audit_entries SET outcome = 'ok' WHERE id = 1"))
+        await bot.command("/audit", "verify", user_id=ADMIN)
+        await slack.wait_for(lambda s: len(s.calls_to("response_url")) >= 4)
+        failed = slack.calls_to("response_url")[3]
+        assert failed["text"] == "Audit log verification FAILED (edited at sequence number 1)"
+    requests = [r for r in (await log.query(AuditFilters(action="audit.verify"))).records]
+    assert [r.params_dict["verified"] for r in requests] == [False, True]
+
+
+async def test_verify_is_for_admins_only(database: Database) -> None:
+    """A non-admin's `/audit verify` is refused, and the refusal is audited."""
+    log = AuditLog(database, keys=KeyRing.from_texts(AUDIT_KEY))
+    slack = FakeSlack()
+    async with running_bot(database, slack, audit=log) as bot:
+        await bot.command("/audit", "verify", user_id="UVIEWER1")
+        await slack.wait_for(lambda s: bool(s.calls_to("response_url")))
+    assert "only open to StreamOps admins" in slack.calls_to("response_url")[0]["text"]
+    refused = (await log.query(AuditFilters(action="audit.verify"))).records
+    assert [(r.actor_id, r.outcome) for r in refused] == [("UVIEWER1", "denied")]

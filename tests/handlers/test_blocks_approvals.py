@@ -160,3 +160,25 @@ def test_text_modal_round_trip() -> None:
     assert metadata(body) == {"request_id": 7} and submitted_text(body) == "bad"
     assert metadata({"view": {"private_metadata": "nope"}}) == {}
     assert input_error("x")["response_action"] == "errors"
+
+
+def test_outbox_payloads_render_as_their_messages() -> None:
+    """What the outbox stores for each governance message renders back the same."""
+    from storage.governance_notices import (
+        FREEZE_ENDED,
+        FREEZE_OVERRIDDEN,
+        approval_payload,
+        freeze_payload,
+    )
+
+    stored = json.loads(json.dumps(approval_payload(REQUEST)))
+    assert render.governance_message(stored) == render.approval_request(REQUEST)
+    ended = json.loads(json.dumps(freeze_payload(FREEZE_ENDED, FREEZE)))
+    assert render.governance_message(ended) == render.freeze_ended(FREEZE)
+    override = freeze_payload(
+        FREEZE_OVERRIDDEN, FREEZE, actor_id="UA", action="rollback", subject="u1", reason="r"
+    )
+    assert render.governance_message(override) == render.override_announcement(
+        "UA", "rollback", "u1", "r", FREEZE
+    )
+    assert render.governance_message({"event": "webhook.test"}) is None

@@ -172,3 +172,17 @@ def test_spend_button_keeps_the_rest_of_the_message() -> None:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "done by <@U1>"}]},
     ]  # fmt: skip
     assert "accessory" in blocks[0]  # the input is not modified
+
+
+def test_stats_controls_switch_period_in_place_and_offer_a_chart() -> None:
+    """The last block is a period menu (current period chosen, all ten offered) and Chart."""
+    from bot.providers.streamstack_models import PERIODS
+    from handlers.blocks.media import stats_controls
+    from handlers.ids import MEDIA_STATS_CHART, MEDIA_STATS_PERIOD
+
+    block = stats_controls("uuid-1", "30d")
+    menu, chart = block["elements"]
+    assert menu["action_id"] == MEDIA_STATS_PERIOD
+    assert [o["value"] for o in menu["options"]] == [f"uuid-1|{p}" for p in PERIODS]
+    assert menu["initial_option"]["value"] == "uuid-1|30d"
+    assert (chart["action_id"], chart["value"]) == (MEDIA_STATS_CHART, "uuid-1|30d")

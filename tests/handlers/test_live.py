@@ -42,6 +42,9 @@ async def test_info_live_offline_and_refused(stack: Stack) -> None:
     """`/live info` tells live from offline, and shows StreamAPI's refusal in words."""
     live = await stack.command("/live", f"info {ALICE}", VIEWER)
     assert "is live" in live["text"] and "alice" in text_of(live)
+    fields = [f["text"] for f in live["blocks"][1]["fields"]]
+    assert "*Chatting*\n3" in fields  # the live list's counters fill in /live info
+    assert "*Viewers in all*\n12" in fields
     assert stack.streamapi.sessions[ALICE].private_hostid not in text_of(live)
     offline = await stack.command("/live", f"info {BOB}", VIEWER)
     assert "is not live" in offline["text"]
@@ -49,7 +52,7 @@ async def test_info_live_offline_and_refused(stack: Stack) -> None:
     assert unknown["text"] == ":x: StreamAPI said: No user found"
     bad = await stack.command("/live", "info alice", VIEWER)
     assert "`alice` is not a public host id" in bad["text"]
-    assert len(stack.streamapi.calls) == 3
+    assert len(stack.streamapi.calls) == 4  # the live host's info also reads the live list
 
 
 async def test_create_gives_secrets_only_to_the_requester(

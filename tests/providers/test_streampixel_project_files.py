@@ -67,7 +67,8 @@ async def test_a_reply_without_files_is_unexpected() -> None:
         return httpx.Response(200, json={"id": "p", "name": "x"})
 
     http = httpx.AsyncClient(base_url="https://sp.test", transport=httpx.MockTransport(handler))
-    client = StreampixelClient(http, api_key="k", user_id="u")
+    # A realistic key: every key is masked in every log line for the whole process.
+    client = StreampixelClient(http, api_key="spx-test-key-0123456789", user_id="u" * 24)
     try:
         with pytest.raises(ProviderUnavailable):
             await client.project_files("p")

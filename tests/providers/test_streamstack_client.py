@@ -306,7 +306,9 @@ async def test_embed_gives_the_player_url_served_by_the_simulator() -> None:
 
 def test_embed_on_the_real_host_follows_the_documented_form() -> None:
     """With the default base URL the player is https://streamstack.it/player/{uuid}."""
-    client = streamstack.from_settings(settings_for("https://streamstack.it", "k"))
+    client = streamstack.from_settings(
+        settings_for("https://streamstack.it", "ss-test-key-0123456789")
+    )
     assert client is not None
     embed = client.embed("abc", loop=True, width=640, height=360)
     assert embed.url == "https://streamstack.it/player/abc?loop=1"

@@ -16,6 +16,7 @@ from bot.errors import Conflict, InvalidInput
 from storage.audit import AuditLog
 from storage.audit_chain import chain_hash, content_json, row_hash
 from storage.audit_export import load_export
+from storage.audit_keys import KeyRing, generate_key
 from storage.db import Database
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
@@ -313,9 +314,13 @@ def test_load_export_rejects_other_files() -> None:
         load_export('{"entries": []}')
 
 
-async def test_purge_needs_an_export_and_keeps_the_chain_verifiable(database: Database) -> None:
+@pytest.mark.parametrize("keyed", [False, True], ids=["unkeyed", "keyed"])
+async def test_purge_needs_an_export_and_keeps_the_chain_verifiable(
+    database: Database, keyed: bool
+) -> None:
     """Purging without a covering export is refused and audited; with one it succeeds."""
-    log = AuditLog(database, checkpoint_every=3)
+    keys = KeyRing.from_texts(generate_key()) if keyed else None
+    log = AuditLog(database, checkpoint_every=3, keys=keys)
     await fill(log, 10)
     before = T0 + timedelta(minutes=6)
     purge = event(
@@ -346,7 +351,9 @@ async def test_purge_needs_an_export_and_keeps_the_chain_verifiable(database: Da
     verified = await log.verify()
     assert verified.ok, verified.reason
     await fill(log, 2)
-    assert (await log.verify()).ok
+    again = await log.verify()
+    assert again.ok, again.reason
+    assert again.keyed_rows == (again.rows_checked if keyed else 0)
 
 
 async def test_purge_refuses_a_broken_chain(database: Database) -> None:

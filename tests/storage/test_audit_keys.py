@@ -257,3 +257,14 @@ async def test_witness_file_round_trip_and_forged_line(database: Database, tmp_p
     path.write_text("not json\n", encoding="utf-8")
     with pytest.raises(WitnessError, match="line 1"):
         newest_head(path)
+
+
+async def test_a_process_without_the_key_cannot_add_a_checkpoint(database: Database) -> None:
+    """After a signed checkpoint, an unsigned one would break the chain: it is refused."""
+    keyed = AuditLog(database, keys=KeyRing.from_texts(KEY))
+    await fill(keyed, 1, 2)
+    await keyed.checkpoint()
+    await fill(keyed, 3, 3)
+    with pytest.raises(AuditKeyRequired, match="signed checkpoints"):
+        await AuditLog(database).checkpoint()
+    assert (await keyed.verify()).ok

@@ -74,6 +74,17 @@ async def test_channel_slots_are_spaced_by_the_interval(database) -> None:
     assert await store.reserve_slot("channel:C1", later, second) == later
 
 
+async def test_a_burst_lets_slots_start_early_but_keeps_the_long_run_pace(database) -> None:
+    """burst=2: two slots at once, then one per interval; a quiet spell restores the burst."""
+    store = Pacing(database)
+    second = timedelta(seconds=1)
+    slots = [await store.reserve_slot("channel:C1", T0, second, burst=2) for _ in range(4)]
+    assert slots == [T0, T0, T0 + second, T0 + 2 * second]
+    quiet = T0 + timedelta(minutes=1)
+    again = [await store.reserve_slot("channel:C1", quiet, second, burst=2) for _ in range(3)]
+    assert again == [quiet, quiet, quiet + second]
+
+
 async def test_retry_after_deadline_only_ever_moves_later(database) -> None:
     """A shorter Retry-After does not shorten a deadline already stored."""
     store = Pacing(database)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from bot.jobs.retention import Pruned, RetentionJob
@@ -144,3 +145,24 @@ async def test_intake_goes_on_while_pruning(database: Database) -> None:
     )
     assert results[0] == Pruned(outbox=20, deliveries=20)
     assert await _keys(database, "webhook_deliveries") == {f"new-{i}" for i in range(20)}
+
+
+async def test_the_loop_waits_an_interval_then_prunes_each_interval(database: Database) -> None:
+    """run(): sleep first (nothing at start-up), then one prune per interval."""
+    await _deliver(database, "old", OLD, "sent")
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            assert await _count(database, "outbox") == 1  # nothing pruned before the first wait
+        if len(sleeps) == 3:
+            raise asyncio.CancelledError
+
+    job = RetentionJob(
+        database, clock=lambda: NOW, retention=timedelta(days=30), interval=60.0, sleep=sleep
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await job.run()
+    assert sleeps == [60.0, 60.0, 60.0]
+    assert await _count(database, "outbox") == 0

@@ -72,6 +72,10 @@ def create_web_app(
 
     def action(run: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            if not request.headers.get("content-type", "").startswith("application/json"):
+                # JSON only: another site's form or text/plain post cannot act for the user
+                # (a cross-origin JSON post needs a CORS preflight, which is never granted).
+                return _secure(JSONResponse({"ok": False, "error": "send JSON"}, 415))
             try:
                 body = json.loads(await request.body() or b"{}")
                 if not isinstance(body, dict):

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.demo.mrkdwn import Node, parse, plain
+from bot.demo.mrkdwn import parse, plain
 from bot.demo.workspace import BOT_USER, OpenView, Post, Workspace
 
-#: The users the page can switch between, with what they may do.
-Person = tuple[str, str, str]  # id, name, what they may do
+#: A user the page can switch to: id, name, and what they may do.
+Person = tuple[str, str, str]
 
 
 def annotate(value: Any, names: Mapping[str, str]) -> Any:
@@ -102,8 +102,3 @@ def _modal(open_view: OpenView | None, names: Mapping[str, str], depth: int) -> 
 
 def _names(workspace: Workspace) -> dict[str, str]:
     return {**workspace.users, **workspace.channels}
-
-
-def nodes_of(text: str, workspace: Workspace) -> list[Node]:
-    """``text`` (mrkdwn) parsed with the workspace's user and channel names."""
-    return parse(text, _names(workspace))

@@ -12,6 +12,7 @@ const ui = {
   generation: 0,
   seen: new Set(),
   openModal: "",
+  read: {}, // channel id -> how many messages were there when last looked at
 };
 
 const $ = (id) => document.getElementById(id);
@@ -321,7 +322,8 @@ function renderInput(block, inModal) {
     textObject(block.label),
     block.optional ? el("span", { class: "input-optional", text: " (optional)" }) : null,
   ]);
-  return el("div", { class: "input-block", "data-block-id": block.block_id || "" }, [
+  const failed = errors[block.block_id] ? " has-error" : "";
+  return el("div", { class: `input-block${failed}`, "data-block-id": block.block_id || "" }, [
     label,
     inputControl(element),
     block.hint ? el("div", { class: "input-hint" }, textObject(block.hint)) : null,
@@ -474,8 +476,12 @@ function renderMessage(message, options) {
     message.files.length ? el("div", { class: "files" }, message.files.map((f) => el("div", { class: "file" }, [el("span", { class: "file-icon", text: "📄" }), el("span", { text: f })]))) : null,
     options.summary && message.reply_count ? threadSummary(message) : null,
   ]);
-  const cls = `message${message.ephemeral ? " ephemeral" : ""}${fresh ? " flash" : ""}`;
-  return el("div", { class: cls, "data-ts": message.ts }, [avatar(message, false), body]);
+  if (options.compact) body.querySelector(".meta").remove(); // Slack groups a sender's run of messages
+  const cls = `message${message.ephemeral ? " ephemeral" : ""}${fresh ? " flash" : ""}${options.compact ? " compact" : ""}`;
+  const gutter = options.compact
+    ? el("div", { class: "gutter", text: clock(message.time).replace(/\s?[AP]M$/i, ""), title: new Date(message.time * 1000).toLocaleString() })
+    : avatar(message, false);
+  return el("div", { class: cls, "data-ts": message.ts }, [gutter, body]);
 }
 
 function edited() {
@@ -513,11 +519,14 @@ function keepScroll(container, fill) {
 function renderChannel(state) {
   const box = $("messages");
   const messages = state.messages[ui.channel] || [];
-  keepScroll(box, () => {
-    box.replaceChildren(...(messages.length
-      ? messages.map((m) => renderMessage(m, { summary: true }))
-      : [el("div", { class: "empty", text: "No messages yet. Type a slash command below, such as /streamops help." })]));
-  });
+  box.replaceChildren(...(messages.length
+    ? messages.map((m, i) => renderMessage(m, { summary: true, compact: followsSameSender(messages[i - 1], m) }))
+    : [el("div", { class: "empty", text: "No messages yet. Type a slash command below, such as /streamops help." })]));
+}
+
+function followsSameSender(previous, message) {
+  return Boolean(previous) && previous.author === message.author && !previous.ephemeral
+    && !message.ephemeral && !previous.reply_count && message.time - previous.time < 300;
 }
 
 function renderThread(state) {
@@ -556,10 +565,17 @@ function renderSwitcher(state) {
 function renderSidebar(state) {
   const item = (label, prefix, active, onclick) => el("li", {}, el("button", { type: "button", class: active ? "active" : "", onclick }, [prefix, el("span", { text: label })]));
   const open = (id) => () => { ui.channel = id; ui.view = "channel"; ui.thread = null; render(); };
-  $("channel-list").replaceChildren(...state.channels.filter((c) => !c.dm).map((c) =>
-    item(c.name, el("span", { class: "hash", text: "#" }), ui.view === "channel" && ui.channel === c.id, open(c.id))));
-  $("dm-list").replaceChildren(...state.channels.filter((c) => c.dm).map((c) =>
-    item(c.name, el("span", { class: "presence" }), ui.view === "channel" && ui.channel === c.id, open(c.id))));
+  const count = (id) => (state.messages[id] || []).length;
+  if (ui.view === "channel") ui.read[ui.channel] = count(ui.channel);
+  const unread = (id) => count(id) > (ui.read[id] || 0);
+  const entry = (c, prefix) => {
+    const active = ui.view === "channel" && ui.channel === c.id;
+    const li = item(c.name, prefix, active, open(c.id));
+    if (!active && unread(c.id)) li.firstChild.classList.add("unread");
+    return li;
+  };
+  $("channel-list").replaceChildren(...state.channels.filter((c) => !c.dm).map((c) => entry(c, el("span", { class: "hash", text: "#" }))));
+  $("dm-list").replaceChildren(...state.channels.filter((c) => c.dm).map((c) => entry(c, el("span", { class: "presence" }))));
   $("app-list").replaceChildren(item("StreamOps", el("span", { class: "presence" }), ui.view === "home", openHome));
   const me = state.people.find((p) => p.id === ui.me);
   $("user-note").textContent = me ? `You are ${me.name}: ${me.can}.` : "";
@@ -598,6 +614,9 @@ function render() {
   renderSwitcher(state);
   renderSidebar(state);
   renderHeader(state);
+  const box = $("messages");
+  const atBottom = box.hidden || box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  const top = box.scrollTop;
   const home = ui.view === "home";
   $("messages").hidden = home;
   $("composer").hidden = home;
@@ -605,6 +624,7 @@ function render() {
   if (home) renderHome(state);
   else renderChannel(state);
   renderThread(state);
+  box.scrollTop = atBottom ? box.scrollHeight : top; // follow new messages, keep a reader's place
   renderModal(state.modal);
 }
 
@@ -664,6 +684,7 @@ function setUp() {
     ui.me = switcher.value;
     ui.generation += 1;
     ui.seen.clear();
+    ui.read = {};
     ui.openModal = "";
     if (ui.view === "home") post("/api/home", {});
     load(-1);

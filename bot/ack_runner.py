@@ -1,0 +1,288 @@
+"""Bolt's listener runner without the 10 ms poll, with bounded post-ack work and pooled replies.
+
+Bolt's ``AsyncioListenerRunner`` starts the listener as a task and then waits
+for ``ack()`` by polling (``asyncio.sleep(0.01)`` in a loop), so every answer
+to Slack takes at least one 10 ms tick. :class:`PostAckRunner` keeps
+everything else Bolt does — the signature check, middleware and listener
+matching all run before the runner is called, and the listener still runs with
+Bolt's start, error and completion handlers — but:
+
+- **the ack is awaited, not polled**: the request's ``ack`` is an
+  :class:`AckSignal` that resolves a future the moment it is called (or the
+  listener ends, or Bolt's ack timeout passes), so the HTTP answer leaves as
+  soon as the listener acks;
+- **post-ack work is bounded**: at most ``max_pending`` listeners run at once.
+  Past that the request is not started at all; the ack answers at once with an
+  ephemeral "busy, try again in a few seconds" (for slash commands Slack shows
+  the ack body to the user; for clicks it is ignored and the click is dropped),
+  so a flood costs an ack each instead of an ever-growing backlog;
+- **one pooled HTTP session** posts every ``respond()`` to ``response_url``,
+  instead of Bolt's new ``aiohttp.ClientSession`` (and TCP connection) per call.
+
+Lazy listeners and ``process_before_response=True`` are left to Bolt's own runner.
+Install with :func:`install` after the app is built; :func:`aclose` closes the
+pooled session at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.listener.async_listener import AsyncListener
+from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from slack_sdk.webhook.webhook_response import WebhookResponse
+
+log = logging.getLogger("streamops.ack")
+
+#: Listeners running their post-ack work at once, by default.
+DEFAULT_MAX_PENDING = 256
+
+BUSY_TEXT = (
+    ":hourglass: StreamOps is busy right now and did not run this. "
+    "Please try again in a few seconds."
+)
+
+
+class AckSignal(AsyncAck):
+    """Bolt's ``ack()``, which also resolves ``acked`` when called."""
+
+    def __init__(self, acked: asyncio.Future[None]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+        self.acked = acked
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        """Set the response as Bolt does, then wake the runner."""
+        response = await super().__call__(*args, **kwargs)
+        _resolve(self.acked)
+        return response
+
+
+def _resolve(future: asyncio.Future[None], *_: object) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class PooledSession:
+    """One ``aiohttp.ClientSession`` for every ``response_url`` post, opened on first use."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        """The shared session (created in the running loop the first time)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30)
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session, if one was opened."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+class PooledRespond(AsyncRespond):
+    """Bolt's ``respond()`` posting through a shared session (keep-alive, no per-call setup)."""
+
+    def __init__(self, *, response_url: str | None, pool: PooledSession, **kwargs: Any) -> None:
+        super().__init__(response_url=response_url, **kwargs)
+        self.pool = pool
+
+    async def __call__(  # type: ignore[override]  # same parameters, passed through
+        self, text: str | dict[str, Any] = "", **kwargs: Any
+    ) -> WebhookResponse:
+        """Post to ``response_url`` as Bolt does, on the pooled session."""
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        client = AsyncWebhookClient(
+            url=self.response_url, proxy=self.proxy, ssl=self.ssl, session=self.pool.get()
+        )
+        if isinstance(text, dict):
+            return await client.send_dict(_build_message(**text))
+        return await client.send_dict(_build_message(text=text, **kwargs))
+
+
+class PostAckRunner(AsyncioListenerRunner):
+    """Bolt's runner, answering as soon as ``ack()`` is called; see the module docstring."""
+
+    def __init__(
+        self,
+        base: AsyncioListenerRunner,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        pool: PooledSession | None = None,
+        on_busy: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(
+            logger=base.logger,
+            process_before_response=base.process_before_response,
+            listener_error_handler=base.listener_error_handler,
+            listener_start_handler=base.listener_start_handler,
+            listener_completion_handler=base.listener_completion_handler,
+            lazy_listener_runner=base.lazy_listener_runner,
+        )
+        self.max_pending = max_pending
+        self.pool = pool or PooledSession()
+        self.on_busy = on_busy
+        self.pending = 0
+        self.refused = 0
+
+    async def run(
+        self,
+        request: AsyncBoltRequest,
+        response: BoltResponse,
+        listener_name: str,
+        listener: AsyncListener,
+        starting_time: float | None = None,
+    ) -> BoltResponse | None:
+        """Run ``listener`` in the background and return its ack as soon as it is given."""
+        if self.process_before_response or request.lazy_only or listener.lazy_functions:
+            return await super().run(request, response, listener_name, listener, starting_time)
+        starting_time = starting_time if starting_time is not None else time.time()
+        if self.pending >= self.max_pending:
+            return self._busy(request)
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+        ack = AckSignal(acked)
+        context = request.context
+        context["ack"] = ack
+        if context.response_url is not None:
+            context["respond"] = PooledRespond(
+                response_url=context.response_url,
+                pool=self.pool,
+                proxy=context.client.proxy,
+                ssl=context.client.ssl,
+            )
+        if listener.auto_acknowledgement:
+            await ack()
+        task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
+        self.pending += 1
+        task.add_done_callback(self._finished)
+        task.add_done_callback(lambda _: _resolve(acked))
+        left = max(listener.ack_timeout - (time.time() - starting_time), 0)
+        timer = loop.call_later(left, _resolve, acked)
+        try:
+            await acked
+        finally:
+            timer.cancel()
+        if ack.response is None:
+            self.logger.warning("%s did not call ack() in time", listener_name)
+            return None
+        return ack.response
+
+    def _finished(self, _: asyncio.Future[None]) -> None:
+        self.pending -= 1
+
+    async def _run_listener(
+        self,
+        ack: AsyncAck,
+        request: AsyncBoltRequest,
+        response: BoltResponse | None,
+        listener: AsyncListener,
+    ) -> None:
+        """Bolt's ``run_ack_function_asynchronously``: the listener with its handlers."""
+        try:
+            await self.listener_start_handler.handle(request=request, response=response)
+            await listener.run_ack_function(request=request, response=response)  # type: ignore[arg-type]
+        except Exception as e:
+            if response is None:
+                response = BoltResponse(status=500)
+            response.status = 500
+            if ack.response is not None:  # already acknowledged
+                response = None
+            await self.listener_error_handler.handle(error=e, request=request, response=response)
+            ack.response = response
+        finally:
+            await self.listener_completion_handler.handle(request=request, response=response)
+
+    def _busy(self, request: AsyncBoltRequest) -> BoltResponse:
+        """The immediate answer when post-ack work is full: an ephemeral retry hint."""
+        self.refused += 1
+        if self.on_busy is not None:
+            self.on_busy()
+        if self.refused == 1 or self.refused % 100 == 0:
+            log.warning(
+                "post-ack work is full (%d running): answered busy (%d so far)",
+                self.pending,
+                self.refused,
+            )
+        del request
+        body = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT})
+        return BoltResponse(
+            status=200, body=body, headers={"content-type": "application/json;charset=utf-8"}
+        )
+
+
+def install(
+    app: AsyncApp,
+    *,
+    max_pending: int = DEFAULT_MAX_PENDING,
+    on_busy: Callable[[], None] | None = None,
+) -> PostAckRunner:
+    """Replace ``app``'s listener runner with a :class:`PostAckRunner`; return it."""
+    base: AsyncioListenerRunner = app._async_listener_runner  # Bolt has no setter
+    runner = PostAckRunner(base, max_pending=max_pending, on_busy=on_busy)
+    app._async_listener_runner = runner
+    return runner
+
+
+async def aclose(app: AsyncApp) -> None:
+    """Close the pooled ``response_url`` session of ``app``'s runner, if it has one."""
+    runner = app._async_listener_runner
+    if isinstance(runner, PostAckRunner):
+        await runner.pool.aclose()
+
+
+class Admission:
+    """Bounds the Slack requests being dispatched at once; past it, answer busy before Bolt.
+
+    When the process is saturated, requests pile up inside Bolt's dispatch and
+    every ack slows down. Past ``limit`` requests in flight, a slash command or
+    an interaction (form-encoded) is answered at once with the ephemeral busy
+    text, without running Bolt at all (it does no work and reveals nothing, so
+    it needs no signature check). Events API deliveries (JSON) are never shed:
+    dropping one would lose it.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self.inflight = 0
+        self.refused = 0
+
+    def admit(self, content_type: str) -> bool:
+        """Take a place for one request; False when it should be answered busy instead."""
+        if self.inflight >= self.limit and content_type.startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            self.refused += 1
+            if self.refused == 1 or self.refused % 100 == 0:
+                log.warning(
+                    "%d Slack requests in flight: answered busy (%d so far)",
+                    self.inflight,
+                    self.refused,
+                )
+            return False
+        self.inflight += 1
+        return True
+
+    def release(self) -> None:
+        """Give the place back (call once per admitted request)."""
+        self.inflight -= 1
+
+
+BUSY_BODY = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT}).encode()

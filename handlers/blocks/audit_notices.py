@@ -1,0 +1,77 @@
+"""Audit integrity messages as Block Kit: published heads, verify results, failed-check alarms.
+
+Pure functions: data in, ``(fallback text, blocks)`` out. Every text that
+came from the database or a reason string is escaped.
+"""
+
+from __future__ import annotations
+
+from handlers.blocks.parts import Block, context, esc, section, slack_date
+from storage.audit_notices import AuditAlarm, AuditHeadNotice
+from storage.audit_verify import VerifyReport
+from storage.audit_witness import WitnessHead
+
+Message = tuple[str, list[Block]]
+
+
+def head_message(notice: AuditHeadNotice) -> Message:
+    """A signed chain head, posted to the audit channel as an outside witness."""
+    head: WitnessHead = notice.head
+    text = (
+        f"Audit head: sequence {head.entry_id}, checkpoint {head.checkpoint_id},"
+        f" hash {head.entry_hash[:16]}…"
+    )
+    blocks = [
+        section(
+            f":lock: *Audit head* · sequence *{head.entry_id}* · checkpoint {head.checkpoint_id}"
+            f" · {slack_date(head.created_at)}"
+        ),
+        section(f"```{esc(head.to_json())}```"),
+        context(
+            "Kept outside the database: `streamops audit verify` checks that this head is"
+            " still in the log, unchanged."
+        ),
+    ]
+    return text, blocks
+
+
+def alarm_message(alarm: AuditAlarm) -> Message:
+    """A failed scheduled verification, for the admins."""
+    where = f" at sequence number {alarm.first_bad}" if alarm.first_bad is not None else ""
+    mentions = " ".join(f"<@{admin}>" for admin in alarm.admins)
+    text = f"Audit log verification FAILED ({esc(alarm.problem)}{where}): {esc(alarm.reason)}"
+    blocks = [
+        section(
+            f":rotating_light: *Audit log verification failed* — *{esc(alarm.problem)}*{where}"
+        ),
+        section(esc(alarm.reason)),
+        context(
+            f"Checked {esc(alarm.at)}. Run `streamops audit verify` for the full report."
+            + (f" {mentions}" if mentions else "")
+        ),
+    ]
+    return text[:3000], blocks
+
+
+def verify_result(report: VerifyReport) -> Message:
+    """The answer to ``/audit verify``: ok with counts, or what is wrong and where."""
+    details = "\n".join(esc(line) for line in report.details())
+    if report.ok:
+        text = (
+            f"Audit log verified: {report.rows_checked} rows"
+            f" ({report.keyed_rows} keyed, {report.unkeyed_rows} unkeyed)"
+        )
+        head = f"head: sequence {report.head_id} `{esc(report.head_hash or '-')}`"
+        return text, [section(f":white_check_mark: *{text}*"), context(f"{head}\n{details}")]
+    where = f" at sequence number {report.first_bad_id}" if report.first_bad_id else ""
+    text = f"Audit log verification FAILED ({report.problem}{where})"
+    return text, [
+        section(f":rotating_light: *{esc(text)}*"),
+        section(esc(report.reason)),
+        context(f"{report.rows_checked} rows checked before the problem\n{details}"),
+    ]
+
+
+def verify_started() -> str:
+    """The immediate answer to ``/audit verify``."""
+    return "Verifying the whole audit log in the background; I will answer here when it is done."

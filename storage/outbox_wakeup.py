@@ -1,0 +1,148 @@
+"""Wake the delivery workers when outbox rows are committed, instead of letting them poll.
+
+Every write of an outbox row — webhook intake, live sessions, jobs — goes
+through the database's engine, so the wake-up hangs off the engine, not off
+each writer:
+
+- **in process**: an engine event marks a connection that inserted into
+  ``outbox``; when that connection's transaction commits, every worker of this
+  process waiting in :meth:`OutboxWakeup.wait` wakes (on SQLite the worker's
+  lease then queues behind the commit on the one write connection);
+- **across replicas** (PostgreSQL): migration 0010c adds a statement-level
+  trigger that runs ``pg_notify('streamops_outbox', '')`` on every insert into
+  the outbox, delivered by PostgreSQL when the inserting transaction commits;
+  :meth:`OutboxWakeup.listen` holds one ``LISTEN`` connection per process and
+  wakes the local workers on each notification.
+
+The workers keep their poll interval as a fallback (a retry that comes due, a
+lost listener connection), so a missed wake-up costs at most one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
+
+from storage.db import Database
+
+log = logging.getLogger("streamops.outbox")
+
+CHANNEL = "streamops_outbox"
+_DIRTY = "streamops_outbox_inserted"
+
+
+class OutboxWakeup:
+    """A wake-up signal shared by the delivery workers of one process and one database."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.notified = 0
+
+    def notify(self) -> None:
+        """Wake every waiting worker (safe from any thread)."""
+        self.notified += 1
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake()
+        else:
+            loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait(self, at_most: float) -> bool:
+        """Wait until notified or ``at_most`` seconds pass; True when notified."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.add(waiter)
+        timer = loop.call_later(at_most, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.discard(waiter)
+        return not getattr(waiter, "_expired", False)
+
+    def bind(self) -> None:
+        """Remember the running loop (so notifications before the first wait are not lost)."""
+        self._loop = asyncio.get_running_loop()
+
+    async def listen(self, db: Database, *, retry_after: float = 5.0) -> None:
+        """Forward PostgreSQL ``NOTIFY streamops_outbox`` to :meth:`notify`, until cancelled.
+
+        Does nothing on other databases. A lost connection is re-opened after
+        ``retry_after`` seconds (the workers' poll covers the gap).
+        """
+        if db.dialect != "postgresql":
+            return
+        self.bind()
+        while True:
+            try:
+                async with db.engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: Any = raw.driver_connection
+                    closed = asyncio.Event()
+                    driver.add_termination_listener(lambda *_, done=closed: done.set())
+                    await driver.add_listener(CHANNEL, self._on_notify)
+                    try:
+                        await closed.wait()
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await driver.remove_listener(CHANNEL, self._on_notify)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the poll interval covers the gap
+                log.warning("outbox LISTEN connection lost; retrying", exc_info=True)
+            await asyncio.sleep(retry_after)
+
+    def _on_notify(self, *_: object) -> None:
+        self.notify()
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter._expired = True  # type: ignore[attr-defined]  # read back in wait()
+        waiter.set_result(None)
+
+
+def for_database(db: Database) -> OutboxWakeup:
+    """The wake-up of ``db``'s workers in this process, created (and hooked) on first use."""
+    existing: OutboxWakeup | None = getattr(db, "_outbox_wakeup", None)
+    if existing is not None:
+        return existing
+    wakeup = OutboxWakeup()
+    engine = db.engine.sync_engine
+
+    def after_execute(conn: Connection, clause: Any, *_: Any) -> None:
+        if isinstance(clause, Insert) and getattr(clause.table, "name", None) == "outbox":
+            conn.info[_DIRTY] = True
+
+    def after_commit(conn: Connection) -> None:
+        if conn.info.pop(_DIRTY, False):
+            wakeup.notify()
+
+    def after_rollback(conn: Connection) -> None:
+        conn.info.pop(_DIRTY, None)
+
+    event.listen(engine, "after_execute", after_execute)
+    event.listen(engine, "commit", after_commit)
+    event.listen(engine, "rollback", after_rollback)
+    db._outbox_wakeup = wakeup  # type: ignore[attr-defined]  # one per Database
+    return wakeup

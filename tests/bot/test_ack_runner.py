@@ -1,0 +1,166 @@
+"""The post-ack runner: acks as soon as ack() is called, bounds the work after it, pools replies.
+
+A real Bolt app (signature check, middleware, listener matching) behind its
+Starlette handler, served on loopback HTTP; ``respond()`` posts go to a real
+loopback server standing in for Slack's ``response_url``. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import ack_runner
+from bot.serving import BackgroundServer, serve_in_background
+from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_command
+
+
+class _Slack:
+    """Loopback ``response_url`` receiver: records every post and the client connection."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, object]] = []
+        self.peers: set[object] = set()
+        self.arrived = asyncio.Event()
+
+    def app(self) -> Starlette:
+        async def response(request: Request) -> Response:
+            self.posts.append(json.loads(await request.body()))
+            self.peers.add(request.client)
+            self.arrived.set()
+            return Response("ok")
+
+        async def auth_test(_: Request) -> Response:  # Bolt's authorization middleware asks once
+            return JSONResponse(
+                {"ok": True, "team_id": "T0G9PQBBK", "user_id": "UBOT", "bot_id": "BBOT"}
+            )
+
+        return Starlette(
+            routes=[
+                Route("/response/{rid}", response, methods=["POST"]),
+                Route("/api/auth.test", auth_test, methods=["POST"]),
+            ]
+        )
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[_Slack, BackgroundServer]]:
+    receiver = _Slack()
+    async with serve_in_background(receiver.app()) as server:
+        yield receiver, server
+
+
+def _bolt(
+    release: asyncio.Event, max_pending: int, slack_url: str
+) -> tuple[Starlette, ack_runner.PostAckRunner]:
+    bolt = AsyncApp(
+        client=AsyncWebClient(token="xoxb-test", base_url=f"{slack_url}/api/"),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=False,
+        request_verification_enabled=True,
+    )
+
+    @bolt.command("/work")
+    async def work(ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await release.wait()  # the post-ack work is held until the test releases it
+        await respond(text="done", response_type="ephemeral")
+
+    runner = ack_runner.install(bolt, max_pending=max_pending)
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    return Starlette(routes=[Route("/slack/events", events, methods=["POST"])]), runner
+
+
+async def _send(client: httpx.AsyncClient, url: str, response_url: str) -> httpx.Response:
+    body = slash_command("/work", response_url=response_url)
+    return await client.post(url, content=body, headers=signed_headers(body))
+
+
+async def test_the_ack_returns_while_the_work_runs_and_past_the_bound_it_says_busy(
+    slack: tuple[_Slack, BackgroundServer],
+) -> None:
+    """Two commands run (acked empty), the third is answered busy at once; all work lands."""
+    receiver, receiver_server = slack
+    release = asyncio.Event()
+    app, runner = _bolt(release, max_pending=2, slack_url=receiver_server.url)
+    async with serve_in_background(app) as server, httpx.AsyncClient() as client:
+        url = f"{server.url}/slack/events"
+        first = await _send(client, url, f"{receiver_server.url}/response/1")
+        second = await _send(client, url, f"{receiver_server.url}/response/2")
+        assert (first.status_code, first.text) == (200, "")
+        assert (second.status_code, second.text) == (200, "")
+        assert runner.pending == 2 and receiver.posts == []  # acked; work still held
+
+        busy = await _send(client, url, f"{receiver_server.url}/response/3")
+        assert busy.status_code == 200
+        assert busy.json() == {"response_type": "ephemeral", "text": ack_runner.BUSY_TEXT}
+        assert runner.refused == 1
+
+        release.set()
+        while len(receiver.posts) < 2:
+            await asyncio.wait_for(receiver.arrived.wait(), 10)
+            receiver.arrived.clear()
+        await asyncio.wait_for(_until(lambda: runner.pending == 0), 10)
+        assert receiver.posts == [{"text": "done", "response_type": "ephemeral"}] * 2
+        peers = set(receiver.peers)  # two concurrent posts: up to two pooled connections
+
+        again = await _send(client, url, f"{receiver_server.url}/response/4")
+        assert (again.status_code, again.text) == (200, "")
+        await asyncio.wait_for(_until(lambda: len(receiver.posts) == 3), 10)
+        assert receiver.peers == peers  # the later post reused a pooled keep-alive connection
+    await runner.pool.aclose()
+
+
+async def test_a_bad_signature_is_still_refused_before_the_runner(
+    slack: tuple[_Slack, BackgroundServer],
+) -> None:
+    """Bolt's signature check runs first: a wrong signature is a 401 and nothing runs."""
+    _, receiver_server = slack
+    app, runner = _bolt(asyncio.Event(), max_pending=2, slack_url=receiver_server.url)
+    body = slash_command("/work", response_url=f"{receiver_server.url}/response/x")
+    async with serve_in_background(app) as server, httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{server.url}/slack/events",
+            content=body,
+            headers=signed_headers(body, secret="wrong-secret"),
+        )
+    assert answer.status_code == 401
+    assert runner.pending == 0
+
+
+async def _until(condition: object) -> None:
+    assert callable(condition)
+    while not condition():  # noqa: ASYNC110  # the conditions are plain attributes
+        await asyncio.sleep(0.01)
+
+
+def test_admission_sheds_commands_and_clicks_but_never_events() -> None:
+    """Past the limit, form-encoded requests are refused; Events API JSON always gets in."""
+    admission = ack_runner.Admission(limit=1)
+    form = "application/x-www-form-urlencoded"
+    assert admission.admit(form)
+    assert not admission.admit(form)
+    assert admission.admit("application/json")  # an event is never dropped
+    assert (admission.inflight, admission.refused) == (2, 1)
+    admission.release()
+    admission.release()
+    assert admission.admit(form)
+    assert json.loads(ack_runner.BUSY_BODY) == {
+        "response_type": "ephemeral",
+        "text": ack_runner.BUSY_TEXT,
+    }
