@@ -162,12 +162,16 @@ class PostAckRunner(AsyncioListenerRunner):
         context = request.context
         context["ack"] = ack
         if context.response_url is not None:
-            context["respond"] = PooledRespond(
+            pooled = PooledRespond(
                 response_url=context.response_url,
                 pool=self.pool,
                 proxy=context.client.proxy,
                 ssl=context.client.ssl,
             )
+            # A middleware's wrapper (handlers.respond_guard) stays around the pooled one.
+            wrapper = context.get("respond")
+            around = getattr(wrapper, "around", None)
+            context["respond"] = around(pooled) if callable(around) else pooled
         if listener.auto_acknowledgement:
             await ack()
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))

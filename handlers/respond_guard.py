@@ -28,16 +28,27 @@ _MESSAGE_REFUSALS = ("invalid_blocks", "msg_too_long", "no_text", "invalid_paylo
 
 
 class GuardedRespond(AsyncRespond):
-    """``respond()`` that logs Slack's refusals and tells the user when a message was refused."""
+    """``respond()`` that logs Slack's refusals and tells the user when a message was refused.
+
+    It wraps another ``respond`` (Bolt's, or a pooled one: see :meth:`around`).
+    """
+
+    def __init__(self, inner: AsyncRespond) -> None:
+        super().__init__(response_url=inner.response_url, proxy=inner.proxy, ssl=inner.ssl)
+        self.inner = inner
+
+    def around(self, inner: AsyncRespond) -> GuardedRespond:
+        """The same guard around another ``respond`` (a runner swapping in its own)."""
+        return GuardedRespond(inner)
 
     async def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
-        response = await super().__call__(*args, **kwargs)
+        response: WebhookResponse = await self.inner(*args, **kwargs)
         if response.status_code == 200:
             return response
         reason = (response.body or "").strip()[:100] or f"http_{response.status_code}"
         log.warning("Slack refused a response_url post: HTTP %s %s", response.status_code, reason)
         if any(reason.startswith(r) for r in _MESSAGE_REFUSALS):
-            note = await super().__call__(
+            note = await self.inner(
                 text=(
                     f":x: Slack refused to show this answer ({reason}). "
                     "It has been logged; please report it."
@@ -56,8 +67,10 @@ async def guard_respond(
     """Bolt global middleware: every listener's ``respond`` is a :class:`GuardedRespond`."""
     if context.response_url:
         context["respond"] = GuardedRespond(
-            response_url=context.response_url,
-            proxy=context.client.proxy if context.client else None,
-            ssl=context.client.ssl if context.client else None,
+            AsyncRespond(
+                response_url=context.response_url,
+                proxy=context.client.proxy if context.client else None,
+                ssl=context.client.ssl if context.client else None,
+            )
         )
     return await next()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from storage import migrate
 from storage.db import Database
@@ -20,6 +20,8 @@ settings.register_profile(
     "default",
     max_examples=25,
     deadline=None,
+    # No shrinking by default (it can take minutes); the thorough profile shrinks.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(

@@ -105,11 +105,11 @@ def section(text: str, *, fields: Iterable[str] = (), accessory: Block | None = 
 
 
 def fields_section(fields: Iterable[str]) -> Block:
-    """A section made only of fields (up to 10)."""
-    return {
-        "type": "section",
-        "fields": [{"type": "mrkdwn", "text": clip(f or EMPTY, FIELD_LIMIT)} for f in fields][:10],
-    }
+    """A section made only of fields (up to 10; Slack refuses an empty list)."""
+    field_list = [{"type": "mrkdwn", "text": clip(f or EMPTY, FIELD_LIMIT)} for f in fields][:10]
+    if not field_list:
+        return {"type": "section", "text": mrkdwn(EMPTY)}
+    return {"type": "section", "fields": field_list}
 
 
 def context(*texts: str) -> Block:

@@ -55,7 +55,7 @@ hostile_text: st.SearchStrategy[str] = st.lists(
     st.one_of(st.sampled_from(HOSTILE_PARTS), st.text(max_size=4)), max_size=6
 ).map("".join)
 
-_USER_FIELDS = {"actor_id", "requested_by", "created_by"}
+_USER_FIELDS = {"actor_id", "requested_by", "created_by", "admins"}
 _CHANNEL_FIELDS = {"default_channel", "channel_id"}
 _URL_FIELDS = {
     "url",
@@ -77,6 +77,8 @@ def for_type(tp: Any, name: str = "", owner: type | None = None) -> st.SearchStr
         return st.sampled_from(TRUSTED_CHANNELS)
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if origin is typing.Literal:
+        return st.sampled_from(args)
     if origin in (typing.Union, types.UnionType):
         return st.one_of(*(for_type(a, name, owner) for a in args))
     if tp is type(None):

@@ -21,6 +21,7 @@ from bot.sandbox import slack_limits
 from handlers.blocks import (
     approvals,
     audit,
+    audit_notices,
     build_message,
     builds,
     home,
@@ -29,6 +30,7 @@ from handlers.blocks import (
     notifications,
     releases,
     subscriptions,
+    upload_modals,
 )
 from handlers.blocks.parts import code, code_block, esc, link
 from tests.fidelity.hostile import (
@@ -42,6 +44,7 @@ from tests.fidelity.hostile import (
 MODULES = (
     approvals,
     audit,
+    audit_notices,
     build_message,
     builds,
     home,
@@ -50,6 +53,7 @@ MODULES = (
     notifications,
     releases,
     subscriptions,
+    upload_modals,
 )
 
 #: Parameters whose values come from a fixed vocabulary, not from users.
@@ -93,12 +97,22 @@ OVERRIDES["timeline"] = _timeline
 OVERRIDES["t"] = _timeline
 
 
+#: Parameters of one builder that take already-rendered, escaped mrkdwn.
+PER_BUILDER: dict[tuple[str, str], st.SearchStrategy[Any]] = {
+    ("home_view", "notice"): st.one_of(st.none(), st.just(":white_check_mark: Retried.")),
+}
+
+
 def builders() -> list[Callable[..., Any]]:
     """Every public function of the block modules (pure renderers)."""
     found = []
     for module in MODULES:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if fn.__module__ == module.__name__ and not name.startswith("_"):
+            if fn.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if name.endswith("_value"):  # button values: data for the bot, never shown
+                continue
+            if fn.__module__ == module.__name__:
                 found.append(fn)
     return found
 
@@ -111,7 +125,9 @@ def arguments(fn: Callable[..., Any]) -> st.SearchStrategy[dict[str, Any]]:
         if param.kind is param.VAR_KEYWORD:
             continue
         hint = hints[name]
-        if name in OVERRIDES:
+        if (fn.__name__, name) in PER_BUILDER:
+            strategies[name] = PER_BUILDER[(fn.__name__, name)]
+        elif name in OVERRIDES:
             strategies[name] = OVERRIDES[name]
         else:
             strategies[name] = for_type(hint, name)

@@ -91,6 +91,7 @@ async def test_serve_with_an_invalid_token_exits_with_one_line(tmp_path: Path) -
             "SLACK_API_URL": f"{server.url}/api/",
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
             "STREAMOPS_LOG_LEVEL": "WARNING",
+            "STREAMOPS_ENV": "development",
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
