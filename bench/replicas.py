@@ -9,7 +9,8 @@ for ``--duration`` seconds (after a short warm-up). Workloads:
 - ``help``: a signed ``/streamops help`` slash command (signature check, ack,
   then the reply posted to a ``response_url`` served by this process);
 - ``webhook``: a Streampixel ``build.uploaded`` webhook with a fresh uploadId
-  (dedupe insert + outbox row in one transaction; the delivery worker is off).
+  (dedupe insert + outbox row in one transaction; the delivery worker is off
+  unless ``--workers``, which lets every replica deliver to the fake Slack too).
 
 Reports req/s, p50/p99 latency, errors, and the 3-vs-1 ratio. The load
 generator, the replicas and PostgreSQL share the machine: on a small machine
@@ -115,7 +116,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env(database_url: str, slack_url: str) -> dict[str, str]:
+def _env(database_url: str, slack_url: str, workers: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STREAM"))}
     env.update(
         SLACK_BOT_TOKEN="bench-bot-token-not-real",  # noqa: S106
@@ -124,7 +125,7 @@ def _env(database_url: str, slack_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         STREAMOPS_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
         STREAMOPS_DEFAULT_CHANNEL="C0BENCH",
-        STREAMOPS_DELIVERY_WORKER="false",
+        STREAMOPS_DELIVERY_WORKER="true" if workers else "false",
         STREAMOPS_STREAMAPI_POLL_SECONDS="0",
         STREAMOPS_LOG_LEVEL="WARNING",
         STREAMOPS_AUDIT_KEY=BENCH_AUDIT_KEY,
@@ -293,7 +294,7 @@ async def measure(
             serve_in_background(create_fake_slack(slack)) as slack_server,
             httpx.AsyncClient(timeout=30, limits=limits) as http,
         ):
-            env = _env(database_url, slack_server.url)
+            env = _env(database_url, slack_server.url, workers=args.workers)
             async with running_replicas(replicas, env, Path(logs), http) as urls:
                 request = (
                     help_request(f"{slack_server.url}/response/bench")
@@ -365,6 +366,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--replicas", type=int, default=3, help="the many-replica count")
     parser.add_argument("--workloads", default="help,webhook", help="help and/or webhook")
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="run each replica's delivery worker too (webhooks are then also posted to Slack)",
+    )
     args = parser.parse_args(argv)
     if not args.db.startswith("postgresql"):
         parser.error("--db must be a postgresql+asyncpg:// URL")

@@ -8,7 +8,6 @@ opened lazily and background jobs start in the lifespan.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,45 +20,65 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-import handlers
 from bot import ack_runner
-from bot.deps import Deps, build_deps
+from bot.audit import Auditor
+from bot.container import Clock, Container, build_container, utcnow
+from bot.jobs.loop import run_jobs
+from bot.jobs.outbox_worker import OutboxOptions
 from bot.metrics import MetricsMiddleware
 from bot.redact import protect_loggers
 from bot.settings import Settings
 from handlers import http as http_routes
+from handlers import slack as slack_listeners
 from handlers import webhooks as webhook_routes
+from handlers.blocks.notifications import NOTIFICATIONS
 from storage.audit_keys import split_keys
+from storage.db import Database
 
 log = logging.getLogger("streamops.app")
 
 
-def create_bolt_app(deps: Deps) -> AsyncApp:
+def create_bolt_app(container: Container) -> AsyncApp:
     """The Bolt app with every listener registered (signature checks built in)."""
-    settings = deps.settings
+    settings = container.settings
     app = AsyncApp(
-        client=deps.slack,
+        client=container.slack,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         process_before_response=False,
         logger=logging.getLogger("streamops.bolt"),
     )
-    handlers.register(app, deps)
+    slack_listeners.register(app, container)
     ack_runner.install(app)  # acks without Bolt's 10 ms poll; bounded post-ack work
     return app
 
 
-def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
-    """Build the ASGI application.
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    audit: Auditor | None = None,
+    clock: Clock = utcnow,
+    outbox_options: OutboxOptions | None = None,
+) -> Starlette:
+    """Build the ASGI application: the container once, then the Bolt and Starlette apps.
 
     Args:
         settings: the loaded settings.
-        deps: prebuilt dependencies (tests inject theirs); built from settings if omitted.
+        db, audit, clock, outbox_options: overrides for tests (see
+            :func:`bot.container.build_container`).
     """
-    deps = deps or build_deps(settings)
+    container = build_container(
+        settings,
+        renderer=NOTIFICATIONS,
+        db=db,
+        audit=audit,
+        clock=clock,
+        outbox_options=outbox_options,
+    )
     protect_loggers(*_secret_values(settings))
-    bolt = create_bolt_app(deps)
+    bolt = create_bolt_app(container)
     slack_handler = AsyncSlackRequestHandler(bolt)
-    metrics = deps.metrics
+    metrics = container.metrics
 
     admission = ack_runner.Admission()
 
@@ -73,26 +92,23 @@ def create_app(settings: Settings, deps: Deps | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(job()) for job in deps.background]
         try:
-            yield
+            async with run_jobs(container.jobs):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await ack_runner.aclose(bolt)
-            await deps.aclose()
+            await container.aclose()
 
     app = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
-            *http_routes.routes(deps, metrics),
-            *webhook_routes.routes(deps),
+            *http_routes.routes(container, metrics),
+            *webhook_routes.routes(container),
         ],
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
         lifespan=lifespan,
     )
-    app.state.deps = deps
+    app.state.container = container
     app.state.bolt = bolt
     return app
 

@@ -23,33 +23,34 @@ build them from response bodies and status codes, not from request URLs.
 
 from __future__ import annotations
 
+# The root and the user-facing reasons live at the bottom layer, so storage can raise them
+# without importing bot; they are re-exported here, the one place to import errors from.
+from storage.errors import (
+    BotError,
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotAuthorized,
+    NotFound,
+    UserFacingError,
+)
 
-class BotError(Exception):
-    """Root of every error StreamOps raises on purpose."""
-
-
-class ConfigError(BotError):
-    """A required setting is missing or has an invalid value."""
-
-
-class UserFacingError(BotError):
-    """The request did not proceed for a reason the user should read."""
-
-
-class NotAuthorized(UserFacingError):
-    """The Slack user does not hold a role that allows the action."""
-
-
-class NotFound(UserFacingError):
-    """The named project, build, video or session is not known."""
-
-
-class InvalidInput(UserFacingError):
-    """A command argument or form value is malformed."""
-
-
-class Conflict(UserFacingError):
-    """The action was already done or is under way."""
+__all__ = [
+    "AuthFailed",
+    "BotError",
+    "ConfigError",
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "InvalidRequest",
+    "NotAuthorized",
+    "NotFound",
+    "ProviderError",
+    "ProviderNotFound",
+    "ProviderUnavailable",
+    "RateLimited",
+    "UserFacingError",
+]
 
 
 class ProviderError(BotError):

@@ -7,8 +7,8 @@ import logging
 import uvicorn
 
 from bot.app import create_app
+from bot.container import make_slack_client
 from bot.datadir import check_data_directory
-from bot.deps import make_slack_client
 from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack_check import verify_bot_token
@@ -42,12 +42,14 @@ async def serve(
     check_data_directory(settings.database_url)
     await verify_bot_token(make_slack_client(settings))  # a bad token: one line, exit 2
     app = create_app(settings)
-    deps = app.state.deps
+    container = app.state.container
     if migrate:
-        if not await is_current(deps.db):
+        if not await is_current(container.db):
             # in a child process: Alembic (~10 MB resident) never loads into the server
             await upgrade_in_subprocess(settings.database_url)
-        log.info("database schema is current (%s)", ", ".join(sorted(await current_heads(deps.db))))
+        log.info(
+            "database schema is current (%s)", ", ".join(sorted(await current_heads(container.db)))
+        )
     # No access log: request counts and latency are in /metrics, and webhook paths carry
     # the webhook token (masked by bot.redact, but better never written).
     config = uvicorn.Config(

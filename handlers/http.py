@@ -9,16 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.metrics import Metrics
 from bot.metrics_db import QueueGauges
+from bot.services.health import database_problem
 from bot.slack_check import SlackProbe, probe_client
-from storage import migrate
 
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Deps, metrics: Metrics) -> list[Route]:
+def routes(deps: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
     gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
 
@@ -32,18 +32,15 @@ def routes(deps: Deps, metrics: Metrics) -> list[Route]:
         if slack != "ok":
             return JSONResponse({"status": "unavailable", "slack": slack}, status_code=503)
         try:
-            await deps.db.ping()
-            current = await migrate.is_current(deps.db)
+            problem = await database_problem(deps.db)
         except Exception as exc:  # any failure means "not ready"; say which kind
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(
                 {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"},
                 status_code=503,
             )
-        if not current:
-            return JSONResponse(
-                {"status": "unavailable", "database": "migrations pending"}, status_code=503
-            )
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "database": problem}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "slack": slack})
 
     async def metrics_endpoint(_: Request) -> Response:

@@ -9,15 +9,16 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.redact import protect_transient
-from bot.services.actor import Actor, AuditTrail
+from bot.services.actor import Actor
+from bot.services.oneshot import Button
 from handlers.router import Invocation, run_safely
 
 #: Where slack_sdk logs every ``respond()`` body at DEBUG; bot.redact's list misses it.
 RESPOND_LOGGER = "slack_sdk.webhook.async_client"
 
-ClickWork = Callable[[dict[str, Any], AsyncRespond], Awaitable[None]]
+ClickWork = Callable[[dict[str, Any], Container, AsyncRespond], Awaitable[None]]
 ClickListener = Callable[[AsyncAck, dict[str, Any], AsyncRespond], Awaitable[None]]
 
 
@@ -49,11 +50,6 @@ def actor_of_click(body: dict[str, Any], now: datetime) -> Actor:
     )
 
 
-def audit_trail(deps: Deps, actor: Actor) -> AuditTrail:
-    """Where ``actor``'s attempts are audited, stamped by the app's clock."""
-    return AuditTrail(deps.audit, actor, deps.clock)
-
-
 def clicked_value(body: dict[str, Any]) -> str:
     """The ``value`` of the clicked button."""
     action = (body.get("actions") or [{}])[0]
@@ -67,6 +63,11 @@ def message_ts(body: dict[str, Any]) -> str:
     return str(container.get("message_ts") or message.get("ts") or "")
 
 
+def button_of(body: dict[str, Any]) -> Button:
+    """The clicked button's place: its channel and message (a one-shot button's identity)."""
+    return Button(str((body.get("channel") or {}).get("id") or ""), message_ts(body))
+
+
 def message_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The blocks of the message holding the clicked button (empty for ephemeral ones)."""
     blocks = (body.get("message") or {}).get("blocks")
@@ -78,12 +79,12 @@ def is_ephemeral(body: dict[str, Any]) -> bool:
     return bool((body.get("container") or {}).get("is_ephemeral"))
 
 
-def click_listener(work: ClickWork) -> ClickListener:
+def click_listener(work: ClickWork, container: Container) -> ClickListener:
     """A Bolt action listener: ack at once, then run ``work`` with failures shown in words."""
 
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        await run_safely(work(body, respond), respond)
+        await run_safely(work(body, container, respond), respond)
 
     return listener
 

@@ -1,22 +1,18 @@
-"""``/streamops roles grant|revoke|list``: admins hand out roles, stored in the database."""
+"""``/streamops roles grant|revoke|list``: thin listener over :mod:`bot.services.roles`."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from slack_bolt.async_app import AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.authz import Role, parse_role
-from bot.deps import Deps
+from bot.authz import parse_role
+from bot.container import Container
 from bot.errors import InvalidInput
-from bot.services.actor import Target, authorize
-from handlers.requests import actor_of_command, audit_trail
-from handlers.router import Invocation
-
-if TYPE_CHECKING:
-    from handlers import Routers
+from bot.services.roles import RoleChange, RoleListing
+from handlers.requests import actor_of_command
+from handlers.router import Invocation, Routers, Subcommand
 
 USAGE = "roles grant <@user> <role> | roles revoke <@user> <role> | roles list"
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
@@ -37,68 +33,53 @@ def parse_user(text: str) -> str:
     raise InvalidInput(f"`{text}` is not a user: mention them (`@name`) or give their id")
 
 
-def register(deps: Deps, routers: Routers) -> None:
-    """Add ``roles`` to ``/streamops``."""
-
-    @routers.streamops.sub(
-        "roles", USAGE, "grant, revoke or list roles (admins)", min_args=1, max_args=3
-    )
-    async def roles(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        verb = inv.args[0].lower()
-        if verb not in ("grant", "revoke", "list"):
-            raise InvalidInput(f"unknown roles action `{inv.args[0]}`. Usage: `/streamops {USAGE}`")
-        expected = 1 if verb == "list" else 3
-        if len(inv.args) != expected:
-            raise InvalidInput(f"usage: `/streamops {USAGE}`")
-        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
-        action = {"grant": "role.grant", "revoke": "role.revoke", "list": "role.list"}[verb]
-        user_id = parse_user(inv.args[1]) if verb != "list" else None
-        role = parse_role(inv.args[2]) if verb != "list" else None
-        await authorize(deps.authz, trail, "roles.manage", action, _target(user_id, role))
-        store = deps.authz.store
-        if verb == "list":
-            await respond(text=await _listing(deps), response_type="ephemeral")
-            return
-        assert user_id is not None and role is not None
-        if role is Role.VIEWER:
-            raise InvalidInput("everyone is a viewer; grant admin, releaser or media")
-        if verb == "grant":
-            changed = await store.grant(user_id, role.value, inv.user_id)
-            text = (
-                f"<@{user_id}> now has the *{role.value}* role."
-                if changed
-                else f"<@{user_id}> already had the *{role.value}* role."
-            )
-        else:
-            changed = await store.revoke(user_id, role.value)
-            text = (
-                f"<@{user_id}> no longer has the *{role.value}* role."
-                if changed
-                else f"<@{user_id}> did not have the *{role.value}* role."
-            )
-            if not changed and role is Role.ADMIN and user_id in deps.authz.admins:
-                text += " (They are an admin through STREAMOPS_ADMINS, which only config changes.)"
-        message = "changed" if changed else "unchanged"
-        await trail.record(action, "ok", _target(user_id, role), message)
-        await respond(text=f":white_check_mark: {text}", response_type="ephemeral")
+async def roles(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    """``/streamops roles grant|revoke <@user> <role>`` and ``roles list``."""
+    verb = inv.args[0].lower()
+    if verb not in ("grant", "revoke", "list"):
+        raise InvalidInput(f"unknown roles action `{inv.args[0]}`. Usage: `/streamops {USAGE}`")
+    if len(inv.args) != (1 if verb == "list" else 3):
+        raise InvalidInput(f"usage: `/streamops {USAGE}`")
+    actor = actor_of_command(inv, c.clock())
+    if verb == "list":
+        text = listing_text(await c.roles.listing(actor))
+        await respond(text=text, response_type="ephemeral")
+        return
+    user_id, role = parse_user(inv.args[1]), parse_role(inv.args[2])
+    if verb == "grant":
+        change = await c.roles.grant(actor, user_id, role)
+    else:
+        change = await c.roles.revoke(actor, user_id, role)
+    await respond(text=f":white_check_mark: {change_text(change)}", response_type="ephemeral")
 
 
-def _target(user_id: str | None, role: Role | None) -> Target:
-    """The user a role change is about (nothing for ``list``)."""
-    return Target(
-        None,
-        "user" if user_id else None,
-        user_id,
-        {"role": role.value} if role else {},
-    )
+def change_text(change: RoleChange) -> str:
+    """What a grant or revoke did, in words."""
+    who, role = f"<@{change.user_id}>", change.role.value
+    if change.granted:
+        if change.changed:
+            return f"{who} now has the *{role}* role."
+        return f"{who} already had the *{role}* role."
+    if change.changed:
+        return f"{who} no longer has the *{role}* role."
+    text = f"{who} did not have the *{role}* role."
+    if change.config_admin:
+        text += " (They are an admin through STREAMOPS_ADMINS, which only config changes.)"
+    return text
 
 
-async def _listing(deps: Deps) -> str:
-    lines = [f"• <@{admin}> — admin (STREAMOPS_ADMINS)" for admin in sorted(deps.authz.admins)]
-    by_user: dict[str, list[str]] = {}
-    for grant in await deps.authz.store.all_grants():
-        by_user.setdefault(grant.user_id, []).append(grant.role)
-    lines += [f"• <@{user}> — {', '.join(roles)}" for user, roles in by_user.items()]
+def listing_text(listing: RoleListing) -> str:
+    """Who holds which role."""
+    lines = [f"• <@{admin}> — admin (STREAMOPS_ADMINS)" for admin in listing.admins]
+    lines += [f"• <@{user}> — {', '.join(held)}" for user, held in listing.grants.items()]
     if not lines:
         return "No roles are granted; everyone is a viewer."
     return "*Roles* (everyone else is a viewer)\n" + "\n".join(lines)
+
+
+SUBCOMMANDS = (Subcommand("roles", USAGE, "grant, revoke or list roles (admins)", roles, 1, 3),)
+
+
+def register(app: AsyncApp, container: Container, routers: Routers) -> None:
+    """Add ``roles`` to ``/streamops``."""
+    routers.streamops.add(*SUBCOMMANDS)

@@ -22,7 +22,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.services.governance import FrozenError
+from handlers.blocks.approvals import frozen_refusal
 from handlers.blocks.parts import code
 from handlers.slack_errors import slack_error_code, slack_error_text
 
@@ -74,7 +77,7 @@ class Invocation:
         )
 
 
-SubcommandFn = Callable[[Invocation, AsyncRespond, AsyncWebClient], Awaitable[None]]
+SubcommandFn = Callable[[Invocation, Container, AsyncRespond, AsyncWebClient], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,15 @@ class CommandRouter:
         """Decorator adding a subcommand. ``usage`` is the text after the command name."""
 
         def decorate(fn: SubcommandFn) -> SubcommandFn:
-            self.subcommands[name] = Subcommand(name, usage, summary, fn, min_args, max_args)
+            self.add(Subcommand(name, usage, summary, fn, min_args, max_args))
             return fn
 
         return decorate
+
+    def add(self, *subcommands: Subcommand) -> None:
+        """Add subcommands (their listener functions live at module level)."""
+        for sub in subcommands:
+            self.subcommands[sub.name] = sub
 
     def usage(self) -> str:
         """Usage of every subcommand, one per line (mrkdwn)."""
@@ -148,7 +156,7 @@ class CommandRouter:
             return f"Unexpected argument {code(extra)}. {self.usage_of(name)}"
         return sub
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AsyncApp, container: Container) -> None:
         """Attach the router to ``app`` as the listener of :attr:`command`."""
 
         async def listener(
@@ -164,7 +172,7 @@ class CommandRouter:
                 await ack(text=target)
                 return
             await ack()
-            await run_safely(target.run(inv, respond, client), respond, context=inv)
+            await run_safely(target.run(inv, container, respond, client), respond, context=inv)
 
         app.command(self.command)(listener)
 
@@ -178,6 +186,17 @@ async def run_safely(
     """
     try:
         await work
+    except FrozenError as exc:
+        blocks = frozen_refusal(
+            str(exc),
+            may_override=exc.may_override,
+            action=exc.action,
+            project_id=exc.project_id,
+            subject=exc.subject,
+        )
+        await respond(
+            text=str(exc), blocks=blocks, response_type="ephemeral", replace_original=False
+        )
     except UserFacingError as exc:
         await respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
     except ProviderError as exc:
@@ -211,3 +230,29 @@ def provider_error_text(exc: ProviderError) -> str:
     if retry_after:
         text += f" (try again in {int(retry_after)} s)"
     return text
+
+
+@dataclass(frozen=True)
+class Routers:
+    """The five slash commands; feature modules add their subcommands to them."""
+
+    build: CommandRouter
+    media: CommandRouter
+    live: CommandRouter
+    audit: CommandRouter
+    streamops: CommandRouter
+
+    def all(self) -> tuple[CommandRouter, ...]:
+        """Every router, in the order help lists them."""
+        return (self.build, self.media, self.live, self.audit, self.streamops)
+
+
+def make_routers() -> Routers:
+    """Empty routers for the five commands."""
+    return Routers(
+        build=CommandRouter("/build", "Streampixel builds"),
+        media=CommandRouter("/media", "StreamStack videos"),
+        live=CommandRouter("/live", "StreamAPI live sessions"),
+        audit=CommandRouter("/audit", "who did what (admins)", default="query"),
+        streamops=CommandRouter("/streamops", "help, roles, subscriptions"),
+    )

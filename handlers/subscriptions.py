@@ -1,114 +1,102 @@
-"""``/streamops subscribe|unsubscribe|subscriptions|events``: where notifications go (admins)."""
+"""``/streamops subscribe|unsubscribe|subscriptions|events``: thin listeners (admins)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
-from bot.errors import InvalidInput
-from bot.notifications.subscribe_args import PROVIDERS, parse_subscribe
-from bot.services.actor import AuditTrail, Target, authorize
+from bot.container import Container
 from handlers.blocks.subscriptions import deliveries_text, subscriptions_text
-from handlers.requests import actor_of_command, audit_trail
-from handlers.router import Invocation
-from storage.subscriptions import SubscriptionStore
-from storage.webhooks import WebhookStore
-
-if TYPE_CHECKING:
-    from handlers import Routers
-
-#: The audit action of every subscription change.
-ACTION = "subscription.change"
+from handlers.requests import actor_of_command
+from handlers.router import Invocation, Routers, Subcommand
 
 
-def register(app: AsyncApp, deps: Deps, routers: Routers) -> None:
-    """Add the subscription and events subcommands to ``/streamops``."""
-    subs = SubscriptionStore(deps.db)
-    deliveries = WebhookStore(deps.db)
-    router = routers.streamops
+async def subscribe(
+    inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
+) -> None:
+    """``/streamops subscribe #channel provider [project=…] [events=a,b]``."""
+    done = await c.subscriptions.subscribe(actor_of_command(inv, c.clock()), inv.args, inv.raw_text)
+    args = done.args
+    verb = "subscribed" if done.new else "updated the subscription of"
+    scope = f" project `{args.project}`" if args.project else ""
+    events = ", ".join(args.events) if args.events else "all events"
+    await respond(
+        text=f":white_check_mark: {verb.capitalize()} <#{args.channel}> to "
+        f"{args.provider}{scope}: {events}.",
+        response_type="ephemeral",
+    )
 
-    async def allowed_trail(inv: Invocation) -> AuditTrail:
-        """The actor's audit trail, once they may manage subscriptions (refusals audited)."""
-        trail = audit_trail(deps, actor_of_command(inv, deps.clock()))
-        target = Target(None, "channel", "", {"text": inv.raw_text})
-        await authorize(deps.authz, trail, "subscriptions.manage", ACTION, target)
-        return trail
 
-    @router.sub(
+async def unsubscribe(
+    inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
+) -> None:
+    """``/streamops unsubscribe #channel provider [project=…]``."""
+    done = await c.subscriptions.unsubscribe(
+        actor_of_command(inv, c.clock()), inv.args, inv.raw_text
+    )
+    args = done.args
+    if not done.removed:
+        text = f"<#{args.channel}> had no {args.provider} subscription to remove."
+    else:
+        text = (
+            f":white_check_mark: Removed {done.removed} subscription(s) of <#{args.channel}> "
+            f"to {args.provider}."
+        )
+    await respond(text=text, response_type="ephemeral")
+
+
+async def list_subscriptions(
+    inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
+) -> None:
+    """``/streamops subscriptions``."""
+    found = await c.subscriptions.listing(actor_of_command(inv, c.clock()))
+    text = subscriptions_text(found, c.settings.default_channel)
+    await respond(text=text, response_type="ephemeral")
+
+
+async def events(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    """``/streamops events [provider]``: recent webhook deliveries and their outcome."""
+    provider = inv.args[0].lower() if inv.args else None
+    rows = await c.subscriptions.events(actor_of_command(inv, c.clock()), provider)
+    await respond(text=deliveries_text(rows, provider), response_type="ephemeral")
+
+
+SUBCOMMANDS = (
+    Subcommand(
         "subscribe",
         "subscribe #channel streampixel|streamstack|streamapi [project=…] [events=a,b]",
         "send a provider's notifications to a channel (admins)",
-        min_args=2,
-        max_args=4,
-    )
-    async def subscribe(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        trail = await allowed_trail(inv)
-        args = parse_subscribe(inv.args)
-        new = await subs.subscribe(
-            args.channel,
-            args.provider,
-            project=args.project or "",
-            events=args.events,
-            created_by=inv.user_id,
-            now=deps.clock(),
-        )
-        params: dict[str, object] = {"project": args.project or "", "events": list(args.events)}
-        verb = "subscribed" if new else "updated the subscription of"
-        target = Target(args.provider, "channel", args.channel, params)
-        await trail.record(ACTION, "ok", target, f"subscribe ({verb})")
-        scope = f" project `{args.project}`" if args.project else ""
-        events = ", ".join(args.events) if args.events else "all events"
-        await respond(
-            text=f":white_check_mark: {verb.capitalize()} <#{args.channel}> to "
-            f"{args.provider}{scope}: {events}.",
-            response_type="ephemeral",
-        )
-
-    @router.sub(
+        subscribe,
+        2,
+        4,
+    ),
+    Subcommand(
         "unsubscribe",
         "unsubscribe #channel streampixel|streamstack|streamapi [project=…]",
         "stop a provider's notifications in a channel (admins)",
-        min_args=2,
-        max_args=3,
-    )
-    async def unsubscribe(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        trail = await allowed_trail(inv)
-        args = parse_subscribe(inv.args, allow_events=False)
-        removed = await subs.unsubscribe(args.channel, args.provider, project=args.project)
-        if not removed:
-            await respond(
-                text=f"<#{args.channel}> had no {args.provider} subscription to remove.",
-                response_type="ephemeral",
-            )
-            return
-        params = {"project": args.project or "*", "removed": removed}
-        target = Target(args.provider, "channel", args.channel, params)
-        await trail.record(ACTION, "ok", target, "unsubscribe")
-        await respond(
-            text=f":white_check_mark: Removed {removed} subscription(s) of <#{args.channel}> "
-            f"to {args.provider}.",
-            response_type="ephemeral",
-        )
-
-    @router.sub("subscriptions", "subscriptions", "list channel subscriptions (admins)", max_args=0)
-    async def list_subscriptions(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        await deps.authz.require(inv.user_id, "subscriptions.manage")
-        text = subscriptions_text(await subs.all(), deps.settings.default_channel)
-        await respond(text=text, response_type="ephemeral")
-
-    @router.sub(
+        unsubscribe,
+        2,
+        3,
+    ),
+    Subcommand(
+        "subscriptions",
+        "subscriptions",
+        "list channel subscriptions (admins)",
+        list_subscriptions,
+        0,
+        0,
+    ),
+    Subcommand(
         "events",
         "events [streampixel|streamstack]",
         "recent webhook deliveries and their outcome (admins)",
-        max_args=1,
-    )
-    async def events(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
-        await deps.authz.require(inv.user_id, "events.view")
-        provider = inv.args[0].lower() if inv.args else None
-        if provider is not None and provider not in PROVIDERS:
-            raise InvalidInput(f"unknown provider '{inv.args[0]}'")
-        rows = await deliveries.recent(provider=provider, limit=20)
-        await respond(text=deliveries_text(rows, provider), response_type="ephemeral")
+        events,
+        0,
+        1,
+    ),
+)
+
+
+def register(app: AsyncApp, container: Container, routers: Routers) -> None:
+    """Add the subscription and events subcommands to ``/streamops``."""
+    routers.streamops.add(*SUBCOMMANDS)

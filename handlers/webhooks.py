@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
+from bot.container import Container
 from bot.errors import InvalidInput
 from bot.webhooks.parse import WebhookEvent, parse_streampixel, parse_streamstack
 from bot.webhooks.signatures import (
@@ -31,33 +30,20 @@ from bot.webhooks.signatures import (
     streamstack_signature_valid,
     token_matches,
 )
-from storage.builds import BuildStore
-from storage.db import Write
-from storage.operations import DUPLICATE, REFUSED
-from storage.timeline import TimelineStore
-from storage.webhooks import Intake, WebhookStore
 
 log = logging.getLogger("streamops.webhooks")
 
-#: Metric outcomes that are refusals (tallied for the admins' Home tab).
-_REFUSED = frozenset({"unauthorized", "invalid", "too_large"})
 #: Larger bodies are refused (a webhook envelope is a few hundred bytes).
 MAX_BODY_BYTES = 256 * 1024
 
 
-def routes(deps: Deps) -> list[Route]:
+def routes(deps: Container) -> list[Route]:
     """The two webhook routes, bound to ``deps``."""
-    store = WebhookStore(deps.db)
-    builds = BuildStore(deps.db)
 
     def count(provider: str, outcome: str) -> None:
         """Count the webhook in /metrics and, when not stored, in the shared tallies."""
         deps.metrics.webhooks.labels(provider, outcome).inc()
-        tally = DUPLICATE if outcome == "duplicate" else REFUSED if outcome in _REFUSED else None
-        if tally is not None:
-            deps.tallies.add(provider, tally)  # written in batches by bot.jobs.tallies
-
-    timeline = TimelineStore(deps.db)
+        deps.tallies.count_webhook(provider, outcome)  # written in batches (bot.jobs.tallies)
 
     def receiver(
         provider: str, parse: Callable[[bytes], WebhookEvent]
@@ -85,21 +71,7 @@ def routes(deps: Deps) -> list[Route]:
                 log.info("%s webhook refused: %s", provider, exc)
                 count(provider, "invalid")
                 return _error(400, str(exc))
-            recorded = await store.record(
-                Intake(
-                    provider=provider,
-                    event=event.event,
-                    subject=event.subject,
-                    project=event.project,
-                    dedupe_key=event.dedupe_key,
-                    raw_payload=body.decode("utf-8", errors="replace"),
-                    notification=event.notification if event.known else None,
-                    subject_key=event.subject_key,
-                    also=_build_list_update(builds, timeline, event),
-                ),
-                deps.clock(),
-                default_channel=deps.settings.default_channel,
-            )
+            recorded = await deps.intake.record(event, body)
             log.debug(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )
@@ -124,43 +96,6 @@ def routes(deps: Deps) -> list[Route]:
             methods=["POST"],
         ),
     ]
-
-
-def _build_list_update(
-    builds: BuildStore, timeline: TimelineStore, event: WebhookEvent
-) -> tuple[Write, ...] | None:
-    """For a Streampixel build event: the writes that keep `/build builds` current.
-
-    They run in the intake transaction, so the build list, the release timeline
-    (a ``build.distributing`` makes its build the live one) and the stored
-    delivery never disagree. The fields come from the parsed (validated) event.
-    """
-    if not (
-        event.provider == "streampixel"
-        and event.known
-        and event.subject
-        and event.project
-        and event.event.startswith("build.")
-    ):
-        return None
-    fields = event.notification
-    try:
-        at = datetime.fromisoformat(str(fields["timestamp"]).replace("Z", "+00:00"))
-    except ValueError:
-        at = datetime.now(UTC)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    known = builds.pipeline_write(
-        event.project,
-        event.subject,
-        fields.get("status") or event.event.removeprefix("build."),
-        fields.get("file_url"),
-        fields.get("objection"),
-        at,
-    )
-    if event.event == "build.distributing":
-        return known, timeline.live_write(event.project, event.subject, at)
-    return (known,)
 
 
 def _error(status: int, reason: str) -> Response:

@@ -24,7 +24,6 @@ from typing import IO, Any, Literal
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.errors import Conflict, InvalidInput
 from storage.audit_chain import (
     GENESIS,
     AuditRecord,
@@ -43,6 +42,7 @@ from storage.audit_models import AuditCheckpoint, AuditEntry
 from storage.audit_verify import VerifyReport, verify_chain
 from storage.audit_witness import WitnessHead
 from storage.db import Database
+from storage.errors import Conflict, InvalidInput
 
 ENTRIES: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
 CHECKPOINTS: Table = AuditCheckpoint.metadata.tables[AuditCheckpoint.__tablename__]

@@ -14,8 +14,8 @@ import json
 from collections.abc import AsyncIterable
 from typing import IO, Any
 
-from bot.errors import InvalidInput
 from storage.audit_chain import RECORD_FIELDS, AuditRecord, iso, parse_iso
+from storage.errors import InvalidInput
 
 EXPORT_FORMAT = "streamops-audit-export"
 EXPORT_VERSION = 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,8 +12,9 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
-from storage.outbox import PENDING, OutboxRow
-from storage.subscriptions import channels_for
+from storage.notifications import LIVE_ENDED, LIVE_STARTED, Notice
+from storage.outbox import OutboxRow, OutboxStore
+from storage.subscriptions import routes_for
 from storage.timeutil import UTCDateTime
 
 PROVIDER = "streamapi"
@@ -66,9 +67,9 @@ class LiveSessionStore:
                     .returning(col(LiveSessionSeen.session_id))
                 )
                 if (await session.exec(statement)).scalar_one_or_none() is not None:
-                    queued.append(("live.started", item.session_id))
+                    queued.append((LIVE_STARTED, item.session_id))
                     await self._queue(
-                        session, "live.started", item.session_id, item.title, now, default_channel
+                        session, LIVE_STARTED, item.session_id, item.title, now, default_channel
                     )
             live_ids = {item.session_id for item in live}
             open_rows = await session.exec(
@@ -86,9 +87,9 @@ class LiveSessionStore:
                     .values(ended_at=now)
                 )
                 if result.rowcount:
-                    queued.append(("live.ended", row.session_id))
+                    queued.append((LIVE_ENDED, row.session_id))
                     await self._queue(
-                        session, "live.ended", row.session_id, row.title, now, default_channel
+                        session, LIVE_ENDED, row.session_id, row.title, now, default_channel
                     )
         return queued
 
@@ -101,24 +102,18 @@ class LiveSessionStore:
         now: datetime,
         default_channel: str | None,
     ) -> None:
-        channels = await channels_for(session, PROVIDER, None, event)
-        if not channels and default_channel:
-            channels = [default_channel]
-        notification: Mapping[str, object] = {
-            "provider": PROVIDER,
-            "event": event,
-            "subject": session_id,
-            "title": title,
-            "timestamp": now.isoformat(),
-        }
+        routes = await routes_for(session, [(PROVIDER, None)])
+        channels = routes.deliver_to(PROVIDER, None, event, default_channel)
+        notice = Notice(
+            provider=PROVIDER,
+            event=event,
+            subject=session_id,
+            title=title,
+            timestamp=now.isoformat(),
+        )
+        payload = json.dumps(notice.to_payload(), sort_keys=True)
+        subject_key = f"{PROVIDER}:{session_id}"
         for channel in channels:
             session.add(
-                OutboxRow(
-                    channel=channel,
-                    subject_key=f"{PROVIDER}:{session_id}",
-                    payload=json.dumps(notification, sort_keys=True),
-                    status=PENDING,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+                OutboxRow(**OutboxStore.row_values(channel, payload, now, subject_key=subject_key))
             )

@@ -21,6 +21,9 @@ from storage.outbox import FAILED, PENDING, OutboxRow
 from storage.timeutil import UTCDateTime
 from storage.webhooks import QUEUED, WebhookDelivery
 
+#: How the stored payload of a delivery made by reconciliation (not a webhook) begins.
+RECONCILED_PREFIX = '{"reconciled": true'
+
 DUPLICATE = "duplicate"
 REFUSED = "refused"
 ACCEPTED = "accepted"
@@ -69,6 +72,10 @@ class FailedDelivery:
     finished_at: datetime | None
 
 
+#: Deliveries that came as webhooks (reconciliation's own rows are not webhook health).
+_webhook = ~col(WebhookDelivery.payload).startswith(RECONCILED_PREFIX)
+
+
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -109,7 +116,7 @@ class OperationsStore:
                             col(WebhookDelivery.provider),
                             func.max(col(WebhookDelivery.received_at)),
                         )
-                        .where(col(WebhookDelivery.provider).in_(providers))
+                        .where(col(WebhookDelivery.provider).in_(providers), _webhook)
                         .group_by(col(WebhookDelivery.provider))
                     )
                 ).all()
@@ -120,6 +127,7 @@ class OperationsStore:
                         select(col(WebhookDelivery.provider), func.count())
                         .where(
                             col(WebhookDelivery.provider).in_(providers),
+                            _webhook,
                             col(WebhookDelivery.received_at) >= since,
                         )
                         .group_by(col(WebhookDelivery.provider))

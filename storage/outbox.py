@@ -12,13 +12,16 @@ deadlines, shared by every replica through the database.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
+from storage.notifications import Notification
 from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
 from storage.timeutil import UTCDateTime
 
@@ -34,7 +37,7 @@ class OutboxRow(SQLModel, table=True):
     """One notification waiting for (or done with) delivery to one channel.
 
     ``progress`` counts the Slack calls of this row already made (see
-    ``bot.outbox``), so a retried row does not repeat a call that succeeded.
+    ``bot.jobs.outbox_worker``), so a retried row does not repeat a call that succeeded.
     """
 
     __tablename__ = "outbox"
@@ -82,6 +85,38 @@ class OutboxStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    @staticmethod
+    def row_values(
+        channel: str,
+        payload: str,
+        now: datetime,
+        *,
+        subject_key: str = "",
+        delivery_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The values of one new outbox row: every writer of the outbox goes through here."""
+        return {
+            "delivery_id": delivery_id,
+            "channel": channel,
+            "subject_key": subject_key,
+            "payload": payload,
+            "status": PENDING,
+            "progress": 0,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+
+    async def enqueue(
+        self, channel: str, notification: Notification, now: datetime, *, subject_key: str = ""
+    ) -> None:
+        """Queue ``notification`` for ``channel`` (a standalone message unless ``subject_key``)."""
+        payload = json.dumps(notification.to_payload(), sort_keys=True)
+        async with self.db.session() as session:
+            session.add(
+                OutboxRow(**self.row_values(channel, payload, now, subject_key=subject_key))
+            )
 
     async def lease(self, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:
         """Lease the next deliverable row (the oldest pending row of its channel), if any.

@@ -10,13 +10,26 @@ or in several, never receive equal ids.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
 
 from sqlalchemy import BigInteger, Column, String, Table, case
 from sqlmodel import Field, SQLModel
 
-from bot.providers.streamapi_rid import Clock, key_digest, now_ms
 from storage.db import Database
+
+Clock = Callable[[], float]
+
+
+def key_digest(api_key: str) -> str:
+    """SHA-256 hex of an API key: how rid marks are keyed without storing the key."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def now_ms(clock: Clock) -> int:
+    """The clock's current time in whole milliseconds."""
+    return int(clock() * 1000)
 
 
 class StreamapiRid(SQLModel, table=True):

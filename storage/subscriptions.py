@@ -92,6 +92,15 @@ class Routes:
             route = _Route(order, channel, frozenset(e for e in events.split(",") if e))
             self._by_key.setdefault((provider, project), []).append(route)
 
+    def deliver_to(
+        self, provider: str, project: str | None, event: str, default_channel: str | None
+    ) -> list[str]:
+        """The one routing rule: the subscribed channels, else the default channel (if set)."""
+        channels = self.channels(provider, project, event)
+        if not channels and default_channel:
+            return [default_channel]
+        return channels
+
     def channels(self, provider: str, project: str | None, event: str) -> list[str]:
         """The channels that want this event, in subscription order, each once."""
         candidates = list(self._by_key.get((provider, ""), ()))

@@ -7,8 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
-from storage.outbox import PENDING, OutboxRow
+from storage.notifications import Notice
+from storage.outbox import OutboxRow, OutboxStore
 from storage.subscriptions import routes_for
 from storage.timeutil import UTCDateTime
 
@@ -81,7 +81,7 @@ class Intake:
     project: str | None
     dedupe_key: str
     raw_payload: str
-    notification: Mapping[str, Any] | None
+    notification: Notice | None
     subject_key: str = ""
     also: Write | tuple[Write, ...] | None = None
     """Writes that belong with a new delivery (the known-build list, the release timeline)."""
@@ -169,9 +169,9 @@ class WebhookStore:
         for index, (intake, now, default_channel) in enumerate(items):
             channels: list[str] = []
             if intake.notification is not None:
-                channels = routes.channels(intake.provider, intake.project, intake.event)
-                if not channels and default_channel:
-                    channels = [default_channel]
+                channels = routes.deliver_to(
+                    intake.provider, intake.project, intake.event, default_channel
+                )
             outcome = IGNORED if intake.notification is None else (QUEUED if channels else UNROUTED)
             plans.append((outcome, channels))
             if intake.dedupe_key in first_of_key:
@@ -218,19 +218,12 @@ class WebhookStore:
             if intake.notification is None:
                 results.append(Recorded(duplicate=False, outcome=outcome))
                 continue
-            payload = json.dumps({**intake.notification, "prior_events": earlier}, sort_keys=True)
+            notice = replace(intake.notification, prior_events=tuple(earlier))
+            payload = json.dumps(notice.to_payload(), sort_keys=True)
             outbox.extend(
-                {
-                    "delivery_id": delivery_id,
-                    "channel": channel,
-                    "subject_key": intake.subject_key,
-                    "payload": payload,
-                    "status": PENDING,
-                    "progress": 0,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
+                OutboxStore.row_values(
+                    channel, payload, now, subject_key=intake.subject_key, delivery_id=delivery_id
+                )
                 for channel in channels
             )
             results.append(Recorded(duplicate=False, outcome=outcome, channels=tuple(channels)))

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_app
 from bot.audit import Auditor
-from bot.deps import Deps, build_deps
+from bot.container import Clock, Container, utcnow
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import BackgroundServer, serve_in_background
@@ -28,14 +28,19 @@ ADMIN = "UADMIN01"
 
 @dataclass
 class Bot:
-    """Handles on a running bot: its URL, the fake Slack it talks to, its deps."""
+    """Handles on a running bot: its URL, the fake Slack it talks to, its container."""
 
     server: BackgroundServer
     slack: FakeSlack
     slack_server: BackgroundServer
-    deps: Deps
+    container: Container
     http: httpx.AsyncClient
     bolt: AsyncApp
+
+    @property
+    def deps(self) -> Container:
+        """The container (its former name, kept for tests written before it)."""
+        return self.container
 
     @property
     def url(self) -> str:
@@ -98,6 +103,7 @@ async def running_bot(
     fake_slack: FakeSlack | None = None,
     *,
     audit: Auditor | None = None,
+    clock: Clock = utcnow,
     **overrides: Any,
 ) -> AsyncIterator[Bot]:
     """Start a fake Slack and the bot (on ``database``); stop both afterwards."""
@@ -106,7 +112,7 @@ async def running_bot(
         settings = make_settings(database.url, f"{slack_server.url}/api/", **overrides)
         if slack.token is None:  # the workspace knows the token it issued
             slack.token = settings.slack_bot_token.get_secret_value()
-        deps = build_deps(settings, db=database, audit=audit or RecordingAuditor())
-        app = create_app(settings, deps)
+        app = create_app(settings, db=database, audit=audit or RecordingAuditor(), clock=clock)
+        container: Container = app.state.container
         async with serve_in_background(app) as server, httpx.AsyncClient() as http:
-            yield Bot(server, slack, slack_server, deps, http, app.state.bolt)
+            yield Bot(server, slack, slack_server, container, http, app.state.bolt)

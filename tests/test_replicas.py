@@ -31,7 +31,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from bot.audit import AuditEvent, AuditFilters
-from bot.live_poller import LivePoller
+from bot.jobs.live_poller import LivePoller
 from bot.providers.streamapi import StreamAPIClient
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
@@ -375,6 +375,109 @@ async def test_two_replicas_post_once_distribute_once_and_keep_one_audit_chain(
             records = [r async for r in log.iter_records(AuditFilters(action="distribute"))]
             assert sorted(r.outcome for r in records) == ["denied"] * (clicks - 1) + ["ok"]
             assert report.rows_checked == len(records)
+        finally:
+            await db.dispose()
+
+
+@needs_postgres
+async def test_two_replicas_run_an_approved_distribution_once(tmp_path: Path) -> None:
+    """Approvals clicked at once on two replicas complete the request once: one distribution."""
+    from storage.roles import RoleStore
+
+    slack = FakeSlack()
+    sim = StreampixelSimulator.with_demo_data()
+    upload = sim.add_upload(PROJECT, "https://builds.example.com/showroom/v3.zip")
+    counting_sim = CountingASGI(create_streampixel(sim))
+    requester, approvers = "UREQUESTER", ("UAPPROVER1", "UAPPROVER2", ADMIN)
+
+    async with (
+        throwaway_database() as database_url,
+        serve_in_background(create_fake_slack(slack)) as slack_server,
+        serve_in_background(counting_sim) as sim_server,
+        httpx.AsyncClient(timeout=20) as http,
+    ):
+        env = replica_env(database_url, slack_server.url, sim_server.url)
+        code = await run_cli(["db", "upgrade"], env, tmp_path / "upgrade.log")
+        assert code == 0, (tmp_path / "upgrade.log").read_text()
+        db = Database(database_url)
+        roles = RoleStore(db)
+        for user in (requester, *approvers[:2]):
+            await roles.grant(user, "releaser", "test")
+        try:
+            async with replicas(2, env, tmp_path, http) as (one, two):
+
+                async def post(replica: Replica, body: bytes) -> int:
+                    headers = slack_requests.signed_headers(body)
+                    response = await http.post(
+                        f"{replica.url}/slack/events", content=body, headers=headers
+                    )
+                    return response.status_code
+
+                policy = slack_requests.slash_command(
+                    "/build",
+                    "policy showroom approvals=2",
+                    user_id=ADMIN,
+                    channel_id=CHANNEL,
+                    response_url=f"{slack_server.url}/response/policy",
+                )
+                assert await post(one, policy) == 200
+                await slack.wait_for(lambda s: bool(s.calls_to("response_url")), 20)
+                value = json.dumps({"project_id": PROJECT, "upload_id": upload.id})
+                ask = slack_requests.block_actions(
+                    ids.BUILD_DISTRIBUTE,
+                    value,
+                    user_id=requester,
+                    channel_id=CHANNEL,
+                    message_ts="1.1",
+                    response_url=f"{slack_server.url}/response/ask",
+                )
+                assert await post(two, ask) == 200
+
+                def request_message(s: FakeSlack) -> bool:
+                    return any("Approval #" in m.text for m in s.channel_messages(CHANNEL))
+
+                await slack.wait_for(request_message, 20)
+                [message] = [m for m in slack.channel_messages(CHANNEL) if "Approval #" in m.text]
+                approve = next(
+                    b for b in buttons(message.blocks) if b["action_id"] == ids.APPROVAL_APPROVE
+                )
+                before = len(slack.calls_to("response_url"))
+                clicks = [
+                    slack_requests.block_actions(
+                        ids.APPROVAL_APPROVE,
+                        approve["value"],
+                        user_id=user,
+                        channel_id=CHANNEL,
+                        message_ts=message.ts,
+                        response_url=f"{slack_server.url}/response/vote",
+                    )
+                    for user in approvers
+                ]
+                statuses = await asyncio.gather(
+                    *(post(replica, body) for body in clicks for replica in (one, two))
+                )
+                assert statuses == [200] * 6
+                await slack.wait_for(lambda s: len(s.calls_to("response_url")) >= before + 6, 20)
+                await slack.wait_for(
+                    lambda s: any(
+                        "ran it" in json.dumps(m.blocks) for m in s.channel_messages(CHANNEL)
+                    ),
+                    20,
+                )
+                distribute_path = ("POST", "/pixelStripeApi/projects/distribute-file")
+                assert counting_sim.counts.get(distribute_path) == 1
+                replies = slack.calls_to("response_url")[before:]
+                assert sum("completed request" in str(r.get("text")) for r in replies) == 1
+
+            records = [
+                r
+                async for r in AuditLog(db, keys=KeyRing.from_texts(AUDIT_KEY)).iter_records(
+                    AuditFilters(action="approve")
+                )
+            ]
+            steps = sorted(str(json.loads(r.params)["step"]) for r in records if r.outcome == "ok")
+            assert steps.count("run") == 1 and steps.count("request") == 1
+            assert 2 <= steps.count("vote") <= len(approvers)
         finally:
             await db.dispose()
 

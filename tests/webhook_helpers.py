@@ -12,7 +12,8 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.outbox import OutboxOptions, OutboxWorker, delivery_client
+from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker, delivery_client
+from handlers.blocks.notifications import NOTIFICATIONS
 from storage.db import Database
 from storage.outbox import OutboxRow
 from storage.webhooks import WebhookDelivery
@@ -116,8 +117,9 @@ async def counts(db: Database) -> tuple[int, int]:
 def make_worker(bot: Bot, **kwargs: Any) -> OutboxWorker:
     """A worker on the bot's database and fake Slack, with test timings."""
     kwargs.setdefault("options", FAST)
+    kwargs.setdefault("clock", bot.container.clock)
     return OutboxWorker(
-        bot.deps.db, delivery_client(bot.deps.slack), clock=bot.deps.clock, **kwargs
+        bot.container.db, delivery_client(bot.container.slack), NOTIFICATIONS, **kwargs
     )
 
 

@@ -176,7 +176,7 @@ async def run_demo_stack(
             provider_settings=sandbox.settings,
         )
         app = create_app(settings)
-        await migrate.upgrade(app.state.deps.db)
+        await migrate.upgrade(app.state.container.db)
         bot_app.app = app
         try:
             await bot_server.start()

@@ -1,1 +1,1 @@
-"""Background jobs: loops the app lifespan starts and cancels."""
+"""Background jobs (outbox delivery, queue runner, live poller, audit checkpoints) on one loop."""

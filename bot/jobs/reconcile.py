@@ -19,19 +19,17 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from bot.errors import ProviderError
+from bot.jobs.loop import repeat
 from bot.jobs.turns import Turns
+from bot.notifications.types import Notice
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack_models import Media
 from bot.webhooks.parse import STREAMSTACK, dedupe_key
 from storage.db import Database
-from storage.operations import OperationsStore
+from storage.operations import RECONCILED_PREFIX, OperationsStore
 from storage.webhooks import Intake, WebhookStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.reconcile")
 
@@ -44,21 +42,26 @@ STATUS_EVENTS = {
 }
 
 
-def notification_for(media: Media, event: str) -> dict[str, Any]:
+def notification_for(media: Media, event: str) -> Notice:
     """The notification a webhook for ``event`` would have carried, marked ``reconciled``."""
-    return {
-        "provider": STREAMSTACK,
-        "event": event,
-        "project": None,
-        "subject": media.uuid,
-        "timestamp": media.updated_at.isoformat() if media.updated_at else None,
-        "title": media.title or None,
-        "status": media.status,
-        "error": None,
-        "player_url": media.urls.player if media.urls else None,
-        "duration": media.duration,
-        "reconciled": True,
-    }
+    return Notice(
+        provider=STREAMSTACK,
+        event=event,
+        subject=media.uuid,
+        timestamp=media.updated_at.isoformat() if media.updated_at else None,
+        title=media.title or None,
+        status=media.status,
+        player_url=media.urls.player if media.urls else None,
+        duration=media.duration,
+        reconciled=True,
+    )
+
+
+def reconciled_payload(notification: Notice) -> str:
+    """The stored payload of a reconciled delivery: marked, so webhook health leaves it out."""
+    payload = json.dumps({"reconciled": True, **notification.to_payload()})
+    assert payload.startswith(RECONCILED_PREFIX)
+    return payload
 
 
 class Reconciler:
@@ -127,7 +130,7 @@ class Reconciler:
                     subject=item.uuid,
                     project=None,
                     dedupe_key=dedupe_key(STREAMSTACK, "reconciled", event, item.uuid),
-                    raw_payload=json.dumps({"reconciled": True, **notification}),
+                    raw_payload=reconciled_payload(notification),
                     notification=notification,
                     subject_key=f"{STREAMSTACK}:{item.uuid}",
                 ),
@@ -151,27 +154,5 @@ class Reconciler:
         Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
         turn picks one replica per interval.
         """
-        while True:
-            await self.sleep(self.interval)
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the job
-                log.exception("reconciliation failed")
-
-
-def install(deps: Deps) -> Reconciler | None:
-    """Add the job when StreamStack is configured and ``STREAMOPS_RECONCILE_MINUTES`` > 0."""
-    minutes = deps.settings.reconcile_minutes
-    if deps.streamstack is None or minutes <= 0:
-        return None
-    job = Reconciler(
-        deps.db,
-        deps.streamstack,
-        clock=deps.clock,
-        interval=minutes * 60,
-        default_channel=deps.settings.default_channel,
-    )
-    deps.background.append(job.run)
-    return job
+        await self.sleep(self.interval)
+        await repeat("reconcile", self.run_once, interval=self.interval, sleep=self.sleep)

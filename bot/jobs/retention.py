@@ -13,14 +13,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from bot.jobs.loop import repeat
 from bot.jobs.turns import Turns
 from storage.db import Database
 from storage.retention import RetentionStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.retention")
 
@@ -106,21 +103,5 @@ class RetentionJob:
         Nothing heavy runs while a replica starts (or a whole deploy restarts); from then on the
         turn picks one replica per interval.
         """
-        while True:
-            await self.sleep(self.interval)
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the job
-                log.exception("retention run failed")
-
-
-def install(deps: Deps) -> RetentionJob | None:
-    """Add the job to ``deps.background`` unless ``STREAMOPS_RETENTION_DAYS`` is 0."""
-    days = deps.settings.retention_days
-    if days <= 0:
-        return None
-    job = RetentionJob(deps.db, clock=deps.clock, retention=timedelta(days=days))
-    deps.background.append(job.run)
-    return job
+        await self.sleep(self.interval)
+        await repeat("retention", self.run_once, interval=self.interval, sleep=self.sleep)

@@ -14,10 +14,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.jobs.loop import repeat
 from storage.db import Database
-from storage.operations import OperationsStore
+from storage.operations import DUPLICATE, REFUSED, OperationsStore
 
 log = logging.getLogger("streamops.tallies")
+
+#: Webhook metric outcomes that are refusals (``streamops_webhooks_total``).
+REFUSALS = frozenset({"unauthorized", "invalid", "too_large"})
 
 
 def _hour(moment: datetime) -> datetime:
@@ -49,6 +53,14 @@ class TallyBuffer:
         self._counts: Counter[tuple[str, datetime, str]] = Counter()
         self._lock = asyncio.Lock()
 
+    def count_webhook(self, provider: str, outcome: str) -> None:
+        """Tally a webhook by its metric outcome: ``duplicate``, or a refusal (``unauthorized``,
+        ``invalid``, ``too_large``); accepted and ignored ones are stored deliveries already."""
+        if outcome == DUPLICATE:
+            self.add(provider, DUPLICATE)
+        elif outcome in REFUSALS:
+            self.add(provider, REFUSED)
+
     def add(self, provider: str, outcome: str) -> None:
         """Count one ``duplicate`` or ``refused`` webhook of ``provider`` now (no I/O)."""
         self._counts[(provider, _hour(self.clock()), outcome)] += 1
@@ -66,12 +78,7 @@ class TallyBuffer:
     async def run(self) -> None:
         """Flush every ``interval`` seconds; a last time when cancelled (shutdown)."""
         try:
-            while True:
-                await self.sleep(self.interval)
-                try:
-                    await self.flush()
-                except Exception:  # keep counting through a database hiccup
-                    log.exception("webhook tallies not written (kept for the next try)")
+            await repeat("tallies", self.flush, interval=self.interval, sleep=self.sleep)
         finally:
             if self._counts:
                 try:

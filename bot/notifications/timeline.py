@@ -16,9 +16,9 @@ intake), not only from what one channel was sent, so a channel subscribed to
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+
+from bot.notifications.types import Notice
 
 #: Rank of each step: the message shows the most advanced one, whatever the arrival order.
 RANK = {
@@ -65,9 +65,9 @@ class Timeline:
     steps: list[Step] = field(default_factory=list)
 
     @classmethod
-    def start(cls, notification: Mapping[str, Any]) -> Timeline:
+    def start(cls, notification: Notice) -> Timeline:
         """An empty timeline for the subject of ``notification``."""
-        return cls(provider=str(notification["provider"]), subject=str(notification["subject"]))
+        return cls(provider=notification.provider, subject=str(notification.subject))
 
     @classmethod
     def from_json(cls, text: str) -> Timeline:
@@ -84,20 +84,20 @@ class Timeline:
         """The event names seen, in arrival order."""
         return [s.event for s in self.steps]
 
-    def apply(self, notification: Mapping[str, Any]) -> bool:
+    def apply(self, notification: Notice) -> bool:
         """Add the step ``notification`` describes; False when it was already there."""
-        event = str(notification["event"])
-        timestamp = notification.get("timestamp")
+        event = notification.event
+        timestamp = notification.timestamp
         for key in ("project", "title", "file_url", "player_url"):
-            if notification.get(key):
-                setattr(self, key, notification[key])
+            if getattr(notification, key):
+                setattr(self, key, getattr(notification, key))
         if any(s.event == event and s.timestamp == timestamp for s in self.steps):
             return False
         if event == "build.approved":
-            prior = set(notification.get("prior_events") or ()) | set(self.events())
+            prior = set(notification.prior_events) | set(self.events())
             self.manual_release = "build.distributing" not in prior
-        detail = notification.get("objection") or notification.get("error")
-        reconciled = bool(notification.get("reconciled"))
+        detail = notification.objection or notification.error
+        reconciled = notification.reconciled
         self.steps.append(
             Step(event=event, timestamp=timestamp, detail=detail, reconciled=reconciled)
         )

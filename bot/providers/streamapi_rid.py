@@ -11,22 +11,13 @@ keeps the mark in the database, across restarts and replicas.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from collections.abc import Callable
 from typing import Protocol
 
-Clock = Callable[[], float]
+# The digest and the clock rule are shared with the database source (storage owns them).
+from storage.streamapi_rid import Clock, key_digest, now_ms
 
-
-def key_digest(api_key: str) -> str:
-    """SHA-256 hex of an API key: how rid marks are keyed without storing the key."""
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
-
-
-def now_ms(clock: Clock) -> int:
-    """The clock's current time in whole milliseconds."""
-    return int(clock() * 1000)
+__all__ = ["Clock", "ClockRidSource", "RidSource", "key_digest", "now_ms"]
 
 
 class RidSource(Protocol):

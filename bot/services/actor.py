@@ -117,3 +117,51 @@ async def authorize(
     except NotAuthorized as exc:
         await trail.record(action, "denied", target, str(exc))
         raise
+
+
+class Gate:
+    """Authorization in one style: every service asks here; refusals are audited.
+
+    Args:
+        authz: the role checker.
+        audit: where events go.
+        clock: the current time, for ``completed_at``.
+    """
+
+    def __init__(self, authz: Authorizer, audit: Auditor, clock: Callable[[], datetime]) -> None:
+        self.authz = authz
+        self.audit = audit
+        self.clock = clock
+
+    def trail(self, actor: Actor) -> AuditTrail:
+        """Where ``actor``'s attempts are audited."""
+        return AuditTrail(self.audit, actor, self.clock)
+
+    async def check(
+        self,
+        trail: AuditTrail,
+        permission: str,
+        action: str,
+        target: Target,
+        *,
+        refusal: tuple[str, str] | None = None,
+        record: bool = True,
+    ) -> None:
+        """Let the actor through, or audit the refusal and raise :class:`NotAuthorized`.
+
+        Args:
+            permission: e.g. ``"media.delete"``.
+            action: the audit action name, e.g. ``"delete"``.
+            target: what the refused action was about.
+            refusal: ``(audit message, user message)`` instead of the role hint.
+            record: False for plain reads whose refusal is not worth an audit row.
+        """
+        if not record:
+            await self.authz.require(trail.actor.user_id, permission)
+            return
+        if refusal is None:
+            await authorize(self.authz, trail, permission, action, target)
+            return
+        if not await self.authz.allowed(trail.actor.user_id, permission):
+            await trail.record(action, "denied", target, refusal[0])
+            raise NotAuthorized(refusal[1])

@@ -5,18 +5,18 @@ one upload and one distribute per two minutes per account; the slot is kept in
 the database (:class:`storage.builds.BuildStore`) so that every replica sees it,
 and the bot tells the user when the next one opens instead of sending a call
 Streampixel would refuse. Distributions can be queued for that moment; the
-scheduler runs them through :meth:`BuildService.run_next_due`.
+queue runner runs them through :meth:`BuildService.run_next_due`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.errors import InvalidInput, NotFound, ProviderError, RateLimited
+from bot.errors import InvalidInput, NotFound, ProviderError, RateLimited, UserFacingError
 from bot.providers.streampixel import (
     RATE_LIMIT_SECONDS,
     DistributeResult,
@@ -80,6 +80,17 @@ class QueuedRun:
     outcome: str
     message: str
     next_at: datetime | None = None
+
+
+class HasMessage(Protocol):
+    """A provider's (or our) answer to a distribution."""
+
+    @property
+    def message(self) -> str: ...
+
+
+#: Runs one claimed queued distribution.
+RunQueued = Callable[[Queued], Awaitable[HasMessage | SlotBusy]]
 
 
 def match_project(projects: list[Project], text: str) -> Project:
@@ -214,8 +225,12 @@ class BuildService:
             now=self.clock(),
         )
 
-    async def run_next_due(self) -> QueuedRun | None:
+    async def run_next_due(self, run: RunQueued | None = None) -> QueuedRun | None:
         """Run the oldest due queued distribution, if there is one.
+
+        Args:
+            run: what running it means (the release use case, with its checks);
+                a bare :meth:`distribute` if omitted.
 
         Returns:
             What happened, or None when nothing is due.
@@ -224,10 +239,15 @@ class BuildService:
         if queued is None:
             return None
         try:
-            result = await self.distribute(queued.project_id, queued.upload_id)
-        except ProviderError as exc:
-            await self.store.finish_queued(queued.id, FAILED, exc.message, self.clock())
-            return QueuedRun(queued, "failed", exc.message)
+            result: HasMessage | SlotBusy
+            if run is None:
+                result = await self.distribute(queued.project_id, queued.upload_id)
+            else:
+                result = await run(queued)
+        except (ProviderError, UserFacingError) as exc:
+            message = exc.message if isinstance(exc, ProviderError) else str(exc)
+            await self.store.finish_queued(queued.id, FAILED, message, self.clock())
+            return QueuedRun(queued, "failed", message)
         except BaseException:
             # Not ours to judge (e.g. cancelled at shutdown): let it run again later.
             await self.store.reschedule(queued.id, queued.run_at)

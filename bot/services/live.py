@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.providers.streamapi import HostIds, LiveSession, Session, StreamAPIClient, Theme, Video
 from bot.providers.streamapi_xml import PROVIDER
-from bot.services.actor import AuditTrail, Target
+from bot.services.actor import Actor, Gate, Target
 
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 _PRIVATE = re.compile(r"^[A-Za-z0-9]{1,40}$")
@@ -126,13 +126,18 @@ class LiveService:
 
     Args:
         client: the StreamAPI client, or None when StreamAPI is not configured.
+        gate: authorization and the audit trail.
         new_key: makes encoder keys (injectable for tests).
     """
 
     def __init__(
-        self, client: StreamAPIClient | None, new_key: Callable[[], str] = new_encoder_key
+        self,
+        client: StreamAPIClient | None,
+        gate: Gate,
+        new_key: Callable[[], str] = new_encoder_key,
     ) -> None:
         self._client_or_none = client
+        self.gate = gate
         self._new_key = new_key
 
     @property
@@ -168,9 +173,15 @@ class LiveService:
                 )
         return session
 
-    async def lookup(self, host_id: str) -> HostIds:
-        """Both ids of a host, from either one: digits are public, anything else private."""
+    async def lookup(self, actor: Actor, host_id: str) -> HostIds:
+        """Both ids of a host, from either one: digits are public, anything else private.
+
+        The private id lets its holder broadcast: only broadcasters may look it up.
+        """
         if _DIGITS.match(host_id):
+            trail = self.gate.trail(actor)
+            target = Target(PROVIDER, "host", host_id)
+            await self.gate.check(trail, "live.create", "host.lookup", target)
             return await self._client.private_hostid(host_id)
         if not _PRIVATE.match(host_id):
             raise InvalidInput(f"`{host_id[:40]}` is not a host id")
@@ -187,12 +198,19 @@ class LiveService:
         """The player layout themes."""
         return await self._client.themes()
 
-    async def create(self, options: CreateOptions, trail: AuditTrail) -> CreatedSession:
-        """Create a broadcast session with a fresh encoder key, auditing the outcome.
+    async def create(self, actor: Actor, words: list[str]) -> CreatedSession:
+        """``/live create``: a broadcast session with a fresh encoder key, audited.
 
         The audit row names the public host id, the username and privacy; the
         private host id and the encoder key stay out of it.
+
+        Raises:
+            NotAuthorized: the actor lacks the media role (audited).
         """
+        trail = self.gate.trail(actor)
+        options = parse_create(words)
+        target = Target(PROVIDER, "host", None, {"username": options.username or ""})
+        await self.gate.check(trail, "live.create", "session.create", target)
         params = {"username": options.username or "", "private": options.private}
         key = self._new_key()
         try:

@@ -1,17 +1,21 @@
-"""StreamStack videos for the ``/media`` command: argument rules and audited actions.
+"""``/media`` use cases: StreamStack videos, argument rules and audited actions.
 
 Reads (list, info, stats, embed) go straight to the client. Changes (delete,
-import from a URL, presigned upload) are audited as ``ok`` or ``failed`` here;
-refusals are audited by :func:`bot.services.actor.authorize` before we get here.
-Upload URLs and presigned targets are capabilities, so only their scheme, host
-and path ever reach the audit log or a channel.
+import from a URL, presigned upload) take the actor and run authorize →
+validate → claim (the Delete button) → provider call → audit row → a reply
+model. The Delete button and ``/media delete`` reach :meth:`MediaService.delete`
+and :meth:`MediaService.delete_prompt`. Upload URLs and presigned targets are
+capabilities, so only their scheme, host and path ever reach the audit log or
+a channel.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -25,7 +29,9 @@ from bot.providers.streamstack_models import (
     PresignedUpload,
     VideoStats,
 )
-from bot.services.actor import AuditTrail, Target
+from bot.services.actor import Actor, Gate, Target
+from bot.services.governance import Frozen, Governance
+from bot.services.oneshot import AlreadyUsed, Button, OneShot
 
 DEFAULT_PERIOD = "7d"
 PAGE_SIZE = 10
@@ -149,15 +155,57 @@ def top_shares(counts: dict[str, int], limit: int = 5) -> list[Share]:
     return shares
 
 
+@dataclass(frozen=True)
+class Deleted:
+    """A video StreamStack deleted."""
+
+    uuid: str
+    actor_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DeleteFailed:
+    """StreamStack refused or failed to delete; ``error`` is its error (the button is spent)."""
+
+    uuid: str
+    actor_id: str
+    at: datetime
+    error: ProviderError
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A video being imported from a URL (shown to the channel without the URL's query)."""
+
+    media: Media
+    actor_id: str
+    source: str
+
+
 class MediaService:
     """StreamStack operations as ``/media`` offers them.
 
     Args:
         client: the StreamStack client, or None when StreamStack is not configured.
+        gate: authorization and the audit trail.
+        once: one-shot button claims (Delete).
+        clock: the current time.
     """
 
-    def __init__(self, client: StreamStackClient | None) -> None:
+    def __init__(
+        self,
+        client: StreamStackClient | None,
+        gate: Gate,
+        once: OneShot,
+        clock: Callable[[], datetime],
+        governance: Governance | None = None,
+    ) -> None:
         self._client_or_none = client
+        self.gate = gate
+        self.once = once
+        self.clock = clock
+        self.governance = governance
 
     @property
     def _client(self) -> StreamStackClient:
@@ -185,37 +233,82 @@ class MediaService:
         )
         return media, embed
 
-    async def delete(self, uuid: str, trail: AuditTrail) -> None:
-        """Delete a video for good, auditing the outcome.
+    async def delete_prompt(self, actor: Actor, uuid: str) -> Media:
+        """``/media delete``: the video to ask about, once the actor may delete it."""
+        uuid = check_uuid(uuid)
+        trail = self.gate.trail(actor)
+        await self.gate.check(trail, "media.delete", "delete", Target(PROVIDER, "video", uuid))
+        return await self.info(uuid)
+
+    async def delete(
+        self, actor: Actor, uuid: str, *, button: Button
+    ) -> Deleted | DeleteFailed | AlreadyUsed:
+        """The Delete button: delete a video for good, once per button.
 
         Raises:
-            ProviderError: StreamStack refused or failed (audited as ``failed``).
+            NotAuthorized: the actor lacks the media role (audited).
         """
+        uuid = check_uuid(uuid)
+        trail = self.gate.trail(actor)
         target = Target(PROVIDER, "video", uuid)
+        await self.gate.check(trail, "media.delete", "delete", target)
+        if self.governance is not None:
+            decision = await self.governance.check(None, "delete", actor)
+            if isinstance(decision, Frozen):
+                raise await self.governance.refuse(trail, decision, "delete", None, uuid, target)
+        key = OneShot.key("media.delete", uuid, button)
+        used = await self.once.take("delete", key, actor.user_id)
+        if used is not None:
+            await trail.record("delete", "denied", target, "button already used")
+            return used
+        at = self.clock()
         try:
-            await self._client.delete_media(check_uuid(uuid))
+            await self._client.delete_media(uuid)
         except ProviderError as exc:
+            await self.once.done(key, "failed", exc.message)
             await trail.record("delete", "failed", target, exc.message)
-            raise
+            return DeleteFailed(uuid, actor.user_id, at, exc)
+        await self.once.done(key, "ok")
         await trail.record("delete", "ok", target)
+        return Deleted(uuid, actor.user_id, at)
 
-    async def import_url(self, url: str, title: str, trail: AuditTrail) -> Media:
-        """Import a video from a public URL, auditing the outcome (URL without its query)."""
-        target = Target(PROVIDER, "video", None, {"source": display_url(url), "title": title})
+    async def import_url(self, actor: Actor, url: str, title_words: list[str]) -> Imported:
+        """``/media upload``: import a video from a public URL (audited without the query).
+
+        Raises:
+            NotAuthorized: the actor lacks the media role (audited).
+            ProviderError: StreamStack refused (audited as failed).
+        """
+        url = check_source_url(url)
+        trail = self.gate.trail(actor)
+        shown = display_url(url)
+        target = Target(PROVIDER, "video", None, {"source": shown})
+        await self.gate.check(trail, "media.upload", "upload", target)
+        title = check_title(title_words, title_from_url(url))
+        target = Target(PROVIDER, "video", None, {"source": shown, "title": title})
         try:
             media = await self._client.upload_from_url(title=title, url=url)
         except ProviderError as exc:
             await trail.record("upload", "failed", target, exc.message)
             raise
-        done = Target(PROVIDER, "video", media.uuid, target.params)
-        await trail.record("upload", "ok", done)
-        return media
+        await trail.record("upload", "ok", Target(PROVIDER, "video", media.uuid, target.params))
+        return Imported(media, actor.user_id, shown)
 
-    async def presign(self, filename: str, title: str, trail: AuditTrail) -> PresignedUpload:
-        """Create a video and a direct-upload target for it, auditing the outcome.
+    async def presign(
+        self, actor: Actor, filename: str, title_words: list[str]
+    ) -> tuple[PresignedUpload, str]:
+        """``/media presign``: a video and a direct-upload target for it, and its title.
 
         The returned upload URL is a capability; only the requester should see it.
+
+        Raises:
+            NotAuthorized: the actor lacks the media role (audited).
+            ProviderError: StreamStack refused (audited as failed).
         """
+        trail = self.gate.trail(actor)
+        target = Target(PROVIDER, "video", None, {"filename": filename, "mode": "presign"})
+        await self.gate.check(trail, "media.upload", "upload", target)
+        title = check_title(title_words, filename.rsplit(".", 1)[0] or filename)
         content_type = content_type_for(filename)
         params = {"filename": filename, "title": title, "mode": "presign"}
         target = Target(PROVIDER, "video", None, params)
@@ -227,4 +320,4 @@ class MediaService:
             await trail.record("upload", "failed", target, exc.message)
             raise
         await trail.record("upload", "ok", Target(PROVIDER, "video", upload.uuid, params))
-        return upload
+        return upload, title

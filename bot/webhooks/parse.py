@@ -16,23 +16,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InvalidInput
+from bot.notifications.types import BUILD_EVENTS, MEDIA_EVENTS, WEBHOOK_TEST, Notice
 
 STREAMPIXEL = "streampixel"
 STREAMSTACK = "streamstack"
 
-#: Streampixel events we post, in pipeline order (``webhook.test`` is a standalone message).
-BUILD_EVENTS = (
-    "build.uploaded",
-    "build.downloading",
-    "build.extracting",
-    "build.saving",
-    "build.distributing",
-    "build.approved",
-    "build.rejected",
-)
-WEBHOOK_TEST = "webhook.test"
-#: StreamStack events we post, in pipeline order.
-MEDIA_EVENTS = ("media.uploaded", "media.transcoded", "media.published", "media.failed")
+# Event names are defined once, with the notification type (storage owns what it persists).
+__all__ = [
+    "BUILD_EVENTS",
+    "MEDIA_EVENTS",
+    "STREAMPIXEL",
+    "STREAMSTACK",
+    "WEBHOOK_TEST",
+    "WebhookEvent",
+    "dedupe_key",
+    "parse_streampixel",
+    "parse_streamstack",
+]
 
 MAX_FIELD = 500
 
@@ -48,7 +48,7 @@ class WebhookEvent:
         subject: the build ``uploadId`` or video ``uuid`` (None when absent).
         project: the Streampixel ``projectId`` (None for StreamStack).
         dedupe_key: equal for the same provider, event, ids and timestamp.
-        notification: what a notification about it needs (JSON-able).
+        notification: what a notification about it carries.
     """
 
     provider: str
@@ -57,7 +57,7 @@ class WebhookEvent:
     subject: str | None
     project: str | None
     dedupe_key: str
-    notification: dict[str, Any]
+    notification: Notice
 
     @property
     def subject_key(self) -> str:
@@ -109,16 +109,16 @@ def parse_streampixel(body: bytes) -> WebhookEvent:
     timestamp = _text(payload, "timestamp", required=True)
     upload = _text(payload, "uploadId", required=False)
     assert event is not None  # required above
-    notification = {
-        "provider": STREAMPIXEL,
-        "event": event,
-        "project": project,
-        "subject": upload,
-        "timestamp": timestamp,
-        "status": _text(payload, "status", required=False),
-        "objection": _text(payload, "objection", required=False),
-        "file_url": _text(payload, "fileUrl", required=False),
-    }
+    notification = Notice(
+        provider=STREAMPIXEL,
+        event=event,
+        project=project,
+        subject=upload,
+        timestamp=timestamp,
+        status=_text(payload, "status", required=False),
+        objection=_text(payload, "objection", required=False),
+        file_url=_text(payload, "fileUrl", required=False),
+    )
     return WebhookEvent(
         provider=STREAMPIXEL,
         event=event,
@@ -152,18 +152,18 @@ def parse_streamstack(body: bytes) -> WebhookEvent:
     timestamp = _text(payload, "timestamp", required=False)
     raw_urls = data.get("urls")
     urls: dict[str, Any] = raw_urls if isinstance(raw_urls, dict) else {}
-    notification = {
-        "provider": STREAMSTACK,
-        "event": event,
-        "project": None,
-        "subject": uuid,
-        "timestamp": timestamp,
-        "title": _loose(data.get("title")),
-        "status": _loose(data.get("status")),
-        "error": _loose(data.get("error") or data.get("message")),
-        "player_url": _loose(urls.get("player")),
-        "duration": data.get("duration") if isinstance(data.get("duration"), int | float) else None,
-    }
+    duration = data.get("duration")
+    notification = Notice(
+        provider=STREAMSTACK,
+        event=event,
+        subject=uuid,
+        timestamp=timestamp,
+        title=_loose(data.get("title")),
+        status=_loose(data.get("status")),
+        error=_loose(data.get("error") or data.get("message")),
+        player_url=_loose(urls.get("player")),
+        duration=duration if isinstance(duration, int | float) else None,
+    )
     return WebhookEvent(
         provider=STREAMSTACK,
         event=event,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.records import AuditPage, AuditRecord, AuditSummary
 from handlers import ids
 from handlers.blocks.parts import (
     SECTION_LIMIT,
@@ -14,8 +15,6 @@ from handlers.blocks.parts import (
     mention,
     section,
 )
-from storage.audit import AuditPage, AuditSummary
-from storage.audit_chain import AuditRecord
 
 _OUTCOME_ICON = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": ":x:"}
 

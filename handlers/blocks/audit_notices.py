@@ -6,6 +6,7 @@ came from the database or a reason string is escaped.
 
 from __future__ import annotations
 
+from bot.records import AuditAlarm, AuditHeadNotice, VerifyReport, WitnessHead
 from handlers.blocks.parts import (
     Block,
     code,
@@ -16,9 +17,6 @@ from handlers.blocks.parts import (
     section,
     slack_date,
 )
-from storage.audit_notices import AuditAlarm, AuditHeadNotice
-from storage.audit_verify import VerifyReport
-from storage.audit_witness import WitnessHead
 
 Message = tuple[str, list[Block]]
 

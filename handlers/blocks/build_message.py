@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.notifications.timeline import Timeline
+from bot.records import Stamp
 from handlers import ids
 from handlers.blocks.parts import (
     actions,
@@ -25,7 +26,6 @@ from handlers.blocks.parts import (
     section,
 )
 from handlers.blocks.releases import project_words, run_confirm, stamps_block
-from storage.timeline import Stamp
 
 Blocks = list[dict[str, Any]]
 

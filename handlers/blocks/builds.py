@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.providers.streampixel import Project, UploadResult, UserStats
+from bot.records import Build
 from bot.services.builds import ProjectLine
 from handlers import ids
 from handlers.blocks.parts import (
@@ -30,7 +31,6 @@ from handlers.blocks.parts import (
     section,
     slack_date,
 )
-from storage.builds import Build
 
 #: Builds offered as rollback buttons (newest first).
 ROLLBACK_CHOICES = 10

@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
+from bot.notifications.types import QUEUED_RESULT, Notice, QueuedResult
 from handlers import ids
+from handlers.blocks.approvals import governance_message
 from handlers.blocks.build_message import build_message
+from handlers.blocks.builds import VERBS, queued_result
 from handlers.blocks.media import delete_confirm
 from handlers.blocks.parts import actions, button, code, context, esc, link, section
 
@@ -118,22 +121,51 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     return f"{esc(t.title or 'Live session')} (host {esc(host)}): {_fallback(status)}", blocks
 
 
-def step_reply(notification: Mapping[str, Any]) -> tuple[str, bool]:
+def step_reply(notification: Notice) -> tuple[str, bool]:
     """The thread reply for one step, and whether to broadcast it to the channel."""
-    event = str(notification["event"])
+    event = notification.event
     text = status_of(event)
-    detail = notification.get("objection") or notification.get("error")
+    detail = notification.objection or notification.error
     if detail:
-        text += f": {esc(str(detail))}"
-    if notification.get("reconciled"):
+        text += f": {esc(detail)}"
+    if notification.reconciled:
         text += f" _({RECONCILED})_"
     return text[:_MAX_REPLY], event in BROADCAST
 
 
-def webhook_test_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
+def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
+    """A notification that is a message of its own (not a step of a pipeline)."""
+    governed = governance_message(notification)
+    if governed is not None:
+        return governed
+    if notification.get("event") == QUEUED_RESULT:
+        return queued_result_message(QueuedResult.from_payload(notification))
+    return webhook_test_message(Notice.from_payload(notification))
+
+
+def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
+    """The queue runner's report on a queued distribution, for the requester's channel."""
+    verb = VERBS[result.action]
+    text = (
+        f"Queued {verb.lower()} of {esc(result.upload_id)}: {result.outcome} "
+        f"({esc(result.message)})"
+    )
+    blocks = queued_result(
+        result.action,
+        result.project_id,
+        result.upload_id,
+        requested_by=result.requested_by,
+        outcome=result.outcome,
+        message=result.message,
+        at=result.at,
+    )
+    return text, blocks
+
+
+def webhook_test_message(notification: Notice) -> tuple[str, Blocks]:
     """The answer to ``webhook.test``: the webhook reaches us."""
-    project = code(notification.get("project") or "?")
-    when = esc(str(notification.get("timestamp") or ""))
+    project = code(notification.project or "?")
+    when = esc(notification.timestamp or "")
     text = f":white_check_mark: The Streampixel webhook works: test event for project {project}"
     if when:
         text += f" (sent {when})"
@@ -147,3 +179,23 @@ def _fallback(text: str) -> str:
         if end != -1:
             return text[end + 1 :].strip()
     return text
+
+
+class SlackNotifications:
+    """The renderer the delivery worker is handed (see ``bot.jobs.outbox_worker``)."""
+
+    def standalone(self, notification: Mapping[str, Any]) -> tuple[str, Blocks]:
+        """A notification that is a message of its own."""
+        return standalone_message(notification)
+
+    def pipeline(self, timeline: Timeline) -> tuple[str, Blocks]:
+        """The one message of a build, video or live session."""
+        return pipeline_message(timeline)
+
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
+        """The thread reply for one step."""
+        return step_reply(notification)
+
+
+#: The renderer instance the composition root hands to the delivery worker.
+NOTIFICATIONS = SlackNotifications()

@@ -11,6 +11,18 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.records import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    MISSED,
+    PENDING,
+    REFUSED,
+    VIA_ROLLBACK,
+    LiveBuild,
+    Schedule,
+    Stamp,
+)
 from bot.services.release_view import BuildView, Readiness, RollbackChoices
 from handlers import ids
 from handlers.blocks.parts import (
@@ -26,8 +38,6 @@ from handlers.blocks.parts import (
     section,
     slack_date,
 )
-from storage.schedules import CANCELLED, DONE, FAILED, MISSED, PENDING, REFUSED, Schedule
-from storage.timeline import VIA_ROLLBACK, LiveBuild, Stamp
 
 VERBS = {"distribute": "Distribute", "rollback": "Roll back to"}
 #: How a stamp's source reads after the actor (nothing for a plain click or command).

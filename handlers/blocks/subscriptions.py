@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.records import Subscription, WebhookDelivery
 from handlers.blocks.parts import channel_ref, code, esc
-from storage.subscriptions import Subscription
-from storage.webhooks import WebhookDelivery
 
 _OUTCOME = {
     "queued": ":hourglass: queued",

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.live_poller import LivePoller
-from bot.outbox import OutboxOptions, OutboxWorker
+from bot.jobs.live_poller import LivePoller
+from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.sandbox.streamapi_state import StreamAPISimulator
 from bot.serving import serve_in_background
+from handlers.blocks.notifications import NOTIFICATIONS
 from storage.outbox import OutboxStore
 from tests.harness import BOT_TOKEN
 from tests.providers.streamapi_fixtures import FakeClock, client_for, served
@@ -89,7 +90,11 @@ async def test_a_session_is_one_message_updated_when_it_ends(database, sim_url) 
             token=BOT_TOKEN, base_url=f"{slack_server.url}/api/", retry_handlers=[]
         )
         worker = OutboxWorker(
-            database, web, clock=lambda: NOW, options=OutboxOptions(channel_interval=0)
+            database,
+            web,
+            NOTIFICATIONS,
+            clock=lambda: NOW,
+            options=OutboxOptions(channel_interval=0),
         )
         poller = _poller(database, client)
         await poller.poll_once()

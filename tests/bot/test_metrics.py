@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
 from bot.metrics_db import QueueGauges
+from bot.notifications.types import Notice
 from bot.sandbox.slack import FakeSlack
 from storage.audit import AuditLog
 from storage.audit_events import AuditEvent
@@ -63,12 +64,12 @@ async def test_metrics_after_known_traffic(database: Database) -> None:
         assert ignored.status_code == 202
 
         slack.failures = 1  # the first Slack call answers 503 fatal_error; the retry succeeds
-        async with running_worker(bot, metrics=bot.deps.metrics):
-            await drained(bot.deps.db)
-        assert bot.deps.streamstack is not None
-        await bot.deps.streamstack.list_media()
-        await bot.deps.streamstack.list_media()
-        await AuditLog(bot.deps.db).record(
+        async with running_worker(bot, metrics=bot.container.metrics):
+            await drained(bot.container.db)
+        assert bot.container.streamstack is not None
+        await bot.container.streamstack.list_media()
+        await bot.container.streamstack.list_media()
+        await AuditLog(bot.container.db).record(
             AuditEvent(
                 action="distribute",
                 outcome="ok",
@@ -126,7 +127,7 @@ async def test_queue_gauges_read_the_shared_database_and_cache_briefly(database:
                 project="p",
                 dedupe_key=key,
                 raw_payload="{}",
-                notification={"event": "build.uploaded", "provider": "streampixel"},
+                notification=Notice(provider="streampixel", event="build.uploaded"),
                 subject_key=key,
             ),
             now - timedelta(minutes=minutes),
@@ -139,7 +140,9 @@ async def test_queue_gauges_read_the_shared_database_and_cache_briefly(database:
     assert metrics.registry.get_sample_value("streamops_outbox_backlog") == 2
     assert metrics.registry.get_sample_value("streamops_outbox_oldest_age_seconds") == 600
     await store.record(
-        Intake("streampixel", "build.uploaded", "c", "p", "c", "{}", {"event": "x"}, "c"),
+        Intake(
+            "streampixel", "build.uploaded", "c", "p", "c", "{}", Notice("streampixel", "x"), "c"
+        ),
         now,
         default_channel="Cc",
     )

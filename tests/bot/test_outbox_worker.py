@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox import OutboxOptions, OutboxWorker
+from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
+from bot.notifications.types import Notice
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import serve_in_background
+from handlers.blocks.notifications import NOTIFICATIONS
 from storage.coordination import Pacing
 from storage.outbox import OutboxStore
 from storage.webhooks import Intake, WebhookStore
@@ -46,13 +48,9 @@ async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
 
 
 async def _queue(db, event: str, key: str, subject: str = "up1") -> None:
-    notification = {
-        "provider": "streampixel",
-        "event": event,
-        "subject": subject,
-        "project": "P1",
-        "timestamp": key,
-    }
+    notification = Notice(
+        provider="streampixel", event=event, subject=subject, project="P1", timestamp=key
+    )
     await WebhookStore(db).record(
         Intake(
             provider="streampixel",
@@ -73,6 +71,7 @@ def _worker(db, client: AsyncWebClient, clock: Clock, **options: float) -> Outbo
     return OutboxWorker(
         db,
         client,
+        NOTIFICATIONS,
         clock=clock,
         sleep=clock.sleep,
         jitter=lambda: 1.0,

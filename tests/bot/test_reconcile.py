@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bot.jobs.reconcile import Reconciler
-from bot.jobs.reconcile import install as install_reconciler
 from storage.db import Database
+from storage.operations import OperationsStore
 from tests.providers.streamstack_fixtures import KEY_A, FakeClock, client_for, make_sim, served
 from tests.webhook_helpers import TOKEN, drained, quiet_bot, running_worker
 
@@ -50,18 +50,23 @@ async def test_a_missed_media_failed_is_found_and_posted_once(database: Database
         assert len(transport.lost) == 1
 
         now = datetime.fromtimestamp(clock.now, UTC) + timedelta(minutes=10)
-        assert bot.deps.streamstack is not None
+        assert bot.container.streamstack is not None
         reconciler = Reconciler(
-            bot.deps.db,
-            bot.deps.streamstack,
+            bot.container.db,
+            bot.container.streamstack,
             clock=lambda: now,
             interval=900,
             default_channel="C0DEFAULT",
         )
         assert await reconciler.run_once() == [("media.failed", broken.uuid)]
         async with running_worker(bot):
-            await drained(bot.deps.db)
+            await drained(bot.container.db)
         assert await reconciler.reconcile() == []  # found once, never again
+        # Webhook health counts the 4 webhooks that arrived, not the reconciled delivery.
+        [health] = await OperationsStore(bot.deps.db).webhook_health(
+            ("streamstack",), datetime.now(UTC), timedelta(days=3650)
+        )
+        assert health.accepted == 4
 
         messages = bot.slack.channel_messages("C0DEFAULT")
         [parent] = [m for m in messages if m.thread_ts is None and broken.uuid in m.text]
@@ -86,10 +91,10 @@ async def test_a_change_still_within_the_grace_period_is_left_to_its_webhook(
         quiet_bot(database, STREAMSTACK_API_KEY=KEY_A, STREAMSTACK_BASE_URL=sim_url) as bot,
     ):
         sim.seed_media("a", "Just failed", status="failed", at=clock.now - 30)
-        assert bot.deps.streamstack is not None
+        assert bot.container.streamstack is not None
         reconciler = Reconciler(
-            bot.deps.db,
-            bot.deps.streamstack,
+            bot.container.db,
+            bot.container.streamstack,
             clock=lambda: datetime.fromtimestamp(clock.now, UTC),
             interval=900,
             default_channel="C0DEFAULT",
@@ -109,10 +114,10 @@ async def test_a_failed_listing_reconciles_nothing(database: Database) -> None:
     ):
         sim.seed_media("a", "Failed", status="failed", at=sim.clock() - 600)
         sim.fail_next_requests(10, status=503)
-        assert bot.deps.streamstack is not None
+        assert bot.container.streamstack is not None
         reconciler = Reconciler(
-            bot.deps.db,
-            bot.deps.streamstack,
+            bot.container.db,
+            bot.container.streamstack,
             clock=lambda: datetime.fromtimestamp(sim.clock(), UTC),
             interval=900,
             default_channel="C0DEFAULT",
@@ -121,13 +126,15 @@ async def test_a_failed_listing_reconciles_nothing(database: Database) -> None:
 
 
 async def test_reconciliation_is_off_at_zero_minutes(database: Database) -> None:
-    """STREAMOPS_RECONCILE_MINUTES=0 installs no job; the default installs one."""
+    """STREAMOPS_RECONCILE_MINUTES=0 builds no job; a positive value builds one."""
     async with quiet_bot(
         database, STREAMSTACK_API_KEY=KEY_A, STREAMOPS_RECONCILE_MINUTES="0"
     ) as bot:
-        assert install_reconciler(bot.deps) is None
+        assert bot.container.reconciler is None
+        assert "reconcile" not in [job.name for job in bot.container.jobs]
     async with quiet_bot(
         database, STREAMSTACK_API_KEY=KEY_A, STREAMOPS_RECONCILE_MINUTES="15"
     ) as bot:
-        job = install_reconciler(bot.deps)
+        job = bot.container.reconciler
         assert job is not None and job.interval == 15 * 60
+        assert "reconcile" in [job.name for job in bot.container.jobs]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 
-from bot.deps import build_deps
+from bot.container import build_container
 from bot.sandbox.runner import run_sandbox
+from handlers.blocks.notifications import NOTIFICATIONS
 from storage.db import Database
 from tests.fakes import RecordingAuditor
 from tests.harness import make_settings
@@ -22,10 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_clients_built_from_sandbox_settings_reach_every_simulator(
     database: Database,
 ) -> None:
-    """Deps built from the sandbox's settings talk to all three simulators."""
+    """A container built from the sandbox's settings talk to all three simulators."""
     async with run_sandbox() as sandbox:
         settings = make_settings(database.url, "http://127.0.0.1:9/api/", **sandbox.settings)
-        deps = build_deps(settings, db=database, audit=RecordingAuditor())
+        deps = build_container(
+            settings, renderer=NOTIFICATIONS, db=database, audit=RecordingAuditor()
+        )
         assert deps.streampixel and deps.streamstack and deps.streamapi
         projects = await deps.streampixel.list_projects()
         videos = await deps.streamstack.list_all()

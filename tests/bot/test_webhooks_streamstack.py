@@ -33,8 +33,8 @@ async def test_simulator_deliveries_verify_and_parse() -> None:
     assert all(e.known for e in events)
     assert {e.subject for e in events} == {media.uuid}
     last = events[-1].notification
-    assert last["status"] == "published" and last["title"] == "Hooked"
-    assert last["timestamp"] is not None
+    assert last.status == "published" and last.title == "Hooked"
+    assert last.timestamp is not None
 
 
 @pytest.mark.parametrize("header", [None, "", "sha256=00", "sha1=abc"])
@@ -67,4 +67,4 @@ def test_an_event_without_data_still_parses() -> None:
     """A minimal event with only a name and a uuid is accepted, with no video details."""
     event = parse_streamstack(b'{"event":"media.failed","uuid":"u1"}')
     assert (event.event, event.subject, event.known) == ("media.failed", "u1", True)
-    assert (event.notification["title"], event.notification["timestamp"]) == (None, None)
+    assert (event.notification.title, event.notification.timestamp) == (None, None)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.jobs.queue_runner import QueueRunner
+from bot.sandbox.slack import FakeSlack
 from bot.sandbox.streampixel_state import DEMO_API_KEY, DEMO_USER_ID, StreampixelSimulator
-from handlers.build_queue import QueueScheduler
 from storage.db import Database
 from tests.harness import Bot, running_bot
 from tests.providers.streampixel_fixtures import FakeClock, demo_simulator, running_simulator
@@ -32,13 +33,9 @@ class Env:
         return datetime.fromtimestamp(self.clock.now, UTC)
 
     @property
-    def scheduler(self) -> QueueScheduler:
-        """The queue scheduler the bot registered as a background job."""
-        for job in self.bot.deps.background:
-            owner = getattr(job, "__self__", None)
-            if isinstance(owner, QueueScheduler):
-                return owner
-        raise LookupError("no QueueScheduler among the background jobs")
+    def scheduler(self) -> QueueRunner:
+        """The queue runner among the bot's background jobs."""
+        return self.bot.container.queue_runner
 
     def distributions(self, upload_id: str) -> int:
         """How many distributions of ``upload_id`` reached the simulator."""
@@ -87,19 +84,28 @@ def text_of(payload: dict[str, Any]) -> str:
 
 @contextlib.asynccontextmanager
 async def build_env(
-    database: Database, sim: StreampixelSimulator | None = None
+    database: Database,
+    sim: StreampixelSimulator | None = None,
+    *,
+    slack: FakeSlack | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Env]:
-    """The demo simulator and the bot pointed at it, with a releaser and a viewer."""
-    async with (
-        running_simulator(sim=sim or demo_simulator()) as running,
-        running_bot(
+    """The demo simulator and the bot pointed at it, with a releaser and a viewer.
+
+    Args:
+        slack: the fake Slack to use (e.g. one that is down); a fresh one if omitted.
+        overrides: more settings for the bot.
+    """
+    async with running_simulator(sim=sim or demo_simulator()) as running:
+        clock = running.clock
+        async with running_bot(
             database,
+            slack,
+            clock=lambda: datetime.fromtimestamp(clock.now, UTC),
+            **overrides,
             STREAMPIXEL_BASE_URL=running.base_url,
             STREAMPIXEL_API_KEY=DEMO_API_KEY,
             STREAMPIXEL_USER_ID=DEMO_USER_ID,
-        ) as bot,
-    ):
-        clock = running.clock
-        bot.deps.clock = lambda: datetime.fromtimestamp(clock.now, UTC)
-        await bot.deps.authz.store.grant(RELEASER, "releaser", "test")
-        yield Env(bot, running.sim, clock)
+        ) as bot:
+            await bot.container.authz.store.grant(RELEASER, "releaser", "test")
+            yield Env(bot, running.sim, clock)

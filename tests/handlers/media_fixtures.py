@@ -67,7 +67,7 @@ class Stack:
 
     def events(self, action: str | None = None) -> list[Any]:
         """Audit events recorded so far (of one action, if given)."""
-        events = self.bot.deps.audit.events  # type: ignore[attr-defined]
+        events = self.bot.container.audit.events  # type: ignore[attr-defined]
         return [e for e in events if action is None or e.action == action]
 
 
@@ -124,5 +124,5 @@ async def running_stack(
             settings["STREAMAPI_SECRET"] = streamapi_sandbox.DEMO_SECRET
             settings["STREAMAPI_BASE_URL"] = f"{sa_server.url}{streamapi_sandbox.BASE_PATH}"
         bot = await servers.enter_async_context(running_bot(database, **settings))
-        await bot.deps.authz.store.grant(MEDIA_USER, "media", granted_by="UADMIN01")
+        await bot.container.authz.store.grant(MEDIA_USER, "media", granted_by="UADMIN01")
         yield Stack(bot, stack_sim, api_sim, ss_http, sa_http)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.notifications.types import Notice
 from bot.services.release_view import Readiness, known_to_fail, readiness, rollback_choices
 from handlers import ids
 from handlers.blocks import releases
@@ -221,7 +222,7 @@ def test_the_build_message_names_the_project_and_keeps_its_stamps() -> None:
 
     t = Timeline(provider="streampixel", subject="abc", project=P)
     for event in ("build.uploaded", "build.saving", "build.approved"):
-        t.apply({"event": event, "timestamp": event, "prior_events": []})
+        t.apply(Notice(provider="streampixel", event=event, timestamp=event))
     text, blocks = build_message(t, status_of=status_of, progress="p", project_name="Show <1>")
     assert "*Build* `abc` of *Show &lt;1&gt;* (`" in text_of({"blocks": blocks})
     assert [b["text"]["text"] for b in buttons(blocks)] == ["Distribute"]

@@ -39,7 +39,7 @@ def audit_rows(env: Env) -> list[tuple[str, str, str, str]]:
     """(action, outcome, actor, source) of every audited event so far."""
     return [
         (e.action, e.outcome, e.actor_id, e.source)
-        for e in env.bot.deps.audit.events  # type: ignore[attr-defined]
+        for e in env.bot.container.audit.events  # type: ignore[attr-defined]
     ]
 
 
@@ -94,7 +94,7 @@ async def test_provider_refusal_is_shown_and_the_button_stays_usable(env: Env) -
     assert reply["text"] == ":x: Streampixel said: File has no URL"
     assert audit_rows(env) == [("distribute", "failed", RELEASER, "button")]
     key = f"distribute:{SHOWROOM}:{REJECTED_BUILD}:{CHANNEL}:4.1"
-    assert await env.bot.deps.claims.get(key) is None
+    assert await env.bot.container.claims.get(key) is None
     await env.bot.click("build_distribute", click, user_id=RELEASER, message_ts="4.1")
     second = (await env.reply_count(2))[1]
     assert "already used" not in text_of(second) and "next slot opens" in text_of(second)
@@ -130,7 +130,7 @@ async def test_busy_slot_offers_a_queue_that_runs_when_the_clock_passes_it(env: 
     )
     queued_reply = (await env.reply_count(3))[2]
     assert "queued" in text_of(queued_reply) and buttons(queued_reply["blocks"]) == []
-    [queued] = await BuildStore(env.bot.deps.db).queued()
+    [queued] = await BuildStore(env.bot.container.db).queued()
     assert (queued.upload_id, queued.state) == (second, "pending")
     assert queued.run_at > opens
 
@@ -144,7 +144,7 @@ async def test_busy_slot_offers_a_queue_that_runs_when_the_clock_passes_it(env: 
     assert env.distributions(second) == 1
     [posted] = env.bot.slack.channel_messages(CHANNEL)
     assert second in posted.text and f"<@{RELEASER}>" in json.dumps(posted.blocks)
-    [done] = await BuildStore(env.bot.deps.db).queued()
+    [done] = await BuildStore(env.bot.container.db).queued()
     assert done.state == DONE
     assert audit_rows(env)[-1] == ("distribute", "ok", RELEASER, "scheduler")
     assert [row[:2] for row in audit_rows(env)] == [
@@ -161,7 +161,7 @@ async def test_viewer_cannot_queue(env: Env) -> None:
     await env.bot.click("build_queue_distribute", payload, user_id=VIEWER)
     [reply] = await env.reply_count(1)
     assert "releaser" in reply["text"]
-    assert await BuildStore(env.bot.deps.db).queued() == []
+    assert await BuildStore(env.bot.container.db).queued() == []
     assert audit_rows(env) == [("queue", "denied", VIEWER, "button")]
 
 

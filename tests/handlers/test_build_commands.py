@@ -67,9 +67,9 @@ async def test_upload_reaches_the_simulator_and_is_remembered(env: Env) -> None:
     assert new.auto_release is False and new.project_id == SHOWROOM
     assert reply["response_type"] == "in_channel"
     assert new.id in text_of(reply) and f"<@{RELEASER}>" in text_of(reply)
-    known = await BuildStore(env.bot.deps.db).get_build(SHOWROOM, new.id)
+    known = await BuildStore(env.bot.container.db).get_build(SHOWROOM, new.id)
     assert known is not None and known.requested_by == RELEASER and known.auto_release is False
-    [event] = env.bot.deps.audit.events  # type: ignore[attr-defined]
+    [event] = env.bot.container.audit.events  # type: ignore[attr-defined]
     assert (event.action, event.outcome, event.target_id, event.source) == (
         "upload",
         "ok",
@@ -87,7 +87,7 @@ async def test_second_upload_within_the_window_is_not_sent(env: Env) -> None:
     second = (await env.reply_count(2))[1]
     assert "one upload per 2 minutes" in second["text"] and "Nothing was sent" in second["text"]
     assert sum(1 for u in env.sim.uploads.values() if u.file_url == BUILD_URL) == 1
-    outcomes = [e.outcome for e in env.bot.deps.audit.events]  # type: ignore[attr-defined]
+    outcomes = [e.outcome for e in env.bot.container.audit.events]  # type: ignore[attr-defined]
     assert outcomes == ["ok", "denied"]
 
 
@@ -98,7 +98,7 @@ async def test_viewer_upload_is_refused_and_audited(env: Env) -> None:
     [reply] = await env.reply_count(1)
     assert "you need the *releaser* role" in reply["text"]
     assert len(env.sim.uploads) == before
-    [event] = env.bot.deps.audit.events  # type: ignore[attr-defined]
+    [event] = env.bot.container.audit.events  # type: ignore[attr-defined]
     assert (event.action, event.outcome, event.actor_id) == ("upload", "denied", VIEWER)
 
 
@@ -116,7 +116,7 @@ async def test_distribute_answers_with_a_confirmed_button_naming_the_build(env: 
 
 async def test_rollback_offers_known_builds_newest_first(env: Env) -> None:
     """/build rollback without an id lists the known builds newest first, each confirmed."""
-    store = BuildStore(env.bot.deps.db)
+    store = BuildStore(env.bot.container.db)
     for i, upload_id in enumerate(["aaa111", "bbb222", "ccc333"]):
         await store.remember_upload(
             SHOWROOM,
@@ -138,7 +138,7 @@ async def test_rollback_offers_known_builds_newest_first(env: Env) -> None:
 
 async def test_builds_lists_known_uploads_with_status_and_pages(env: Env) -> None:
     """/build builds shows the last pipeline status of each known build, with a Next button."""
-    store = BuildStore(env.bot.deps.db)
+    store = BuildStore(env.bot.container.db)
     for i in range(12):
         await store.note_pipeline_event(
             SHOWROOM, f"up{i:02d}", "Approved", None, None, env.now() + timedelta(minutes=i)

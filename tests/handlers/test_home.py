@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.notifications.types import Notice
 from bot.sandbox.slack import FakeSlack
 from handlers import ids
 from storage.approvals import ApprovalStore
@@ -120,7 +121,7 @@ async def _seed(db: Database) -> int:
         Intake(
             provider="streampixel", event="build.rejected", subject="up-bad-9", project="p1",
             dedupe_key="failed-one", raw_payload="{}", subject_key="",
-            notification={"event": "webhook.test", "provider": "streampixel", "project": "p1"},
+            notification=Notice(provider="streampixel", event="webhook.test", project="p1"),
         ),
         NOW - timedelta(minutes=5),
         default_channel="CGONE",
@@ -206,7 +207,7 @@ async def test_retry_redelivers_the_failed_notification_once_and_is_audited(
             expected = "Retried" if click == 0 else "not failed (already retried?)"
             assert expected in _text(view)
         async with running_worker(bot):
-            await drained(bot.deps.db)
+            await drained(bot.container.db)
     posts = [p for p in slack.calls_to("chat.postMessage") if p.get("channel") == "CGONE"]
     assert len(posts) == 1
     [row] = await OutboxStore(database).rows(channel="CGONE")

@@ -158,7 +158,7 @@ async def test_failed_delete_is_reported_and_audited(stack: Stack) -> None:
     assert stack.streamstack_http.count("DELETE") == 1
     (event,) = stack.events("delete")
     assert event.outcome == "failed" and event.message == "Internal server error"
-    claim = await stack.bot.deps.claims.get(f"media.delete:{video.uuid}:5.5")
+    claim = await stack.bot.container.claims.get(f"media.delete:{video.uuid}:C0CHANNEL1:5.5")
     assert claim is not None and claim.outcome == "failed"
 
 
@@ -170,7 +170,7 @@ async def test_delete_from_a_real_media_failed_notification(database: Database) 
         async with running_worker(bot):
             payload = streamstack_hook("media.failed", uuid=video.uuid, status="failed")
             assert (await post_webhook(bot, "streamstack", payload)).status_code == 200
-            await drained(bot.deps.db)
+            await drained(bot.container.db)
         (notice,) = [m for m in bot.slack.channel_messages("C0DEFAULT") if m.thread_ts is None]
 
         await bot.click(

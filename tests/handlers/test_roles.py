@@ -10,17 +10,17 @@ def audit_rows(bot: Bot) -> list[tuple[str, str, str, str | None]]:
     """(action, outcome, actor, target) of every audited event."""
     return [
         (e.action, e.outcome, e.actor_id, e.target_id)
-        for e in bot.deps.audit.events  # type: ignore[attr-defined]
+        for e in bot.container.audit.events  # type: ignore[attr-defined]
     ]
 
 
 async def test_admin_grants_with_a_slack_mention_and_revokes_with_a_bare_id(bot: Bot) -> None:
     """An escaped mention and a bare id both name the user; the role is stored and removed."""
-    store = RoleStore(bot.deps.db)
+    store = RoleStore(bot.container.db)
     await bot.command("/streamops", "roles grant <@U0BOB123|bob> Releaser", user_id=ADMIN)
     await bot.slack.wait_for(lambda s: len(s.calls_to("response_url")) == 1)
     assert await store.roles_of("U0BOB123") == {"releaser"}
-    assert await bot.deps.authz.allowed("U0BOB123", "build.distribute")
+    assert await bot.container.authz.allowed("U0BOB123", "build.distribute")
     await bot.command("/streamops", "roles revoke U0BOB123 releaser", user_id=ADMIN)
     await bot.slack.wait_for(lambda s: len(s.calls_to("response_url")) == 2)
     assert await store.roles_of("U0BOB123") == set()
@@ -37,18 +37,18 @@ async def test_admin_grants_with_a_slack_mention_and_revokes_with_a_bare_id(bot:
 
 async def test_non_admin_cannot_grant_and_is_audited(bot: Bot) -> None:
     """A releaser trying to grant admin to themselves is refused; nothing is stored."""
-    await RoleStore(bot.deps.db).grant("U0REL", "releaser", ADMIN)
+    await RoleStore(bot.container.db).grant("U0REL", "releaser", ADMIN)
     await bot.command("/streamops", "roles grant <@U0REL> admin", user_id="U0REL")
     await bot.slack.wait_for(lambda s: bool(s.calls_to("response_url")))
     [reply] = bot.slack.calls_to("response_url")
     assert "you need the *admin* role" in reply["text"]
-    assert await RoleStore(bot.deps.db).roles_of("U0REL") == {"releaser"}
+    assert await RoleStore(bot.container.db).roles_of("U0REL") == {"releaser"}
     assert audit_rows(bot) == [("role.grant", "denied", "U0REL", "U0REL")]
 
 
 async def test_list_shows_configured_admins_and_grants(bot: Bot) -> None:
     """roles list names the STREAMOPS_ADMINS and every stored grant."""
-    await RoleStore(bot.deps.db).grant("U0MED", "media", ADMIN)
+    await RoleStore(bot.container.db).grant("U0MED", "media", ADMIN)
     await bot.command("/streamops", "roles list", user_id=ADMIN)
     await bot.slack.wait_for(lambda s: bool(s.calls_to("response_url")))
     text = bot.slack.calls_to("response_url")[0]["text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.container import Container
 from bot.errors import InvalidInput, RateLimited
 from handlers.router import CommandRouter, Invocation
 from tests.harness import Bot
@@ -15,25 +16,31 @@ def _probe_router(bot: Bot) -> list[Invocation]:
     router = CommandRouter("/probe", "a probe")
 
     @router.sub("echo", "echo <word> [more]", "say it back", min_args=1, max_args=2)
-    async def echo(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def echo(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         seen.append(inv)
         await respond(text=" ".join(inv.args))
 
     @router.sub("bad", "bad", "refuses")
-    async def bad(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def bad(inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
         raise InvalidInput("that value is wrong")
 
     @router.sub("slow", "slow", "provider says wait")
-    async def slow(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def slow(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         raise RateLimited(
             "streampixel", "Rate limit exceeded. Try again in 2 minutes.", retry_after=120
         )
 
     @router.sub("boom", "boom", "crashes")
-    async def boom(inv: Invocation, respond: AsyncRespond, _: AsyncWebClient) -> None:
+    async def boom(
+        inv: Invocation, _c: Container, respond: AsyncRespond, _: AsyncWebClient
+    ) -> None:
         raise RuntimeError("internal detail that must not leak")
 
-    router.register(bot.bolt)
+    router.register(bot.bolt, bot.container)
     return seen
 
 

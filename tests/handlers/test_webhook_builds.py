@@ -37,7 +37,7 @@ async def test_pipeline_events_update_the_known_build(bot: Bot) -> None:
         headers=headers,
     )
     assert first.status_code == second.status_code == 200
-    builds = await BuildStore(bot.deps.db).builds_for("664f1a2b3c4d5e6f7a8b9c0d")
+    builds = await BuildStore(bot.container.db).builds_for("664f1a2b3c4d5e6f7a8b9c0d")
     assert [(b.upload_id, b.last_status, b.objection) for b in builds] == [
         ("665a2b3c4d5e6f7a8b9c0e20", "Reject", "bad format")
     ]
@@ -55,7 +55,7 @@ async def test_an_older_event_arriving_late_does_not_overwrite_a_newer_status(bo
     await bot.http.post(
         url, content=_event("build.uploaded", "pending", "2026-11-26T10:00:00Z"), headers=headers
     )
-    builds = await BuildStore(bot.deps.db).builds_for("664f1a2b3c4d5e6f7a8b9c0d")
+    builds = await BuildStore(bot.container.db).builds_for("664f1a2b3c4d5e6f7a8b9c0d")
     assert [(b.last_status, b.objection, b.file_url) for b in builds] == [
         ("Reject", "bad format", "https://bucket.example/builds/v1.zip")
     ]

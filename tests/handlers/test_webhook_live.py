@@ -47,7 +47,7 @@ async def test_distributing_webhooks_move_the_live_mark_and_replays_change_nothi
         == 200
     )
     assert await post(bot, first) == 200  # a replay: deduplicated at intake
-    state = await TimelineStore(bot.deps.db).live_state(PROJECT)
+    state = await TimelineStore(bot.container.db).live_state(PROJECT)
     assert state.current is not None and state.previous is not None
     assert (state.current.upload_id, state.current.by, state.current.via) == (
         "B",
@@ -55,4 +55,4 @@ async def test_distributing_webhooks_move_the_live_mark_and_replays_change_nothi
         VIA_PROVIDER,
     )
     assert state.previous.upload_id == "A"
-    assert await TimelineStore(bot.deps.db).stamps(PROJECT, "A") == []
+    assert await TimelineStore(bot.container.db).stamps(PROJECT, "A") == []

@@ -61,7 +61,7 @@ async def test_auto_release_build_is_one_message_updated_in_place_with_replies(h
     events = [*PIPELINE, "build.distributing", "build.approved"]
     async with running_worker(bot):
         await _send_all(bot, events)
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
     assert parent.edits == len(events) - 1
     assert UPLOAD in parent.text and "Approved and distributed" in parent.text
@@ -78,7 +78,7 @@ async def test_manual_release_approved_carries_distribute_until_distributing(hoo
     """approved with no distributing before it offers Distribute; distributing then removes it."""
     async with running_worker(bot):
         await _send_all(bot, [*PIPELINE, "build.approved"])
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
         [parent] = _parents(bot.slack, "C0DEFAULT")
         [button] = _buttons(parent.blocks)
         assert button["action_id"] == ids.BUILD_DISTRIBUTE
@@ -87,7 +87,7 @@ async def test_manual_release_approved_carries_distribute_until_distributing(hoo
             bot, "streampixel", streampixel("build.distributing", minute=30)
         )
         assert response.status_code == 200
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
     assert _buttons(parent.blocks) == []
     assert "Approved and distributed" in parent.text
@@ -103,7 +103,7 @@ async def test_rejection_shows_the_objection_and_is_broadcast(hook_bot) -> None:
             bot, "streampixel", streampixel("build.rejected", minute=9, objection=objection)
         )
         assert response.status_code == 200
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
     assert any(objection in json.dumps(b) for b in parent.blocks)
     assert "Rejected" in parent.text
@@ -120,7 +120,7 @@ async def test_media_failed_offers_delete_and_details_and_is_broadcast(hook_bot)
         for event in ("media.uploaded", "media.failed"):
             response = await post_webhook(bot, "streamstack", streamstack(event, status="failed"))
             assert response.status_code == 200
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
     assert VIDEO in parent.text
     buttons = {b["action_id"]: b["value"] for b in _buttons(parent.blocks)}
@@ -135,7 +135,7 @@ async def test_published_video_links_the_player(hook_bot) -> None:
     async with running_worker(bot):
         for event in ("media.uploaded", "media.transcoded", "media.published"):
             await post_webhook(bot, "streamstack", streamstack(event, status="published"))
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
     assert parent.edits == 2
     assert f"https://streamstack.it/player/{VIDEO}" in json.dumps(parent.blocks)
@@ -148,11 +148,11 @@ async def test_webhook_test_answers_in_the_channel(hook_bot) -> None:
     async with running_worker(bot):
         response = await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
         assert response.status_code == 200
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [message] = bot.slack.channel_messages("C0DEFAULT")
     assert "webhook works" in message.text
     assert PROJECT in json.dumps(message.blocks)
-    [delivery] = await WebhookStore(bot.deps.db).recent()
+    [delivery] = await WebhookStore(bot.container.db).recent()
     assert delivery.outcome == "posted"
 
 
@@ -162,7 +162,7 @@ async def test_slack_outage_then_recovery_loses_and_doubles_nothing(database) ->
     async with quiet_bot(database, slack) as bot, running_worker(bot):
         await _send_all(bot, [*PIPELINE, "build.distributing", "build.approved"])
         await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
-        await drained(bot.deps.db, within=15)
+        await drained(bot.container.db, within=15)
     assert slack.failures == 0
     [parent] = _parents(slack, "C0DEFAULT")[:1]
     assert len(_parents(slack, "C0DEFAULT")) == 2  # the build's message and the test answer
@@ -186,7 +186,7 @@ async def test_rate_limited_slack_is_waited_out_and_then_delivered_once(database
         await slack.wait_for(lambda s: len(s.calls_to("chat.postMessage")) >= 1)
         calls_while_limited.append(len(slack.calls_to("chat.postMessage")))
         slack.retry_after = None
-        await drained(bot.deps.db, within=10)
+        await drained(bot.container.db, within=10)
     assert calls_while_limited == [1]
     assert len(slack.calls_to("chat.postMessage")) == 2
     assert len(slack.channel_messages("C0DEFAULT")) == 1
@@ -217,7 +217,7 @@ async def test_permanent_slack_error_marks_the_row_and_delivery_failed(database)
         slack._m_chat_postMessage = lambda p: {"ok": False, "error": "channel_not_found"}  # type: ignore[method-assign]
         async with running_worker(bot):
             await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
-            await drained(bot.deps.db)
+            await drained(bot.container.db)
         slack._m_chat_postMessage = original  # type: ignore[method-assign]
     [delivery] = await WebhookStore(database).recent()
     assert delivery.outcome == "failed"
@@ -225,10 +225,10 @@ async def test_permanent_slack_error_marks_the_row_and_delivery_failed(database)
 
 
 async def test_the_app_runs_its_own_delivery_worker(database) -> None:
-    """With default settings, build_deps installs the worker: a webhook reaches Slack unaided."""
+    """With default settings, the container runs the worker: a webhook reaches Slack unaided."""
     async with running_bot(database) as bot:
         await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
         await bot.slack.wait_for(lambda s: bool(s.channel_messages("C0DEFAULT")))
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [message] = bot.slack.channel_messages("C0DEFAULT")
     assert "webhook works" in message.text

@@ -39,7 +39,7 @@ async def test_wrong_or_missing_token_is_404_and_stores_nothing(hook_bot) -> Non
         assert response.status_code == 404
     response = await post_webhook(bot, "streamstack", streamstack("media.uploaded"), token="nope")
     assert response.status_code == 404
-    assert await counts(bot.deps.db) == (0, 0)
+    assert await counts(bot.container.db) == (0, 0)
 
 
 async def test_unset_webhook_token_refuses_every_request(database) -> None:
@@ -47,7 +47,7 @@ async def test_unset_webhook_token_refuses_every_request(database) -> None:
     async with quiet_bot(database, STREAMOPS_WEBHOOK_TOKEN=None) as bot:
         response = await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
         assert response.status_code == 404
-        assert await counts(bot.deps.db) == (0, 0)
+        assert await counts(bot.container.db) == (0, 0)
 
 
 async def test_malformed_bodies_are_400_with_a_reason_and_store_nothing(hook_bot) -> None:
@@ -70,7 +70,7 @@ async def test_malformed_bodies_are_400_with_a_reason_and_store_nothing(hook_bot
     response = await post_webhook(bot, "streamstack", no_uuid)
     assert response.status_code == 400
     assert "uuid" in response.json()["error"]
-    assert await counts(bot.deps.db) == (0, 0)
+    assert await counts(bot.container.db) == (0, 0)
 
 
 async def test_known_event_is_stored_with_its_outbox_row_before_the_2xx(hook_bot) -> None:
@@ -79,11 +79,11 @@ async def test_known_event_is_stored_with_its_outbox_row_before_the_2xx(hook_bot
     response = await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
     assert response.status_code == 200
     assert response.json() == {"ok": True, "result": "queued"}
-    rows = await OutboxStore(bot.deps.db).rows()
+    rows = await OutboxStore(bot.container.db).rows()
     assert [(r.channel, r.subject_key, r.status) for r in rows] == [
         ("C0DEFAULT", f"streampixel:{UPLOAD}", "pending")
     ]
-    [delivery] = await WebhookStore(bot.deps.db).recent()
+    [delivery] = await WebhookStore(bot.container.db).recent()
     assert (delivery.provider, delivery.event, delivery.subject, delivery.project) == (
         "streampixel",
         "build.uploaded",
@@ -103,7 +103,7 @@ async def test_replayed_delivery_is_stored_once(hook_bot) -> None:
     assert again.status_code == 200
     assert again.json()["result"] == "duplicate"
     assert later.json()["result"] == "queued"
-    assert await counts(bot.deps.db) == (2, 2)
+    assert await counts(bot.container.db) == (2, 2)
 
 
 async def test_unknown_event_is_stored_and_answered_202_without_a_notification(hook_bot) -> None:
@@ -112,8 +112,8 @@ async def test_unknown_event_is_stored_and_answered_202_without_a_notification(h
     response = await post_webhook(bot, "streampixel", streampixel("build.archived"))
     assert response.status_code == 202
     assert response.json()["result"] == "ignored"
-    assert await counts(bot.deps.db) == (1, 0)
-    [delivery] = await WebhookStore(bot.deps.db).recent()
+    assert await counts(bot.container.db) == (1, 0)
+    [delivery] = await WebhookStore(bot.container.db).recent()
     assert (delivery.event, delivery.outcome) == ("build.archived", "ignored")
 
 
@@ -123,7 +123,7 @@ async def test_without_subscription_or_default_channel_the_delivery_is_unrouted(
         response = await post_webhook(bot, "streampixel", streampixel("build.uploaded"))
         assert response.status_code == 200
         assert response.json()["result"] == "unrouted"
-        assert await counts(bot.deps.db) == (1, 0)
+        assert await counts(bot.container.db) == (1, 0)
 
 
 async def test_streamstack_signature_is_required_when_a_secret_is_configured(database) -> None:
@@ -139,7 +139,7 @@ async def test_streamstack_signature_is_required_when_a_secret_is_configured(dat
             headers={"X-StreamStack-Signature": streamstack_signature(body, "other-secret")},
         )
         assert (unsigned.status_code, forged.status_code) == (401, 401)
-        assert await counts(bot.deps.db) == (0, 0)
+        assert await counts(bot.container.db) == (0, 0)
         signed = await post_webhook(
             bot,
             "streamstack",
@@ -147,7 +147,7 @@ async def test_streamstack_signature_is_required_when_a_secret_is_configured(dat
             headers={"X-StreamStack-Signature": streamstack_signature(body, secret)},
         )
         assert signed.status_code == 200
-        assert await counts(bot.deps.db) == (1, 1)
+        assert await counts(bot.container.db) == (1, 1)
         assert secret not in signed.text
 
 
@@ -156,4 +156,4 @@ async def test_streamstack_without_secret_accepts_unsigned_bodies(hook_bot) -> N
     """With no secret configured, the path token alone authenticates StreamStack."""
     response = await post_webhook(bot, "streamstack", streamstack("media.uploaded"))
     assert response.status_code == 200
-    assert await counts(bot.deps.db) == (1, 1)
+    assert await counts(bot.container.db) == (1, 1)

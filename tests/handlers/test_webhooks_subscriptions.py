@@ -42,7 +42,7 @@ async def test_subscribe_routes_matching_events_and_is_audited(hook_bot) -> None
         bot, f"subscribe <#C0BUILDS|builds> streampixel project={PROJECT} events=approved"
     )
     assert "Subscribed <#C0BUILDS> to streampixel" in answer
-    [event] = bot.deps.audit.events
+    [event] = bot.container.audit.events
     assert (event.action, event.outcome, event.target_id, event.provider) == (
         "subscription.change",
         "ok",
@@ -52,7 +52,7 @@ async def test_subscribe_routes_matching_events_and_is_audited(hook_bot) -> None
     async with running_worker(bot):
         await post_webhook(bot, "streampixel", streampixel("build.saving", minute=1))
         await post_webhook(bot, "streampixel", streampixel("build.approved", minute=2))
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     [approved] = bot.slack.channel_messages("C0BUILDS")
     assert "Approved" in approved.text
     [saving] = bot.slack.channel_messages("C0DEFAULT")
@@ -68,8 +68,8 @@ async def test_bare_channel_id_is_accepted_and_listing_and_unsubscribe_work(hook
     assert "<#C0DEFAULT>" in listing
     removed = await _say(bot, "unsubscribe <#C0MEDIA> streamstack")
     assert "Removed 1 subscription" in removed
-    assert await SubscriptionStore(bot.deps.db).all() == []
-    assert [e.outcome for e in bot.deps.audit.events] == ["ok", "ok"]
+    assert await SubscriptionStore(bot.container.db).all() == []
+    assert [e.outcome for e in bot.container.audit.events] == ["ok", "ok"]
 
 
 async def test_non_admin_cannot_subscribe_and_the_refusal_is_audited(hook_bot) -> None:
@@ -77,8 +77,8 @@ async def test_non_admin_cannot_subscribe_and_the_refusal_is_audited(hook_bot) -
     """A viewer is told they need the admin role; nothing is stored; a denied event is recorded."""
     answer = await _say(bot, "subscribe <#C0X|x> streampixel", user_id="UVIEWER1")
     assert "admin" in answer
-    assert await SubscriptionStore(bot.deps.db).all() == []
-    assert [(e.action, e.outcome) for e in bot.deps.audit.events] == [
+    assert await SubscriptionStore(bot.container.db).all() == []
+    assert [(e.action, e.outcome) for e in bot.container.audit.events] == [
         ("subscription.change", "denied")
     ]
 
@@ -97,7 +97,7 @@ async def test_events_lists_recent_deliveries_with_outcomes_for_admins(hook_bot)
     await post_webhook(bot, "streampixel", streampixel("build.archived"))
     await post_webhook(bot, "streampixel", streampixel("webhook.test", upload=None))
     async with running_worker(bot):
-        await drained(bot.deps.db)
+        await drained(bot.container.db)
     text = await _say(bot, "events streampixel")
     assert "`build.archived`" in text and "ignored" in text
     assert "`webhook.test`" in text and "posted" in text

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage.coordination import Pacing
 from storage.db import Database
+from storage.notifications import Notice
 from storage.outbox import OutboxRow, OutboxStore
 from storage.subscriptions import SubscriptionStore
 from storage.webhooks import Intake, WebhookStore
@@ -111,7 +112,7 @@ async def test_intake_routes_to_matching_subscriptions_else_the_default(database
             project=project,
             dedupe_key=key,
             raw_payload="{}",
-            notification={"provider": "streampixel", "event": event, "subject": "up1"},
+            notification=Notice(provider="streampixel", event=event, subject="up1"),
             subject_key="streampixel:up1",
         )
 
@@ -126,7 +127,7 @@ async def test_intake_routes_to_matching_subscriptions_else_the_default(database
         project=None,
         dedupe_key="k3",
         raw_payload="{}",
-        notification={"provider": "streamstack", "event": "media.uploaded", "subject": "v1"},
+        notification=Notice(provider="streamstack", event="media.uploaded", subject="v1"),
         subject_key="streamstack:v1",
     )
     assert (await store.record(media, T0, default_channel="CDEF")).channels == ("CDEF",)

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from bot.jobs.retention import Pruned, RetentionJob
 from storage.db import Database
+from storage.notifications import Notice
 from storage.outbox import OutboxStore
 from storage.webhooks import Intake, WebhookStore
 
@@ -26,7 +27,9 @@ def _intake(key: str, *, posted: bool = True) -> Intake:
         project="p1",
         dedupe_key=key,
         raw_payload="{}",
-        notification={"event": "build.approved", "subject": key} if posted else None,
+        notification=(
+            Notice(provider="streampixel", event="build.approved", subject=key) if posted else None
+        ),
         subject_key=key,
     )
 

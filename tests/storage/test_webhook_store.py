@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from storage.db import Database
+from storage.notifications import Notice
 from storage.webhooks import Intake, WebhookStore
 
 
@@ -21,7 +22,7 @@ def _intake(key: str, subject: str, event: str = "build.approved") -> Intake:
         project="p1",
         dedupe_key=key,
         raw_payload="{}",
-        notification={"event": event, "provider": "streampixel", "subject": subject},
+        notification=Notice(provider="streampixel", event=event, subject=subject),
         subject_key=subject,
     )
 

@@ -15,17 +15,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.errors import ProviderError
+from bot.jobs.loop import repeat
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi_models import LiveSession
 from storage.coordination import RateSlots
 from storage.db import Database
 from storage.live_sessions import LiveNow, LiveSessionStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.live_poller")
 
@@ -105,28 +102,9 @@ class LivePoller:
 
     async def run(self) -> None:
         """Poll every ``interval`` seconds (when it is this replica's turn) until cancelled."""
-        while True:
-            try:
-                if await self.my_turn():
-                    await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep polling after a database hiccup
-                log.exception("live poll failed")
-            await self.sleep(self.interval)
 
+        async def step() -> None:
+            if await self.my_turn():
+                await self.poll_once()
 
-def install(deps: Deps) -> LivePoller | None:
-    """Add the poller to ``deps.background`` when StreamAPI is configured (and polling is on)."""
-    seconds = deps.settings.streamapi_poll_seconds
-    if deps.streamapi is None or seconds <= 0:
-        return None
-    poller = LivePoller(
-        deps.db,
-        deps.streamapi,
-        clock=deps.clock,
-        interval=seconds,
-        default_channel=deps.settings.default_channel,
-    )
-    deps.background.append(poller.run)
-    return poller
+        await repeat("live-poller", step, interval=self.interval, sleep=self.sleep)

@@ -2,7 +2,8 @@
 
 Per row (one notification for one channel):
 
-* a standalone notification (``webhook.test``) is one ``chat.postMessage``;
+* a standalone notification (``webhook.test``, a queued distribution's result)
+  is one ``chat.postMessage``;
 * the first notification about a build/video/session posts its message and
   keeps the ``ts``;
 * every later one updates that message in place (``chat.update``) and then
@@ -33,27 +34,22 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.jobs.loop import repeat
 from bot.metrics import Metrics
 from bot.notifications.timeline import Timeline
-from handlers.blocks.notifications import (
-    pipeline_message,
-    step_reply,
-    webhook_test_message,
-)
+from bot.notifications.types import Notice
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
+from storage.governance_notices import IN_PLACE_EVENTS
 from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import WebhookStore
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 log = logging.getLogger("streamops.outbox")
 
@@ -133,12 +129,29 @@ def delivery_client(slack: AsyncWebClient) -> AsyncWebClient:
     )
 
 
+class NotificationRenderer(Protocol):
+    """Turns notifications into Slack messages (handed in by the composition root)."""
+
+    def standalone(self, notification: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """A notification that is a message of its own: ``(text, blocks)``."""
+        ...
+
+    def pipeline(self, timeline: Timeline) -> tuple[str, list[dict[str, Any]]]:
+        """The one message of a build, video or live session as it stands."""
+        ...
+
+    def step_reply(self, notification: Notice) -> tuple[str, bool]:
+        """The thread reply of one step, and whether to broadcast it."""
+        ...
+
+
 class OutboxWorker:
     """Delivers outbox rows to Slack.
 
     Args:
         db: the database holding the outbox.
         slack: the Web API client (use :func:`delivery_client`: no built-in retries).
+        renderer: turns notifications into messages.
         clock: the current time, timezone-aware.
         sleep: how to wait (injected by tests).
         jitter: a number in [0, 1) scaling each backoff between 50 % and 100 %.
@@ -150,6 +163,7 @@ class OutboxWorker:
         self,
         db: Database,
         slack: AsyncWebClient,
+        renderer: NotificationRenderer,
         *,
         clock: Callable[[], datetime],
         sleep: Sleep = asyncio.sleep,
@@ -167,6 +181,7 @@ class OutboxWorker:
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
         self.slack = slack
+        self.renderer = renderer
         self.clock = clock
         self.sleep = sleep
         self.jitter = jitter
@@ -183,19 +198,15 @@ class OutboxWorker:
         await asyncio.gather(*loops)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                worked = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("outbox worker iteration failed")
-                worked = False
-            if not worked:
-                if self.wakeup is not None:
-                    await self.wakeup.wait(self.options.poll_interval)
-                else:
-                    await self.sleep(self.options.poll_interval)
+        # Woken early when outbox rows commit (storage.outbox_wakeup), else polls.
+        pause = self.wakeup.wait if self.wakeup is not None else self.sleep
+        await repeat(
+            "outbox",
+            self.run_once,
+            interval=self.options.poll_interval,
+            sleep=pause,
+            again_at_once=bool,
+        )
 
     async def run_once(self) -> bool:
         """Lease one due row and try to deliver it; False when nothing was due."""
@@ -246,14 +257,17 @@ class OutboxWorker:
 
     async def _deliver(self, lease: Lease) -> str | None:
         row = lease.row
-        notification: dict[str, Any] = json.loads(row.payload)
+        payload: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
-            text, blocks = webhook_test_message(notification)
+            text, blocks = self.renderer.standalone(payload)
             return await self._post(row.channel, text, blocks=blocks)
+        if payload.get("event") in IN_PLACE_EVENTS:
+            return await self._in_place(row.channel, row.subject_key, payload)
+        notification = Notice.from_payload(payload)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
         timeline.apply(notification)
-        text, blocks = pipeline_message(timeline)
+        text, blocks = self.renderer.pipeline(timeline)
         if message is None:
             ts = await self._post(row.channel, text, blocks=blocks)
             await self.webhooks.save_message(
@@ -268,8 +282,19 @@ class OutboxWorker:
             )
             if not await self.store.advance(lease, 1):
                 raise _LeaseLost
-        reply, broadcast = step_reply(notification)
+        reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
+
+    async def _in_place(self, channel: str, subject_key: str, notification: dict[str, Any]) -> str:
+        """A message kept up to date (an approval request): posted once, then updated in place."""
+        text, blocks = self.renderer.standalone(notification)
+        message = await self.webhooks.message(channel, subject_key)
+        if message is None:
+            ts = await self._post(channel, text, blocks=blocks)
+        else:
+            ts = await self._update_parent(channel, message.ts, text, blocks)
+        await self.webhooks.save_message(channel, subject_key, ts, "{}", self.clock())
+        return ts
 
     async def _update_parent(
         self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
@@ -278,7 +303,7 @@ class OutboxWorker:
         try:
             await self._call(
                 "chat.update",
-                self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+                lambda: self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
             )
         except _Permanent as exc:
             if exc.reason != "message_not_found":
@@ -311,7 +336,9 @@ class OutboxWorker:
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
             kwargs["reply_broadcast"] = reply_broadcast
-        response = await self._call("chat.postMessage", self.slack.chat_postMessage(**kwargs))
+        response = await self._call(
+            "chat.postMessage", lambda: self.slack.chat_postMessage(**kwargs)
+        )
         return str(response.get("ts") or "")
 
     async def _wait_for_method(self, method: str) -> None:
@@ -319,12 +346,16 @@ class OutboxWorker:
         if until is not None and until > self.clock():
             raise _Retry(until, f"{method} is rate-limited until {until.isoformat()}")
 
-    async def _call(self, method: str, call: Awaitable[Any]) -> Mapping[str, Any]:
-        """Make one Web API call; turn failures into retry or give-up decisions."""
+    async def _call(self, method: str, call: Callable[[], Awaitable[Any]]) -> Mapping[str, Any]:
+        """Make one Web API call; turn failures into retry or give-up decisions.
+
+        ``call`` makes the request only once the method's Retry-After has passed
+        (no coroutine is created that a refusal or a cancellation would leave unawaited).
+        """
         if method != "chat.postMessage":
             await self._wait_for_method(method)
         try:
-            response = await call
+            response = await call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error") or f"http_{status}")
@@ -359,29 +390,3 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
             except (TypeError, ValueError):
                 break
     return 1.0
-
-
-def install(deps: Deps, *, options: OutboxOptions | None = None) -> OutboxWorker:
-    """Create the worker for ``deps`` and add it to ``deps.background``.
-
-    With ``STREAMOPS_DELIVERY_WORKER=false`` the worker is created but not started.
-
-    Args:
-        deps: the app's dependencies (its ``slack`` client is copied without retry handlers).
-        options: timings (defaults for production).
-
-    Returns:
-        The worker (tests may also drive it with :meth:`OutboxWorker.run_once`).
-    """
-    worker = OutboxWorker(
-        deps.db,
-        delivery_client(deps.slack),
-        clock=deps.clock,
-        options=options,
-        metrics=deps.metrics,
-    )
-    if not deps.settings.outbox_wakeup:
-        worker.wakeup = None
-    if deps.settings.delivery_worker:
-        deps.background.append(worker.run)
-    return worker

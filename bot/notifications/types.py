@@ -1,0 +1,25 @@
+"""Notification types and event names for the layers above storage (storage owns them)."""
+
+from storage.notifications import (
+    BUILD_EVENTS,
+    LIVE_ENDED,
+    LIVE_EVENTS,
+    LIVE_STARTED,
+    MEDIA_EVENTS,
+    QUEUED_RESULT,
+    WEBHOOK_TEST,
+    Notice,
+    QueuedResult,
+)
+
+__all__ = [
+    "BUILD_EVENTS",
+    "LIVE_ENDED",
+    "LIVE_EVENTS",
+    "LIVE_STARTED",
+    "MEDIA_EVENTS",
+    "QUEUED_RESULT",
+    "WEBHOOK_TEST",
+    "Notice",
+    "QueuedResult",
+]
