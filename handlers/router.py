@@ -27,6 +27,7 @@ from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.services.governance import FrozenError
 from handlers.blocks.approvals import frozen_refusal
 from handlers.blocks.parts import code
+from handlers.intake import MAX_COMMAND_TEXT
 from handlers.slack_errors import slack_error_code, slack_error_text
 
 log = logging.getLogger("streamops.commands")
@@ -162,6 +163,10 @@ class CommandRouter:
         async def listener(
             ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
         ) -> None:
+            if len(str(body.get("text") or "")) > MAX_COMMAND_TEXT:
+                # Before any parsing: shlex on megabytes of text would stall the event loop.
+                await ack(text=f"That is more than {MAX_COMMAND_TEXT} characters.\n{self.usage()}")
+                return
             try:
                 inv = Invocation.parse(body)
             except InvalidInput as exc:
