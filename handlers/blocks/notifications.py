@@ -147,7 +147,7 @@ def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
     """The queue runner's report on a queued distribution, for the requester's channel."""
     verb = VERBS[result.action]
     text = (
-        f"Queued {verb.lower()} of {esc(result.upload_id)}: {result.outcome} "
+        f"Queued {verb.lower()} of {esc(result.upload_id)}: {esc(result.outcome)} "
         f"({esc(result.message)})"
     )
     blocks = queued_result(

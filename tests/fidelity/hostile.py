@@ -75,6 +75,8 @@ def for_type(tp: Any, name: str = "", owner: type | None = None) -> st.SearchStr
         return st.sampled_from(TRUSTED_USERS)
     if name in _CHANNEL_FIELDS or (name == "channel" and owner is not None):
         return st.sampled_from(TRUSTED_CHANNELS)
+    if name == "action" and owner is not None and owner.__name__ == "QueuedResult":
+        return st.sampled_from(["distribute", "rollback"])  # the bot's own vocabulary
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Literal:

@@ -84,7 +84,11 @@ _timeline = st.builds(
     steps=st.lists(_steps, min_size=1, max_size=4),
 )
 _notification = st.fixed_dictionaries(
-    {"event": st.one_of(st.sampled_from(sorted(RANK)), hostile_text)},
+    {
+        "event": st.one_of(st.sampled_from(sorted(RANK)), hostile_text),
+        "provider": st.sampled_from(["streampixel", "streamstack", "streamapi"]),
+        "subject": hostile_text,
+    },
     optional={
         "objection": hostile_text,
         "error": hostile_text,
@@ -92,7 +96,6 @@ _notification = st.fixed_dictionaries(
         "timestamp": hostile_text,
     },
 )
-OVERRIDES["notification"] = _notification
 OVERRIDES["timeline"] = _timeline
 OVERRIDES["t"] = _timeline
 
@@ -100,6 +103,7 @@ OVERRIDES["t"] = _timeline
 #: Parameters of one builder that take already-rendered, escaped mrkdwn.
 PER_BUILDER: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("home_view", "notice"): st.one_of(st.none(), st.just(":white_check_mark: Retried.")),
+    ("standalone_message", "notification"): _notification,
 }
 
 
