@@ -105,7 +105,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 "STREAMOPS_RECONCILE_MINUTES": "0",
             }
             app = create_app(Settings(_env_file=None, **config))
-            await upgrade(app.state.deps.db)
+            await upgrade(app.state.container.db)
             bolt = app.state.bolt
             ours = bolt._async_listener_runner
             theirs = AsyncioListenerRunner(

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert
 
-from bot.audit import ACTIONS, PROVIDERS, AuditFilters
+from bot.audit import ACTIONS, PROVIDERS, AuditEvent, AuditFilters
 from storage import migrate
 from storage.audit import ENTRIES, AuditLog
 from storage.audit_chain import GENESIS, chain_hash, content_json
@@ -91,6 +91,34 @@ async def fill(db: Database, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
         async with db.engine.begin() as conn:
             await conn.execute(insert(ENTRIES), rows[start : start + BATCH])
+
+
+async def time_appends(url: str, n: int, keys: KeyRing) -> list[float]:
+    """Latency of ``n`` sequential AuditLog.append calls on a fresh, migrated database."""
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        log = AuditLog(db, keys=keys)
+        rng = random.Random(1)
+        out = []
+        for i in range(n):
+            event = AuditEvent(
+                action=rng.choice(ACTIONS[:9]),
+                outcome="denied",
+                actor_id=f"U{rng.randrange(ACTORS):08d}",
+                source="button",
+                provider="streampixel",
+                target_type="project",
+                target_id=f"proj-{i}",
+                params={"uploadId": f"up-{i}"},
+                requested_at=datetime.now(UTC),
+            )
+            t0 = time.perf_counter()
+            await log.append(event)
+            out.append(time.perf_counter() - t0)
+        return out
+    finally:
+        await db.dispose()
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -155,6 +183,12 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--unkeyed", action="store_true", help="rows as before the audit key")
+    parser.add_argument(
+        "--appends",
+        type=int,
+        default=2_000,
+        help="time this many appends, keyed and unkeyed, alternating (SQLite; 0: skip)",
+    )
     args = parser.parse_args(argv)
     keys = KeyRing() if args.unkeyed else KeyRing.from_texts(generate_key())
     rng = random.Random(args.seed)
@@ -200,9 +234,24 @@ async def main(argv: list[str] | None = None) -> None:
             f"verify: {report.describe()[:60]}... in {t_verify:.1f} s"
             f" ({report.rows_checked / t_verify:,.0f} rows/s)"
         )
+        if args.appends:
+            await report_appends(Path(tmp.name), args.appends)
     finally:
         await db.dispose()
         tmp.cleanup()
+
+
+async def report_appends(workdir: Path, n: int) -> None:
+    """Per-append latency with and without the audit key, alternating rounds in one run."""
+    samples: dict[str, list[float]] = {"unkeyed": [], "keyed": []}
+    rings = {"unkeyed": KeyRing(), "keyed": KeyRing.from_texts(generate_key())}
+    for round_no in range(2):
+        for kind, ring in rings.items():
+            url = f"sqlite+aiosqlite:///{workdir / f'appends-{kind}-{round_no}.db'}"
+            samples[kind] += await time_appends(url, n // 2, ring)
+    (u50, u99), (k50, k99) = percentiles(samples["unkeyed"]), percentiles(samples["keyed"])
+    print(f"append (SQLite, one at a time, {n} each): unkeyed p50 {u50:.3f} ms p99 {u99:.3f} ms;")
+    print(f"  keyed p50 {k50:.3f} ms p99 {k99:.3f} ms; keyed ÷ unkeyed p50 {k50 / u50:.2f}")
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ async def one_run(
             },
         )
         app = create_app(settings)
-        await upgrade(app.state.deps.db)
+        await upgrade(app.state.container.db)
         count = int(args.rate * args.duration)
         bodies = deliveries(count, offset=int(time.time() * 1000) % 10**9)
         answered: dict[str, float] = {}

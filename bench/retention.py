@@ -165,14 +165,22 @@ def main() -> None:
             f"{base['webhook_deliveries']:>21} {pruned['webhook_deliveries']:>18}"
         )
     _, during, quiet = results[True]
-    print(
-        f"intake while pruning: n={len(during)} p50={_pct(during, 0.5):.2f} ms "
-        f"p99={_pct(during, 0.99):.2f} ms max={max(during) * 1000:.2f} ms"
-    )
-    print(
-        f"intake, no prune:     n={len(quiet)} p50={_pct(quiet, 0.5):.2f} ms "
-        f"p99={_pct(quiet, 0.99):.2f} ms max={max(quiet) * 1000:.2f} ms "
-        f"(mean ratio {statistics.mean(during) / statistics.mean(quiet):.2f}x)"
+    _, baseline_prune, baseline = results[False]
+    baseline = baseline + baseline_prune  # the run with retention off: every intake
+    print(_summary("intake while a prune runs", during, baseline))
+    print(_summary("intake, no prune running", quiet, baseline))
+    print(_summary("intake, retention off (baseline)", baseline, baseline))
+
+
+def _summary(label: str, values: list[float], baseline: list[float]) -> str:
+    """p50/p99/max of ``values`` (ms) and the mean ratio against ``baseline``."""
+    if not values:
+        return f"{label}: no samples"
+    ratio = statistics.mean(values) / statistics.mean(baseline) if baseline else float("nan")
+    return (
+        f"{label}: n={len(values)} p50={_pct(values, 0.5):.2f} ms "
+        f"p99={_pct(values, 0.99):.2f} ms max={max(values) * 1000:.2f} ms "
+        f"(mean {ratio:.2f}x the baseline)"
     )
 
 

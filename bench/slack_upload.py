@@ -36,11 +36,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from bot.audit import AuditEvent
+from bot.authz import Authorizer
 from bot.providers._http import make_client
 from bot.providers.streamstack import StreamStackClient
 from bot.sandbox import streamstack as streamstack_sandbox
 from bot.sandbox.streamstack_state import DEMO_API_KEY, StreamStackSimulator
-from bot.services.actor import Actor, AuditTrail
+from bot.services.actor import Actor, Gate
 from bot.services.media_transfer import MediaTransfer
 from bot.serving import serve_in_background
 from bot.slack_files import SlackFile
@@ -98,6 +99,13 @@ class _NullAuditor:
         self.events.append(event)
 
 
+class _MediaRole:
+    """A role store in which everyone holds the media role."""
+
+    async def roles_of(self, user_id: str) -> set[str]:
+        return {"media"}
+
+
 async def _measure(name: str, size: int, work: Callable[[], Awaitable[None]]) -> float:
     _reset_hwm()
     before = _rss_kb()
@@ -133,15 +141,16 @@ async def main(megabytes: int) -> int:
         ss = StreamStackClient(
             make_client(stack.url, timeout=120.0, max_connections=4), api_key=DEMO_API_KEY
         )
-        transfer = MediaTransfer(ss, http, TOKEN)
+        roles = Authorizer(frozenset(), _MediaRole())  # type: ignore[arg-type]  # duck-typed store
+        gate = Gate(roles, _NullAuditor(), lambda: datetime.now(UTC))
+        transfer = MediaTransfer(ss, gate, http, TOKEN, api_url=f"{files.url}/api/")
         actor = Actor("U0BENCH", "modal", datetime.now(UTC))
-        trail = AuditTrail(_NullAuditor(), actor, lambda: datetime.now(UTC))
 
         async def progress(sent: int, total: int | None) -> None:
             return None
 
         async def upload() -> None:
-            done = await transfer.upload_from_slack(file, "Bench trailer", trail, progress)
+            done = await transfer.upload_from_slack(actor, file, "Bench trailer", progress)
             assert sim.media[done.uuid].size == size
 
         print(f"moving {megabytes} MB from a local 'Slack' to the StreamStack simulator")

@@ -1,4 +1,4 @@
-"""Bolt's listener runner without the 10 ms poll, with bounded post-ack work and pooled replies.
+"""Bolt's listener runner without the 10 ms poll, with bounded post-ack work.
 
 Bolt's ``AsyncioListenerRunner`` starts the listener as a task and then waits
 for ``ack()`` by polling (``asyncio.sleep(0.01)`` in a loop), so every answer
@@ -16,12 +16,12 @@ Bolt's start, error and completion handlers — but:
   ephemeral "busy, try again in a few seconds" (for slash commands Slack shows
   the ack body to the user; for clicks it is ignored and the click is dropped),
   so a flood costs an ack each instead of an ever-growing backlog;
-- **one pooled HTTP session** posts every ``respond()`` to ``response_url``,
-  instead of Bolt's new ``aiohttp.ClientSession`` (and TCP connection) per call.
+- ``respond()`` is still Bolt's (a new ``aiohttp`` session per call): a pooled
+  session was tried and broke the web demo's Distribute flow (its
+  ``tests/test_demo_web.py`` browser test), for a reason not found in time.
 
 Lazy listeners and ``process_before_response=True`` are left to Bolt's own runner.
-Install with :func:`install` after the app is built; :func:`aclose` closes the
-pooled session at shutdown.
+Install with :func:`install` after the app is built.
 """
 
 from __future__ import annotations
@@ -33,17 +33,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.context.respond.internals import _build_message
 from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
-from slack_sdk.webhook.webhook_response import WebhookResponse
 
 log = logging.getLogger("streamops.ack")
 
@@ -75,48 +70,6 @@ def _resolve(future: asyncio.Future[None], *_: object) -> None:
         future.set_result(None)
 
 
-class PooledSession:
-    """One ``aiohttp.ClientSession`` for every ``response_url`` post, opened on first use."""
-
-    def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
-
-    def get(self) -> aiohttp.ClientSession:
-        """The shared session (created in the running loop the first time)."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30)
-            )
-        return self._session
-
-    async def aclose(self) -> None:
-        """Close the session, if one was opened."""
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
-
-
-class PooledRespond(AsyncRespond):
-    """Bolt's ``respond()`` posting through a shared session (keep-alive, no per-call setup)."""
-
-    def __init__(self, *, response_url: str | None, pool: PooledSession, **kwargs: Any) -> None:
-        super().__init__(response_url=response_url, **kwargs)
-        self.pool = pool
-
-    async def __call__(  # type: ignore[override]  # same parameters, passed through
-        self, text: str | dict[str, Any] = "", **kwargs: Any
-    ) -> WebhookResponse:
-        """Post to ``response_url`` as Bolt does, on the pooled session."""
-        if self.response_url is None:
-            raise ValueError("respond is unsupported here as there is no response_url")
-        client = AsyncWebhookClient(
-            url=self.response_url, proxy=self.proxy, ssl=self.ssl, session=self.pool.get()
-        )
-        if isinstance(text, dict):
-            return await client.send_dict(_build_message(**text))
-        return await client.send_dict(_build_message(text=text, **kwargs))
-
-
 class PostAckRunner(AsyncioListenerRunner):
     """Bolt's runner, answering as soon as ``ack()`` is called; see the module docstring."""
 
@@ -125,7 +78,6 @@ class PostAckRunner(AsyncioListenerRunner):
         base: AsyncioListenerRunner,
         *,
         max_pending: int = DEFAULT_MAX_PENDING,
-        pool: PooledSession | None = None,
         on_busy: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
@@ -137,7 +89,6 @@ class PostAckRunner(AsyncioListenerRunner):
             lazy_listener_runner=base.lazy_listener_runner,
         )
         self.max_pending = max_pending
-        self.pool = pool or PooledSession()
         self.on_busy = on_busy
         self.pending = 0
         self.refused = 0
@@ -161,17 +112,6 @@ class PostAckRunner(AsyncioListenerRunner):
         ack = AckSignal(acked)
         context = request.context
         context["ack"] = ack
-        if context.response_url is not None:
-            pooled = PooledRespond(
-                response_url=context.response_url,
-                pool=self.pool,
-                proxy=context.client.proxy,
-                ssl=context.client.ssl,
-            )
-            # A middleware's wrapper (handlers.respond_guard) stays around the pooled one.
-            wrapper = context.get("respond")
-            around = getattr(wrapper, "around", None)
-            context["respond"] = around(pooled) if callable(around) else pooled
         if listener.auto_acknowledgement:
             await ack()
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
@@ -243,13 +183,6 @@ def install(
     runner = PostAckRunner(base, max_pending=max_pending, on_busy=on_busy)
     app._async_listener_runner = runner
     return runner
-
-
-async def aclose(app: AsyncApp) -> None:
-    """Close the pooled ``response_url`` session of ``app``'s runner, if it has one."""
-    runner = app._async_listener_runner
-    if isinstance(runner, PostAckRunner):
-        await runner.pool.aclose()
 
 
 class Admission:

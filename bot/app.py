@@ -98,7 +98,6 @@ def create_app(
             async with run_jobs(container.jobs):
                 yield
         finally:
-            await ack_runner.aclose(bolt)
             await container.aclose()
 
     app = Starlette(

@@ -42,6 +42,8 @@ ACTIONS: tuple[str, ...] = (
     "rollback",
     "queue",
     "delete",
+    "delete.schedule",
+    "delete.undo",
     "session.create",
     "role.grant",
     "role.revoke",

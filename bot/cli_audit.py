@@ -25,7 +25,7 @@ from storage.audit import AuditKeyRequired, AuditLog, AuditSummary
 from storage.audit_chain import AuditRecord, iso
 from storage.audit_export import load_export
 from storage.audit_keys import AuditKey, generate_key
-from storage.audit_witness import WitnessError
+from storage.audit_witness import WitnessError, append_head
 from storage.db import Database
 
 EXIT_OK = 0
@@ -150,15 +150,21 @@ async def run_verify(args: argparse.Namespace, settings: Settings, io: CliIO | N
 async def run_checkpoint(
     args: argparse.Namespace, settings: Settings, io: CliIO | None = None
 ) -> int:
-    """Record a checkpoint of the chain head and print it (publish it elsewhere)."""
+    """Record a checkpoint of the chain head, print it, and append it to the witness file."""
     cio = io or _default_io()
 
     async def body(log: AuditLog) -> int:
         made = await log.checkpoint()
         if made is None:
             print("nothing new since the last checkpoint", file=cio.out)
-        else:
-            print(f"checkpoint {made.id}: row {made.entry_id} {made.entry_hash}", file=cio.out)
+            return EXIT_OK
+        print(f"checkpoint {made.id}: row {made.entry_id} {made.entry_hash}", file=cio.out)
+        head = made.witness_head()
+        if head is not None:
+            print(head.to_json(), file=cio.out)
+            if settings.audit_witness is not None:
+                await asyncio.to_thread(append_head, settings.audit_witness, head)
+                print(f"witnessed in {settings.audit_witness}", file=cio.out)
         return EXIT_OK
 
     return await _with_log(settings, cio, body)

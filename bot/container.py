@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -23,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Auditor
 from bot.authz import Authorizer
 from bot.errors import UserFacingError
-from bot.jobs.checkpoints import checkpoint_periodically
+from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
 from bot.jobs.governance import GovernanceJob
 from bot.jobs.live_poller import LivePoller
 from bot.jobs.loop import Job
@@ -33,6 +34,7 @@ from bot.jobs.outbox_worker import (
     OutboxWorker,
     delivery_client,
 )
+from bot.jobs.pending_deletes import PendingDeletes
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
@@ -55,7 +57,8 @@ from bot.services.governance_notices import OutboxNotices
 from bot.services.home import HomeService
 from bot.services.intake import WebhookIntake
 from bot.services.live import LiveService
-from bot.services.media import MediaService
+from bot.services.media import MediaService, UndoWindow
+from bot.services.media_transfer import MediaTransfer
 from bot.services.oneshot import OneShot
 from bot.services.releases import Releases
 from bot.services.roles import RoleService
@@ -70,6 +73,7 @@ from storage.db import Database
 from storage.freezes import FreezeStore
 from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
+from storage.pending_deletes import PendingDeleteStore
 from storage.roles import RoleStore
 from storage.streamapi_rid import DatabaseRidSource
 from storage.subscriptions import SubscriptionStore
@@ -125,6 +129,8 @@ class Container:
     governance: Governance
     governance_actions: GovernanceActions
     media: MediaService
+    transfer: MediaTransfer
+    files_http: httpx.AsyncClient
     live: LiveService
     home: HomeService
     roles: RoleService
@@ -138,6 +144,7 @@ class Container:
     live_poller: LivePoller | None
     retention: RetentionJob | None
     reconciler: Reconciler | None
+    pending_deletes: PendingDeletes | None
     jobs: tuple[Job, ...]
 
     async def aclose(self) -> None:
@@ -145,6 +152,7 @@ class Container:
         for client in (self.streamapi, self.streamstack, self.streampixel):
             if client is not None:
                 await client.aclose()
+        await self.files_http.aclose()
         await self.db.dispose()
 
 
@@ -169,12 +177,11 @@ def build_container(
     """
     db = db or Database(settings.database_url)
     jobs: list[Job] = []
-    if audit is None:
-        # Written after the ack by every service, so a direct, durable write
-        # never delays Slack (an in-memory queue would lose rows on a crash).
-        audit_log = AuditLog(db, keys=settings.audit_keys())
-        audit = audit_log
-        jobs.append(Job("audit-checkpoint", lambda: checkpoint_periodically(audit_log)))
+    # The keyed audit log: written after the ack by every service (a direct, durable
+    # write never delays Slack; an in-memory queue would lose rows on a crash),
+    # checkpointed, witnessed and verified by the audit jobs.
+    keyed_log = AuditLog(db, keys=settings.audit_keys())
+    audit = audit or keyed_log
     metrics = Metrics()
     tallies = TallyBuffer(db, clock=utcnow)
     jobs.append(Job("tallies", tallies.run))
@@ -218,16 +225,28 @@ def build_container(
     governance_actions = GovernanceActions(
         governance, releases, lambda text: builds().resolve_project(text)
     )
-    media = MediaService(streamstack, gate, once, clock, governance)
+    undo = None
+    if settings.delete_undo_minutes > 0:
+        window = timedelta(minutes=settings.delete_undo_minutes)
+        undo = UndoWindow(PendingDeleteStore(db), outbox, window)
+    media = MediaService(streamstack, gate, once, clock, governance, undo)
+    # Reads files people share in Slack (url_private, bot token), streamed to StreamStack.
+    files_http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+    transfer = MediaTransfer(
+        streamstack,
+        gate,
+        files_http,
+        settings.slack_bot_token.get_secret_value(),
+        api_url=settings.slack_api_url,
+    )
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
     subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
     audit_reads = AuditService(AuditLog(db), gate, clock)
     intake = WebhookIntake(db, clock, settings.default_channel)
-    audit_verifier = AuditVerifier(
-        AuditLog(db, keys=settings.audit_keys()), settings.audit_witness, audit.record, clock, authz
-    )
+    audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
+    jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
     outbox_worker = OutboxWorker(
         db,
@@ -259,6 +278,10 @@ def build_container(
     if settings.retention_days > 0:
         retention = RetentionJob(db, clock=clock, retention=timedelta(days=settings.retention_days))
         jobs.append(Job("retention", retention.run))
+    pending_deletes = None
+    if streamstack is not None and undo is not None:
+        pending_deletes = PendingDeletes(media)
+        jobs.append(Job("pending-deletes", pending_deletes.run))
     reconciler = None
     if streamstack is not None and settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -288,6 +311,8 @@ def build_container(
         governance=governance,
         governance_actions=governance_actions,
         media=media,
+        transfer=transfer,
+        files_http=files_http,
         live=live,
         home=home,
         roles=roles,
@@ -301,5 +326,40 @@ def build_container(
         live_poller=live_poller,
         retention=retention,
         reconciler=reconciler,
+        pending_deletes=pending_deletes,
         jobs=tuple(jobs),
     )
+
+
+def _audit_jobs(
+    settings: Settings,
+    audit: Auditor,
+    verifier: AuditVerifier,
+    outbox: OutboxStore,
+    claims: ClaimStore,
+    clock: Clock,
+) -> list[Job]:
+    """Witnessed checkpoints (when this process writes the audit log) and the scheduled check."""
+    jobs: list[Job] = []
+    if isinstance(audit, AuditLog):
+        witness = CheckpointWitness(
+            audit,
+            outbox.enqueue,
+            clock,
+            witness_file=settings.audit_witness,
+            channel=settings.audit_channel,
+        )
+        every = settings.audit_checkpoint_seconds
+        jobs.append(Job("audit-checkpoint", lambda: witness.run(every)))
+    if settings.audit_verify_hours > 0:
+        scheduled = ScheduledVerification(
+            verifier,
+            outbox.enqueue,
+            clock,
+            admins=sorted(settings.admins),
+            channel=settings.audit_channel,
+            claims=claims,
+            interval=settings.audit_verify_hours * 3600,
+        )
+        jobs.append(Job("audit-verify", scheduled.run))
+    return jobs

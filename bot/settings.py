@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     """Delivered outbox rows and webhook deliveries older than this are deleted (0: never)."""
     reconcile_minutes: float = Field(default=15.0, alias="STREAMOPS_RECONCILE_MINUTES", ge=0)
     """How often StreamStack media are compared with the webhooks received (0: never)."""
+    delete_undo_minutes: float = Field(default=10.0, alias="STREAMOPS_DELETE_UNDO_MINUTES", ge=0)
+    """A confirmed video delete waits this long with an Undo button (0: delete at once)."""
 
     #: ``production`` (the default) or ``development``. In production, ``streamops serve``
     #: refuses to start without STREAMOPS_AUDIT_KEY.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +43,16 @@ class SlackFile(BaseModel):
     def label(self) -> str:
         """How to name the file to a person."""
         return self.title or self.name or self.id
+
+
+def token_may_go_to(url: str, api_url: str) -> bool:
+    """Whether the bot token may be sent to ``url``: Slack's own hosts over https, or the
+    host of the Web API the bot is configured with (a sandbox or a test's fake Slack)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+        return True
+    return bool(host) and host == (urlsplit(api_url).hostname or "").lower()
 
 
 def files_of(message: Mapping[str, Any]) -> list[SlackFile]:

@@ -9,7 +9,7 @@ click is answered only to the person who clicked.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,7 +25,7 @@ from handlers import ids
 from handlers.blocks import approvals as render
 from handlers.blocks import builds as build_blocks
 from handlers.modals import input_error, metadata, open_modal, submitted_text, text_modal
-from handlers.requests import actor_of_click, actor_of_command, click_listener, clicked_value
+from handlers.requests import actor_of_click, actor_of_command, clicked_value
 from handlers.router import Invocation, Routers, Subcommand, run_safely
 
 POLICY_USAGE = "policy <project> [approvals=<0|1|2|3>] [approvers=releaser|admin]"
@@ -111,14 +111,40 @@ def modal_actor(body: dict[str, Any], c: Container, channel_id: str) -> Actor:
 
 
 async def tell(client: AsyncWebClient, channel: str, user: str, text: str) -> None:
-    """An ephemeral note to ``user`` in ``channel`` (modal submissions have no response_url)."""
-    await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    """A note only ``user`` sees: ephemeral in ``channel``, or a direct message without one.
+
+    Modal submissions have no response_url; a click on the App Home has no channel.
+    """
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        await client.chat_postMessage(channel=user, text=text)
+
+
+def reply_to(body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> AsyncRespond:
+    """``respond``, or for a click without a response_url (the App Home) a direct message."""
+    if body.get("response_url"):
+        return respond
+    user = str((body.get("user") or {}).get("id", ""))
+
+    async def direct(text: str = "", **_: Any) -> None:
+        await client.chat_postMessage(channel=user, text=text)
+
+    return cast(AsyncRespond, direct)
 
 
 def register(app: AsyncApp, c: Container, routers: Routers) -> None:
     """Add ``/build policy``, the Approve/Reject buttons and the reject modal."""
     routers.build.add(*SUBCOMMANDS)
-    app.action(ids.APPROVAL_APPROVE)(click_listener(approve_clicked, c))
+
+    async def approve_listener(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        answer = reply_to(body, client, respond)
+        await run_safely(approve_clicked(body, c, answer), answer)
+
+    app.action(ids.APPROVAL_APPROVE)(approve_listener)
 
     async def reject_clicked(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
@@ -142,7 +168,7 @@ def register(app: AsyncApp, c: Container, routers: Routers) -> None:
             )
             await open_modal(client, body, view)
 
-        await run_safely(work(), respond)
+        await run_safely(work(), reply_to(body, client, respond))
 
     async def reject_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         reason = submitted_text(body)

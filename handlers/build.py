@@ -21,7 +21,7 @@ from bot.errors import InvalidInput
 from bot.services.builds import SlotBusy
 from bot.services.oneshot import AlreadyUsed
 from bot.services.releases import ApprovalRequested, QueuedNotice, Released
-from handlers import ids
+from handlers import ids, upload_forms
 from handlers.blocks import approvals as approval_blocks
 from handlers.blocks import builds as blocks
 from handlers.blocks.parts import Block, slack_date, spend_button
@@ -80,7 +80,14 @@ async def users(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWe
 
 
 async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
-    """``/build upload <project> <zip-url> [--no-auto-release]``."""
+    """``/build upload <project> <zip-url> [--no-auto-release]``; alone, it opens a form."""
+    if not inv.args:
+        await upload_forms.open_build_form(inv, c)
+        return
+    if len(inv.args) < 2:
+        raise InvalidInput(
+            "`/build upload` needs a project and the build's .zip URL (or nothing, for a form)"
+        )
     flags = inv.args[2:]
     if flags and flags[0].lower() != NO_AUTO_RELEASE:
         raise InvalidInput(f"unknown option `{flags[0]}`; the only option is {NO_AUTO_RELEASE}")
@@ -151,9 +158,9 @@ SUBCOMMANDS = (
     Subcommand(
         "upload",
         f"upload <project> <zip-url> [{NO_AUTO_RELEASE}]",
-        "send a build (.zip URL) to Streampixel",
+        "send a build (.zip URL) to Streampixel; alone, opens a form",
         upload,
-        2,
+        0,
         3,
     ),
     Subcommand(

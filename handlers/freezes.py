@@ -16,7 +16,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
-from bot.errors import InvalidInput, NotAuthorized, ProviderError, UserFacingError
+from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.services.builds import SlotBusy
 from bot.services.oneshot import AlreadyUsed
 from bot.services.releases import QueuedNotice, Released
 from handlers import ids
@@ -72,6 +73,74 @@ def override_value(raw: str) -> tuple[str, str, str]:
     return str(value["action"]), str(value["project_id"]), str(value["subject"])
 
 
+async def open_override(c: Container, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """The Override button: the reason form, once the clicker may override."""
+    actor = actor_of_click(body, c.clock())
+    action, project_id, subject = override_value(clicked_value(body))
+    await c.governance.may_override(actor)
+    what = render.what(action, project_id, subject)
+    view = text_modal(
+        ids.VIEW_FREEZE_OVERRIDE,
+        title="Override the freeze",
+        intro=(
+            f"Override the freeze to {what} now. The override and your reason are "
+            "audited and announced in the channel."
+        ),
+        label="Reason",
+        submit="Override",
+        private_metadata={
+            "action": action,
+            "project_id": project_id,
+            "subject": subject,
+            "channel_id": actor.channel_id,
+        },
+        placeholder="e.g. hotfix for the crash on load",
+    )
+    await open_modal(client, body, view)
+
+
+async def submit_override(
+    c: Container, body: dict[str, Any], client: AsyncWebClient, reason: str
+) -> None:
+    """The override form, submitted (and acked): run the action, tell the channel or the user."""
+    meta = metadata(body)
+    channel = str(meta.get("channel_id") or "")
+    actor = modal_actor(body, c, channel)
+    try:
+        run = await c.governance_actions.override(
+            actor,
+            str(meta.get("action", "")),
+            str(meta.get("project_id") or "") or None,
+            str(meta.get("subject", "")),
+            reason,
+        )
+    except UserFacingError as exc:
+        await tell(client, channel, actor.user_id, f":warning: {exc}")
+        return
+    except ProviderError as exc:
+        await tell(client, channel, actor.user_id, f":x: {provider_error_text(exc)}")
+        return
+    result = run.result
+    if isinstance(result, Released):
+        await client.chat_postMessage(
+            channel=channel, text=done_text(result), blocks=done_blocks(result)
+        )
+    elif isinstance(result, QueuedNotice):
+        text = f"Queued for {build_blocks.hhmm(result.run_at)} (freeze overridden)."
+        await tell(client, channel, actor.user_id, text)
+    elif isinstance(result, AlreadyUsed):
+        await tell(client, channel, actor.user_id, "This was already done.")
+    elif isinstance(result, SlotBusy):
+        text = (
+            f"The override is recorded, but Streampixel's distribute slot is in use until "
+            f"{build_blocks.hhmm(result.next_at)}: nothing was sent. Override again then."
+        )
+        await tell(client, channel, actor.user_id, text)
+    else:  # ApprovalRequested: the project's policy still asks for approvals
+        text = "The override is recorded; the release was posted for its approvals first."
+        await tell(client, channel, actor.user_id, text)
+
+
 def register(app: AsyncApp, c: Container, routers: Routers) -> None:
     """Add the freeze subcommands, the Override button and its modal."""
     routers.streamops.add(*SUBCOMMANDS)
@@ -80,33 +149,7 @@ def register(app: AsyncApp, c: Container, routers: Routers) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-
-        async def work() -> None:
-            actor = actor_of_click(body, c.clock())
-            action, project_id, subject = override_value(clicked_value(body))
-            if not await c.authz.allowed(actor.user_id, "governance.override"):
-                raise NotAuthorized("only admins may override a freeze")
-            what = render.what(action, project_id, subject)
-            view = text_modal(
-                ids.VIEW_FREEZE_OVERRIDE,
-                title="Override the freeze",
-                intro=(
-                    f"Override the freeze to {what} now. The override and your reason are "
-                    "audited and announced in the channel."
-                ),
-                label="Reason",
-                submit="Override",
-                private_metadata={
-                    "action": action,
-                    "project_id": project_id,
-                    "subject": subject,
-                    "channel_id": actor.channel_id,
-                },
-                placeholder="e.g. hotfix for the crash on load",
-            )
-            await open_modal(client, body, view)
-
-        await run_safely(work(), respond)
+        await run_safely(open_override(c, body, client), respond)
 
     async def override_submitted(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
@@ -116,36 +159,7 @@ def register(app: AsyncApp, c: Container, routers: Routers) -> None:
             await ack(**input_error("an override needs a written reason"))
             return
         await ack()
-        meta = metadata(body)
-        channel = str(meta.get("channel_id") or "")
-        actor = modal_actor(body, c, channel)
-        try:
-            run = await c.governance_actions.override(
-                actor,
-                str(meta.get("action", "")),
-                str(meta.get("project_id") or "") or None,
-                str(meta.get("subject", "")),
-                reason,
-            )
-        except UserFacingError as exc:
-            await tell(client, channel, actor.user_id, f":warning: {exc}")
-            return
-        except ProviderError as exc:
-            await tell(client, channel, actor.user_id, f":x: {provider_error_text(exc)}")
-            return
-        result = run.result
-        if isinstance(result, Released):
-            await client.chat_postMessage(
-                channel=channel, text=done_text(result), blocks=done_blocks(result)
-            )
-        elif isinstance(result, QueuedNotice):
-            text = f"Queued for {build_blocks.hhmm(result.run_at)} (freeze overridden)."
-            await tell(client, channel, actor.user_id, text)
-        elif isinstance(result, AlreadyUsed):
-            await tell(client, channel, actor.user_id, "This was already done.")
-        else:
-            text = "The override is recorded; the release needs its approvals first."
-            await tell(client, channel, actor.user_id, text)
+        await submit_override(c, body, client, reason)
 
     app.action(ids.FREEZE_OVERRIDE)(override_clicked)
     app.view(ids.VIEW_FREEZE_OVERRIDE)(override_submitted)

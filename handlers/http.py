@@ -18,21 +18,21 @@ from bot.slack_check import SlackProbe, probe_client
 log = logging.getLogger("streamops.http")
 
 
-def routes(deps: Container, metrics: Metrics) -> list[Route]:
+def routes(container: Container, metrics: Metrics) -> list[Route]:
     """``/healthz``, ``/readyz`` and ``/metrics``."""
-    gauges = QueueGauges(deps.db, metrics, clock=deps.clock)
+    gauges = QueueGauges(container.db, metrics, clock=container.clock)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    slack_probe = SlackProbe(probe_client(deps.slack))
+    slack_probe = SlackProbe(probe_client(container.slack))
 
     async def readyz(_: Request) -> Response:
         slack = await slack_probe.status()
         if slack != "ok":
             return JSONResponse({"status": "unavailable", "slack": slack}, status_code=503)
         try:
-            problem = await database_problem(deps.db)
+            problem = await database_problem(container.db)
         except Exception as exc:  # any failure means "not ready"; say which kind
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(

@@ -31,6 +31,7 @@ BUILD_UPLOAD_VIEW = "build_upload_view"
 MEDIA_UPLOAD_VIEW = "media_upload_view"
 MEDIA_SLACK_UPLOAD_VIEW = "media_slack_upload_view"
 MEDIA_SLACK_UPLOAD_SHORTCUT = "upload_to_streamstack"
+MEDIA_SLACK_UPLOAD_OFFER = "media_slack_upload_offer"  # value: JSON file details and message ts
 MEDIA_UNDO_DELETE = "media_undo_delete"  # value: the pending delete's id
 LIVE_RECORDINGS_PAGE = "live_recordings_page"  # value: JSON filter and page
 

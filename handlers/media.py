@@ -17,11 +17,27 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
 from bot.errors import InvalidInput
-from bot.services.media import Deleted, DeleteFailed, check_uuid, parse_embed_flags, parse_period
+from bot.services.media import (
+    Deleted,
+    DeleteFailed,
+    DeleteScheduled,
+    TooLate,
+    check_uuid,
+    parse_embed_flags,
+    parse_period,
+)
 from bot.services.oneshot import AlreadyUsed
+from handlers import upload_forms
 from handlers.blocks import media as render
-from handlers.blocks.parts import esc, slack_date, spend_button
-from handlers.ids import MEDIA_DELETE, MEDIA_DETAILS, MEDIA_PAGE
+from handlers.blocks.parts import esc, section, slack_date, spend_button
+from handlers.ids import (
+    MEDIA_DELETE,
+    MEDIA_DETAILS,
+    MEDIA_PAGE,
+    MEDIA_STATS_CHART,
+    MEDIA_STATS_PERIOD,
+    MEDIA_UNDO_DELETE,
+)
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
@@ -31,6 +47,7 @@ from handlers.requests import (
     is_ephemeral,
     keep_out_of_logs,
     message_blocks,
+    message_ts,
 )
 from handlers.router import Invocation, Routers, Subcommand, provider_error_text
 
@@ -84,7 +101,10 @@ async def delete(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
 
 
 async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
-    """``/media upload <url> [title]``."""
+    """``/media upload <url> [title]``; alone, it opens a form."""
+    if not inv.args:
+        await upload_forms.open_media_form(inv, c)
+        return
     actor = actor_of_command(inv, c.clock())
     imported = await c.media.import_url(actor, inv.args[0], inv.args[1:])
     created = imported.media
@@ -132,7 +152,13 @@ SUBCOMMANDS = (
         2,
     ),
     Subcommand("delete", "delete <uuid>", "delete a video for good (asks first)", delete, 1, 1),
-    Subcommand("upload", "upload <url> [title]", "import a video from a public URL", upload, 1),
+    Subcommand(
+        "upload",
+        "upload <url> [title]",
+        "import a video from a public URL; alone, opens a form",
+        upload,
+        0,
+    ),
     Subcommand(
         "presign",
         "presign <filename> [title]",
@@ -167,6 +193,12 @@ async def delete_clicked(body: dict[str, Any], c: Container, respond: AsyncRespo
             replace_original=False,
         )
         return
+    if isinstance(result, DeleteScheduled):
+        text, blocks = render.delete_scheduled(result.pending, result.actor_id)
+        await respond(text=text, blocks=blocks, replace_original=True)
+        if is_ephemeral(body):
+            await respond(text=text, blocks=blocks, response_type="in_channel")
+        return
     note = delete_note(result)
     await respond(
         text=note,
@@ -175,6 +207,23 @@ async def delete_clicked(body: dict[str, Any], c: Container, respond: AsyncRespo
     )
     if isinstance(result, Deleted) and is_ephemeral(body):
         await respond(text=note, response_type="in_channel", replace_original=False)
+
+
+async def undo_clicked(body: dict[str, Any], c: Container, respond: AsyncRespond) -> None:
+    """The Undo button of a scheduled delete: through :meth:`MediaService.undo_delete`."""
+    value = clicked_value(body)
+    if not value.isdigit():
+        raise InvalidInput("this Undo button carries no delete")
+    result = await c.media.undo_delete(actor_of_click(body, c.clock()), int(value))
+    if isinstance(result, TooLate):
+        await respond(
+            text=render.delete_too_late(result.pending),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    note = render.delete_undone(result.pending, result.actor_id, result.at)
+    await respond(text=note, blocks=[section(note)], replace_original=True)
 
 
 def delete_note(result: Deleted | DeleteFailed) -> str:
@@ -200,6 +249,48 @@ async def details_clicked(body: dict[str, Any], c: Container, respond: AsyncResp
     )
 
 
+def _stats_choice(body: dict[str, Any]) -> tuple[str, str]:
+    uuid, _, period = clicked_value(body).partition("|")
+    return check_uuid(uuid), parse_period(period or None)
+
+
+async def stats_period_chosen(body: dict[str, Any], c: Container, respond: AsyncRespond) -> None:
+    """The period menu of ``/media stats``: the same message, another period."""
+    uuid, period = _stats_choice(body)
+    found, numbers = await asyncio.gather(c.media.info(uuid), c.media.stats(uuid, period))
+    await respond(
+        text=f"{esc(found.title)}: {numbers.views} views over {period}",
+        blocks=render.media_stats(numbers, found),
+        replace_original=True,
+    )
+
+
+async def stats_chart_clicked(body: dict[str, Any], c: Container, respond: AsyncRespond) -> None:
+    """The Chart button: a PNG in the message's thread, or the requester's DM when ephemeral."""
+    uuid, period = _stats_choice(body)
+    found, png = await c.media.chart(uuid, period)
+    user = str((body.get("user") or {}).get("id") or "")
+    if is_ephemeral(body) or not message_ts(body):
+        opened = await c.slack.conversations_open(users=user)
+        channel, thread = str(opened["channel"]["id"]), None
+    else:
+        channel = str((body.get("channel") or {}).get("id") or "")
+        thread = message_ts(body)
+    await c.slack.files_upload_v2(
+        channel=channel,
+        thread_ts=thread,
+        content=png,
+        filename=f"stats-{uuid}-{period}.png",
+        title=f"{found.title or uuid} · views and audience ({period})",
+    )
+    where = "in the thread" if thread else "in your DM with the bot"
+    await respond(
+        text=f":bar_chart: The chart of {esc(found.title or uuid)} is {where}.",
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
 async def page_clicked(body: dict[str, Any], c: Container, respond: AsyncRespond) -> None:
     """The paging buttons of ``/media list``."""
     page = await c.media.page(parse_page(clicked_value(body)))
@@ -215,7 +306,10 @@ def register(app: AsyncApp, container: Container, routers: Routers) -> None:
     routers.media.add(*SUBCOMMANDS)
     for action_id, work in (
         (MEDIA_DELETE, delete_clicked),
+        (MEDIA_UNDO_DELETE, undo_clicked),
         (MEDIA_DETAILS, details_clicked),
+        (MEDIA_STATS_PERIOD, stats_period_chosen),
+        (MEDIA_STATS_CHART, stats_chart_clicked),
         (re.compile(rf"^{re.escape(MEDIA_PAGE)}:"), page_clicked),
     ):
         app.action(action_id)(click_listener(work, container))

@@ -51,8 +51,11 @@ def actor_of_click(body: dict[str, Any], now: datetime) -> Actor:
 
 
 def clicked_value(body: dict[str, Any]) -> str:
-    """The ``value`` of the clicked button."""
+    """The ``value`` of the clicked button (or of the option chosen in a select menu)."""
     action = (body.get("actions") or [{}])[0]
+    chosen = action.get("selected_option")
+    if isinstance(chosen, dict):
+        return str(chosen.get("value") or "")
     return str(action.get("value") or "")
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.container import Container
-from handlers import approvals, audit, build, freezes, home, live, media, roles, subscriptions
+from handlers import (
+    approvals,
+    audit,
+    build,
+    freezes,
+    home,
+    live,
+    media,
+    roles,
+    slack_upload,
+    subscriptions,
+    upload_forms,
+)
 from handlers import help as help_command
 from handlers.replay_guard import replay_guard
 from handlers.respond_guard import guard_respond
@@ -27,6 +39,8 @@ def register(app: AsyncApp, container: Container) -> None:
     approvals.register(app, container, routers)
     freezes.register(app, container, routers)
     media.register(app, container, routers)
+    upload_forms.register(app, container)
+    slack_upload.register(app, container)
     live.register(app, container, routers)
     roles.register(app, container, routers)
     for router in routers.all():

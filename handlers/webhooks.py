@@ -37,19 +37,19 @@ log = logging.getLogger("streamops.webhooks")
 MAX_BODY_BYTES = 256 * 1024
 
 
-def routes(deps: Container) -> list[Route]:
-    """The two webhook routes, bound to ``deps``."""
+def routes(container: Container) -> list[Route]:
+    """The two webhook routes, bound to ``container``."""
 
     def count(provider: str, outcome: str) -> None:
         """Count the webhook in /metrics and, when not stored, in the shared tallies."""
-        deps.metrics.webhooks.labels(provider, outcome).inc()
-        deps.tallies.count_webhook(provider, outcome)  # written in batches (bot.jobs.tallies)
+        container.metrics.webhooks.labels(provider, outcome).inc()
+        container.tallies.count_webhook(provider, outcome)  # written in batches (bot.jobs.tallies)
 
     def receiver(
         provider: str, parse: Callable[[bytes], WebhookEvent]
     ) -> Callable[[Request], object]:
         async def receive(request: Request) -> Response:
-            expected = deps.settings.webhook_token
+            expected = container.settings.webhook_token
             token = str(request.path_params.get("token", ""))
             if not token_matches(token, expected.get_secret_value() if expected else None):
                 count(provider, "unauthorized")
@@ -58,7 +58,7 @@ def routes(deps: Container) -> list[Route]:
             if len(body) > MAX_BODY_BYTES:
                 count(provider, "too_large")
                 return _error(413, "body too large")
-            secret = deps.settings.streamstack_webhook_secret
+            secret = container.settings.streamstack_webhook_secret
             if provider == "streamstack" and secret is not None:
                 header = request.headers.get(STREAMSTACK_SIGNATURE_HEADER)
                 if not streamstack_signature_valid(body, header, secret.get_secret_value()):
@@ -71,7 +71,7 @@ def routes(deps: Container) -> list[Route]:
                 log.info("%s webhook refused: %s", provider, exc)
                 count(provider, "invalid")
                 return _error(400, str(exc))
-            recorded = await deps.intake.record(event, body)
+            recorded = await container.intake.receive(event, body)
             log.debug(
                 "%s webhook %s (%s): %s", provider, event.event, event.subject, recorded.outcome
             )

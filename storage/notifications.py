@@ -139,3 +139,56 @@ class QueuedResult:
             message=str(payload["message"]),
             at=datetime.fromisoformat(str(payload["timestamp"])),
         )
+
+
+#: A video delete that waited out its undo window, and how it ended.
+DELETE_RESULT = "media.delete_result"
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """How a scheduled video delete ended, for the channel it was confirmed in.
+
+    Attributes:
+        outcome: ``"ok"`` or ``"failed"``.
+        message: StreamStack's words when it failed.
+        requested_at: when the delete was confirmed.
+        at: when it ran.
+    """
+
+    uuid: str
+    title: str
+    requested_by: str
+    outcome: str
+    message: str
+    requested_at: datetime
+    at: datetime
+
+    event = DELETE_RESULT
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON-able form stored in the outbox."""
+        return {
+            "provider": "streamstack",
+            "event": DELETE_RESULT,
+            "subject": self.uuid,
+            "title": self.title,
+            "requested_by": self.requested_by,
+            "outcome": self.outcome,
+            "message": self.message,
+            "requested_at": self.requested_at.isoformat(),
+            "timestamp": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> DeleteResult:
+        """Read back what :meth:`to_payload` stored."""
+        return cls(
+            uuid=str(payload["subject"]),
+            title=str(payload.get("title") or ""),
+            requested_by=str(payload["requested_by"]),
+            outcome=str(payload["outcome"]),
+            message=str(payload.get("message") or ""),
+            requested_at=datetime.fromisoformat(str(payload["requested_at"])),
+            at=datetime.fromisoformat(str(payload["timestamp"])),
+        )

@@ -79,8 +79,12 @@ def block_actions(
     response_url: str = "http://127.0.0.1:9/response/action",
     block_id: str = "b1",
     trigger_id: str | None = None,
+    select: bool = False,
 ) -> bytes:
-    """A form-encoded ``block_actions`` payload shaped like Slack's saved sample."""
+    """A form-encoded ``block_actions`` payload shaped like Slack's saved sample.
+
+    With ``select`` the action is a static_select whose chosen option's value is ``value``.
+    """
     payload: dict[str, Any] = json.loads(_saved("block_actions.json"))
     payload["user"] = {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID}
@@ -102,6 +106,12 @@ def block_actions(
             "action_ts": f"{time.time():.6f}",
         }
     ]
+    if select:
+        action = payload["actions"][0]
+        del action["value"], action["text"]
+        action["type"] = "static_select"
+        option = {"text": {"type": "plain_text", "text": value}, "value": value}
+        action["selected_option"] = option
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -139,3 +149,31 @@ def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> byt
         "event_time": int(time.time()),
     }
     return json.dumps(envelope).encode()
+
+
+def message_action(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    user_id: str = "U111",
+    channel_id: str = "C0CHANNEL1",
+    response_url: str = "http://127.0.0.1:9/response/shortcut",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+) -> bytes:
+    """A form-encoded ``message_action`` (message shortcut) shaped like Slack's documented one."""
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "token": "verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "channel": {"id": channel_id, "name": "general"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts", ""),
+        "message": {"type": "message", **message},
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()

@@ -47,7 +47,7 @@ def test_manifest_declares_every_command_on_slack_events(manifest: dict[str, Any
     settings = manifest["settings"]
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.im"]
     assert settings["socket_mode_enabled"] is False
     assert {"commands", "chat:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.jobs.loop import repeat
 from bot.services.audit_verify import AuditVerifier
 from storage.audit import AuditLog, Checkpoint
 from storage.audit_chain import iso
@@ -28,6 +29,7 @@ from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_verify import VerifyReport
 from storage.audit_witness import append_head
 from storage.coordination import ClaimStore
+from storage.notifications import Notification
 
 log = logging.getLogger("streamops.audit")
 
@@ -35,9 +37,7 @@ log = logging.getLogger("streamops.audit")
 class Enqueue(Protocol):
     """Queues a notice for a channel in the outbox (``OutboxStore.enqueue``)."""
 
-    def __call__(
-        self, channel: str, notification: AuditHeadNotice | AuditAlarm, now: datetime
-    ) -> Awaitable[None]:
+    def __call__(self, channel: str, notification: Notification, now: datetime) -> Awaitable[None]:
         """Queue ``notification`` for ``channel``."""
         ...
 
@@ -87,9 +87,7 @@ class CheckpointWitness:
     async def run(self, interval: float) -> None:
         """Every ``interval`` seconds (at most 60) until cancelled; one last round at shutdown."""
         try:
-            while True:
-                await asyncio.sleep(interval)
-                await self._guarded()
+            await repeat("audit-checkpoint", self.step, interval=interval)
         finally:
             await asyncio.shield(self._guarded())
 
@@ -159,11 +157,5 @@ class ScheduledVerification:
 
     async def run(self) -> None:
         """Every ``interval`` seconds until cancelled (the first check after one interval)."""
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduled audit verification could not run")
+        await asyncio.sleep(self.interval)
+        await repeat("audit-verify", self.step, interval=self.interval)

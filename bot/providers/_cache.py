@@ -3,7 +3,9 @@
 Twenty people typing ``/build projects`` in the same second should cost the
 provider one request, not twenty (Streampixel: "a few seconds between polls is
 plenty"). Each key's value is kept ``ttl`` seconds; callers arriving while it
-is being fetched share that one fetch. Failures are not cached.
+is being fetched share that one fetch. Failures are not cached, except the
+answers named in ``keep_errors`` (e.g. "Access denied" for a disabled project:
+a stable answer, asked again by every ``/build projects`` otherwise).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ class ReadCache:
         ttl: seconds a value stays fresh; 0 disables caching (every call loads).
         clock: monotonic seconds (injectable for tests).
         max_entries: entries kept before the oldest are dropped.
+        keep_errors: exception types that are stable answers, cached like values
+            (raised again to every caller while fresh); others are never cached.
     """
 
     def __init__(
@@ -29,8 +33,10 @@ class ReadCache:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 1024,
+        keep_errors: tuple[type[Exception], ...] = (),
     ) -> None:
         self.ttl = ttl
+        self._keep_errors = keep_errors
         self._clock = clock
         self._max = max_entries
         self._values: dict[str, tuple[float, Any]] = {}
@@ -43,6 +49,8 @@ class ReadCache:
         now = self._clock()
         cached = self._values.get(key)
         if cached is not None and cached[0] > now:
+            if isinstance(cached[1], _Kept):
+                raise cached[1].error
             return cached[1]
         pending = self._inflight.get(key)
         if pending is not None:
@@ -54,6 +62,8 @@ class ReadCache:
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
+            if self._keep_errors and isinstance(exc, self._keep_errors):
+                self._store(key, _Kept(exc))
             raise
         else:
             future.set_result(value)
@@ -71,3 +81,12 @@ class ReadCache:
             for old in sorted(self._values, key=lambda k: self._values[k][0])[: self._max // 4]:
                 del self._values[old]
         self._values[key] = (self._clock() + self.ttl, value)
+
+
+class _Kept:
+    """A cached stable failure (see ``keep_errors``)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error

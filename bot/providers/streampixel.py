@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from bot.errors import ProviderError, ProviderUnavailable
+from bot.errors import Forbidden, ProviderError, ProviderNotFound, ProviderUnavailable
 from bot.providers._cache import ReadCache
 from bot.providers._http import ProviderHTTP, RetryPolicy, Sleep, error_for_status, make_client
 from bot.redact import redact
@@ -364,5 +364,6 @@ def from_settings(
         user_id=settings.streampixel_user_id,
         retry=retry,
         sleep=sleep,
-        cache=ReadCache(settings.provider_cache_seconds),
+        # "Access denied" / "Project not found" are stable answers: cached like values
+        cache=ReadCache(settings.provider_cache_seconds, keep_errors=(Forbidden, ProviderNotFound)),
     )

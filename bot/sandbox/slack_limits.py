@@ -59,6 +59,8 @@ SCOPELESS_METHODS = frozenset(
 NON_METHOD_SCOPES: dict[str, str] = {
     "commands": "receive the slash commands /build, /media, /live, /audit and /streamops",
     "chat:write.public": "post notifications to public channels the bot was not invited to",
+    "files:read": "read a shared video's bytes (url_private) to upload it to StreamStack",
+    "im:history": "receive message.im events (a video sent to the bot in a DM)",
 }
 
 MESSAGE_TEXT_LIMIT = 40_000

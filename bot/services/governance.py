@@ -425,6 +425,15 @@ class Governance:
             await self._require_approver(trail, request, _target(request, "reject"))
         return request
 
+    async def may_override(self, actor: Actor) -> None:
+        """Let ``actor`` open the override form (the override itself is checked and audited).
+
+        Raises:
+            NotAuthorized: only admins may override a freeze.
+        """
+        if not await self.authz.allowed(actor.user_id, "governance.override"):
+            raise NotAuthorized("only admins may override a freeze")
+
     async def ran(
         self, request: ApprovalRequest, actor: Actor, outcome: str, message: str
     ) -> ApprovalRequest:

@@ -27,6 +27,7 @@ from bot.jobs.tallies import TallyBuffer
 from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.audit_events import AuditEvent, AuditFilters
+from storage.audit_models import AuditEntry
 from storage.builds import BuildStore
 from storage.db import Database
 from storage.freezes import FreezeStore
@@ -301,8 +302,6 @@ class HomeService:
         return Operations(health=health, backlog=backlog, failed=failed, audit=audit)
 
     async def _audit_state(self) -> AuditState:
-        from storage.audit_models import AuditEntry
-
         rows = await self.operations.count_rows(AuditEntry)
         checkpoint = await self.audit_log.latest_checkpoint()
         verified = await self.verification()

@@ -1,7 +1,7 @@
 """Webhook intake: store a parsed provider webhook, its notifications and its side writes.
 
 The receiver (``handlers.webhooks``) checks the token, size, signature and shape;
-:meth:`WebhookIntake.record` then writes, in one transaction, the delivery
+:meth:`WebhookIntake.receive` then writes, in one transaction, the delivery
 (deduplicated), its outbox rows (routed to the subscribed channels by
 :class:`storage.webhooks.WebhookStore`) and, for a Streampixel build event, the
 rows that keep ``/build builds`` and the release timeline current.
@@ -40,7 +40,7 @@ class WebhookIntake:
         self.clock = clock
         self.default_channel = default_channel
 
-    async def record(self, event: WebhookEvent, body: bytes) -> Recorded:
+    async def receive(self, event: WebhookEvent, body: bytes) -> Recorded:
         """Store ``event`` (received as ``body``) once; a repeated delivery changes nothing."""
         return await self.store.record(
             Intake(

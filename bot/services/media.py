@@ -11,14 +11,17 @@ a channel.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from bot.charts import CHART_PERIODS, StatsChart, charts_available, render_png
+from bot.charts import MISSING as CHARTS_MISSING
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.providers.streamstack import PROVIDER, StreamStackClient
 from bot.providers.streamstack_models import (
@@ -32,6 +35,10 @@ from bot.providers.streamstack_models import (
 from bot.services.actor import Actor, Gate, Target
 from bot.services.governance import Frozen, Governance
 from bot.services.oneshot import AlreadyUsed, Button, OneShot
+from storage.notifications import DeleteResult
+from storage.outbox import OutboxStore
+from storage.pending_deletes import DONE, FAILED, PendingDeleteStore
+from storage.pending_deletes import PendingDelete as PendingDelete
 
 DEFAULT_PERIOD = "7d"
 PAGE_SIZE = 10
@@ -175,6 +182,40 @@ class DeleteFailed:
 
 
 @dataclass(frozen=True)
+class DeleteScheduled:
+    """A delete waiting out its undo window (``pending.due_at``)."""
+
+    pending: PendingDelete
+    actor_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Undone:
+    """A scheduled delete cancelled in time."""
+
+    pending: PendingDelete
+    actor_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TooLate:
+    """Undo came after the delete ran (or after another undo): ``pending.state`` says which."""
+
+    pending: PendingDelete
+
+
+@dataclass(frozen=True)
+class UndoWindow:
+    """Where scheduled deletes wait, how long, and where their outcome is announced."""
+
+    store: PendingDeleteStore
+    outbox: OutboxStore
+    window: timedelta
+
+
+@dataclass(frozen=True)
 class Imported:
     """A video being imported from a URL (shown to the channel without the URL's query)."""
 
@@ -191,6 +232,7 @@ class MediaService:
         gate: authorization and the audit trail.
         once: one-shot button claims (Delete).
         clock: the current time.
+        undo: where deletes wait out their undo window (None: delete at once).
     """
 
     def __init__(
@@ -200,12 +242,14 @@ class MediaService:
         once: OneShot,
         clock: Callable[[], datetime],
         governance: Governance | None = None,
+        undo: UndoWindow | None = None,
     ) -> None:
         self._client_or_none = client
         self.gate = gate
         self.once = once
         self.clock = clock
         self.governance = governance
+        self.undo = undo
 
     @property
     def _client(self) -> StreamStackClient:
@@ -214,8 +258,12 @@ class MediaService:
         return self._client_or_none
 
     async def page(self, page: int) -> MediaPage:
-        """One page of videos, newest first."""
-        return await self._client.list_media(page=page, per_page=PAGE_SIZE)
+        """One page of videos, newest first; past the end, the last page (never "page 99 of 1")."""
+        found = await self._client.list_media(page=page, per_page=PAGE_SIZE)
+        last = max(found.last_page, 1)
+        if page > last:
+            found = await self._client.list_media(page=last, per_page=PAGE_SIZE)
+        return found
 
     async def info(self, uuid: str) -> Media:
         """The details of one video."""
@@ -224,6 +272,32 @@ class MediaService:
     async def stats(self, uuid: str, period: str) -> VideoStats:
         """Viewing statistics of one video over ``period``."""
         return await self._client.stats(check_uuid(uuid), parse_period(period))
+
+    async def chart(self, uuid: str, period: str) -> tuple[Media, bytes]:
+        """A PNG of the video's views per period and the ``period`` breakdowns.
+
+        The four view counts are read concurrently; matplotlib draws in a worker
+        thread so the event loop keeps answering Slack meanwhile.
+
+        Raises:
+            UserFacingError: charts are not installed (the message says how to add them).
+        """
+        if not charts_available():
+            raise UserFacingError(CHARTS_MISSING)
+        uuid, period = check_uuid(uuid), parse_period(period)
+        media = await self.info(uuid)
+        chosen, *views = await asyncio.gather(
+            *(self._client.stats(uuid, p) for p in (period, *CHART_PERIODS))
+        )
+        chart = StatsChart(
+            title=media.title or uuid,
+            views={p: s.views for p, s in zip(CHART_PERIODS, views, strict=True)},
+            breakdown_period=period,
+            quality=dict(chosen.quality),
+            devices=dict(chosen.devices),
+            geo=dict(chosen.geo),
+        )
+        return media, await asyncio.to_thread(render_png, chart)
 
     async def embed(self, uuid: str, flags: EmbedFlags) -> tuple[Media, Embed]:
         """The video (checked to exist) and its iframe snippet."""
@@ -242,8 +316,12 @@ class MediaService:
 
     async def delete(
         self, actor: Actor, uuid: str, *, button: Button
-    ) -> Deleted | DeleteFailed | AlreadyUsed:
+    ) -> Deleted | DeleteFailed | DeleteScheduled | AlreadyUsed:
         """The Delete button: delete a video for good, once per button.
+
+        With an undo window (``STREAMOPS_DELETE_UNDO_MINUTES`` > 0) the delete is
+        scheduled instead, and :meth:`run_due_delete` sends it when the window ends
+        unless :meth:`undo_delete` got there first.
 
         Raises:
             NotAuthorized: the actor lacks the media role (audited).
@@ -262,6 +340,8 @@ class MediaService:
             await trail.record("delete", "denied", target, "button already used")
             return used
         at = self.clock()
+        if self.undo is not None and self.undo.window > timedelta(0):
+            return await self._schedule_delete(actor, uuid, button, key, at)
         try:
             await self._client.delete_media(uuid)
         except ProviderError as exc:
@@ -271,6 +351,110 @@ class MediaService:
         await self.once.done(key, "ok")
         await trail.record("delete", "ok", target)
         return Deleted(uuid, actor.user_id, at)
+
+    async def _schedule_delete(
+        self, actor: Actor, uuid: str, button: Button, key: str, at: datetime
+    ) -> DeleteScheduled | DeleteFailed:
+        assert self.undo is not None
+        trail = self.gate.trail(actor)
+        target = Target(PROVIDER, "video", uuid)
+        try:
+            media = await self._client.get_media(uuid)
+        except ProviderError as exc:
+            await self.once.done(key, "failed", exc.message)
+            await trail.record("delete.schedule", "failed", target, exc.message)
+            return DeleteFailed(uuid, actor.user_id, at, exc)
+        pending, _ = await self.undo.store.schedule(
+            media_uuid=uuid,
+            title=media.title,
+            requested_by=actor.user_id,
+            channel_id=button.channel_id or actor.channel_id,
+            message_ts=button.message_ts or None,
+            due_at=at + self.undo.window,
+            now=at,
+        )
+        await self.once.done(key, "ok", f"scheduled #{pending.id}")
+        params = {"due_at": pending.due_at.isoformat(), "pending": pending.id}
+        await trail.record("delete.schedule", "ok", Target(PROVIDER, "video", uuid, params))
+        return DeleteScheduled(pending, actor.user_id, at)
+
+    async def undo_delete(self, actor: Actor, delete_id: int) -> Undone | TooLate:
+        """The Undo button: cancel a scheduled delete while its window is open.
+
+        Raises:
+            NotAuthorized: the actor lacks the media role (audited).
+            UserFacingError: no such scheduled delete.
+        """
+        if self.undo is None:
+            raise UserFacingError("Deletes are not scheduled on this bot")
+        pending = await self.undo.store.get(delete_id)
+        if pending is None:
+            raise UserFacingError(f"There is no scheduled delete #{delete_id}")
+        trail = self.gate.trail(actor)
+        target = Target(PROVIDER, "video", pending.media_uuid, {"pending": delete_id})
+        await self.gate.check(trail, "media.delete", "delete.undo", target)
+        now = self.clock()
+        if await self.undo.store.undo(delete_id, actor.user_id, now):
+            await trail.record("delete.undo", "ok", target)
+            return Undone(pending, actor.user_id, now)
+        current = await self.undo.store.get(delete_id)
+        assert current is not None
+        await trail.record("delete.undo", "denied", target, f"too late: {current.state}")
+        return TooLate(current)
+
+    async def run_due_delete(self) -> PendingDelete | None:
+        """Send the oldest due scheduled delete to StreamStack (once across replicas).
+
+        Audited as the requester's ``delete`` (source ``scheduler``); the outcome goes
+        to the channel through the outbox. Returns the delete that ran, or None.
+        """
+        if self.undo is None:
+            return None
+        pending = await self.undo.store.claim_due(self.clock())
+        if pending is None:
+            return None
+        actor = Actor(
+            user_id=pending.requested_by,
+            source="scheduler",
+            requested_at=self.clock(),
+            channel_id=pending.channel_id,
+        )
+        trail = self.gate.trail(actor)
+        target = Target(PROVIDER, "video", pending.media_uuid, {"pending": pending.id})
+        outcome, message = "ok", ""
+        frozen = None
+        if self.governance is not None:
+            decision = await self.governance.check(None, "delete", actor)
+            if isinstance(decision, Frozen):  # a freeze began during the undo window
+                frozen = await self.governance.refuse(
+                    trail, decision, "delete", None, pending.media_uuid, target
+                )
+                outcome, message = "failed", str(frozen)
+        if frozen is None:
+            try:
+                await self._client.delete_media(pending.media_uuid)
+            except (ProviderError, UserFacingError) as exc:
+                outcome, message = "failed", str(getattr(exc, "message", exc))
+        now = self.clock()
+        await self.undo.store.finish(pending.id, DONE if outcome == "ok" else FAILED, message, now)
+        if frozen is None:  # a freeze refusal was audited by governance already
+            await trail.record("delete", "ok" if outcome == "ok" else "failed", target, message)
+        result = DeleteResult(
+            uuid=pending.media_uuid,
+            title=pending.title,
+            requested_by=pending.requested_by,
+            outcome=outcome,
+            message=message,
+            requested_at=pending.due_at - self.undo.window,
+            at=now,
+        )
+        await self.undo.outbox.enqueue(pending.channel_id, result, now)
+        return pending
+
+    async def may_upload(self, actor: Actor) -> None:
+        """Refuse (and audit) before a form opens when the actor may not upload videos."""
+        trail = self.gate.trail(actor)
+        await self.gate.check(trail, "media.upload", "upload", Target(PROVIDER, "video"))
 
     async def import_url(self, actor: Actor, url: str, title_words: list[str]) -> Imported:
         """``/media upload``: import a video from a public URL (audited without the query).

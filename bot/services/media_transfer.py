@@ -16,9 +16,9 @@ import httpx
 
 from bot.errors import ProviderError, UserFacingError
 from bot.providers.streamstack import PROVIDER, StreamStackClient
-from bot.services.actor import AuditTrail, Target
+from bot.services.actor import Actor, Gate, Target
 from bot.services.media import check_title, content_type_for
-from bot.slack_files import SlackFile, stream_file
+from bot.slack_files import SlackFile, stream_file, token_may_go_to
 
 #: Called with (bytes sent so far, total bytes or None).
 Progress = Callable[[int, int | None], Awaitable[None]]
@@ -52,37 +52,68 @@ async def counted(
 
 
 class MediaTransfer:
-    """Moves video files from Slack to StreamStack.
+    """Moves video files from Slack to StreamStack (the media role; audited).
 
     Args:
         client: the StreamStack client, or None when StreamStack is not configured.
+        gate: authorization and the audit trail.
         http: the client files are read from Slack with.
         token: the bot token (``files:read``).
+        api_url: the Slack Web API base URL; besides Slack's own https hosts, the token
+            is only sent to this host (a sandbox's file links).
     """
 
-    def __init__(self, client: StreamStackClient | None, http: httpx.AsyncClient, token: str):
+    def __init__(
+        self,
+        client: StreamStackClient | None,
+        gate: Gate,
+        http: httpx.AsyncClient,
+        token: str,
+        *,
+        api_url: str = "https://slack.com/api/",
+    ):
         self._client_or_none = client
+        self.gate = gate
         self._http = http
         self._token = token
+        self._api_url = api_url
 
-    async def upload_from_slack(
-        self, file: SlackFile, title: str, trail: AuditTrail, progress: Progress
-    ) -> Transferred:
-        """Create the video, stream the file into it, and audit the outcome.
+    async def may_upload(self, actor: Actor) -> None:
+        """Refuse early (unaudited: nothing was attempted yet) when the actor lacks the role.
 
         Raises:
-            UserFacingError: StreamStack is not configured, the file is no video, or
-                Slack refused the download (audited as ``failed`` once a video exists).
+            NotAuthorized: the actor lacks the media role.
+        """
+        trail = self.gate.trail(actor)
+        await self.gate.check(trail, "media.upload", "upload", Target(PROVIDER), record=False)
+
+    async def upload_from_slack(
+        self, actor: Actor, file: SlackFile, title: str, progress: Progress
+    ) -> Transferred:
+        """Authorize, create the video, stream the file into it, and audit the outcome.
+
+        Raises:
+            NotAuthorized: the actor lacks the media role (audited).
+            UserFacingError: StreamStack is not configured, the file is no video, the
+                title is too long, or Slack refused the download (audited as ``failed``
+                once a video exists).
             ProviderError: StreamStack refused or failed (audited as ``failed``).
         """
+        trail = self.gate.trail(actor)
+        name = file.name or f"{file.id}.mp4"
+        params = {"filename": name, "mode": "slack", "slack_file": file.id}
+        await self.gate.check(
+            trail, "media.upload", "upload", Target(PROVIDER, "video", None, params)
+        )
         client = self._client_or_none
         if client is None:
             raise UserFacingError("StreamStack is not configured on this bot (STREAMSTACK_API_KEY)")
         if not file.is_video:
             raise UserFacingError(f"{file.label} is not a video file")
+        if not token_may_go_to(file.url_private, self._api_url):
+            raise UserFacingError(f"the download link of {file.label} is not a Slack link")
         title = check_title(title.split(), file.title or file.name)
-        name = file.name or f"{file.id}.mp4"
-        params = {"title": title, "filename": name, "mode": "slack", "slack_file": file.id}
+        params = {**params, "title": title}
         target = Target(PROVIDER, "video", None, params)
         try:
             upload = await client.presign_upload(

@@ -158,6 +158,12 @@ class Releases:
 
     # -- upload ----------------------------------------------------------------
 
+    async def upload_choices(self, actor: Actor) -> list[Project]:
+        """The projects the upload form offers, once the actor may upload (refusal audited)."""
+        trail = self.gate.trail(actor)
+        await self.gate.check(trail, "build.upload", "upload", Target(PROVIDER, "project"))
+        return await self.builds.api.list_projects()
+
     async def upload(
         self, actor: Actor, project: str, file_url: str, *, auto_release: bool
     ) -> Uploaded | SlotBusy:

@@ -6,7 +6,11 @@ came from the database or a reason string is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from bot.records import AuditAlarm, AuditHeadNotice, VerifyReport, WitnessHead
+from bot.services.audit_verify import AUDIT_ALARM, AUDIT_HEAD
 from handlers.blocks.parts import (
     Block,
     code,
@@ -19,6 +23,16 @@ from handlers.blocks.parts import (
 )
 
 Message = tuple[str, list[Block]]
+
+
+def audit_notice(notification: Mapping[str, Any]) -> Message | None:
+    """The message of an audit notice from the outbox (None for any other notification)."""
+    event = notification.get("event")
+    if event == AUDIT_HEAD:
+        return head_message(AuditHeadNotice.from_payload(notification))
+    if event == AUDIT_ALARM:
+        return alarm_message(AuditAlarm.from_payload(notification))
+    return None
 
 
 def head_message(notice: AuditHeadNotice) -> Message:

@@ -6,10 +6,14 @@ Private host ids and encoder keys appear only in :func:`created_session` and
 
 from __future__ import annotations
 
+import json
+
 from bot.providers.streamapi import HostIds, LiveSession, Theme, Video
 from bot.services.live import CreatedSession, RecordingFilter
 from handlers.blocks.parts import (
     Block,
+    actions,
+    button,
     code,
     code_block,
     context,
@@ -23,6 +27,7 @@ from handlers.blocks.parts import (
     size_text,
     slack_date,
 )
+from handlers.ids import LIVE_RECORDINGS_PAGE
 
 MAX_RECORDINGS = 20
 MAX_SESSIONS = 40
@@ -85,7 +90,7 @@ def created_session(created: CreatedSession) -> list[Block]:
     encoder = session.encoder_url or "—"
     return [
         section(
-            f":lock: New {privacy} live session{who}. Only you can see this message: the "
+            f":lock: New {privacy} live session{who}. Keep this to yourself: the "
             "private host id and encoder key let anyone broadcast as this host."
         ),
         fields_section(
@@ -97,6 +102,20 @@ def created_session(created: CreatedSession) -> list[Block]:
         ),
         section(f"*Encoder URL*\n{code_block(encoder)}"),
         context(f"{code(f'/live info {session.public_hostid}')} shows when it goes live."),
+    ]
+
+
+def public_session_card(created: CreatedSession, actor_id: str) -> list[Block]:
+    """The channel's view of a new session: who made it and the public host id, no secrets."""
+    who = f" *{esc(created.username)}*" if created.username else ""
+    privacy = "private" if created.private else "public"
+    host = esc(created.session.public_hostid)
+    return [
+        section(
+            f":satellite_antenna: <@{actor_id}> created a {privacy} live session{who} · "
+            f"public host `{host}`"
+        ),
+        context(f"`/live info {host}` shows when it goes live and who is watching."),
     ]
 
 
@@ -121,13 +140,32 @@ def _filter_text(wanted: RecordingFilter) -> str:
     return ", ".join(parts) or "all hosts, any time"
 
 
-def recordings(videos: list[Video], wanted: RecordingFilter) -> list[Block]:
-    """Recordings newest first, at most :data:`MAX_RECORDINGS` of them."""
+def recordings_value(wanted: RecordingFilter, page: int) -> str:
+    """A paging button's value: the filter (as epoch seconds) and the page to show."""
+    return json.dumps(
+        {
+            "h": wanted.public_hostid,
+            "s": int(wanted.since.timestamp()) if wanted.since else None,
+            "u": int(wanted.until.timestamp()) if wanted.until else None,
+            "p": page,
+        },
+        separators=(",", ":"),
+    )
+
+
+def recordings(videos: list[Video], wanted: RecordingFilter, page: int = 1) -> list[Block]:
+    """Recordings newest first, :data:`MAX_RECORDINGS` a page, with Previous/Next buttons.
+
+    A page past the end shows the last one.
+    """
     blocks: list[Block] = [header("Recordings"), context(_filter_text(wanted))]
     if not videos:
         blocks.append(section("No recordings match."))
         return blocks
-    for video in videos[:MAX_RECORDINGS]:
+    pages = (len(videos) + MAX_RECORDINGS - 1) // MAX_RECORDINGS
+    page = min(max(page, 1), pages)
+    first = (page - 1) * MAX_RECORDINGS
+    for video in videos[first : first + MAX_RECORDINGS]:
         name = esc(video.filename or f"video {video.id}")
         title = link(video.url, video.filename or f"video {video.id}") if video.url else name
         blocks.append(
@@ -137,13 +175,16 @@ def recordings(videos: list[Video], wanted: RecordingFilter) -> list[Block]:
                 f"{size_text(video.size)}"
             )
         )
-    if len(videos) > MAX_RECORDINGS:
-        blocks.append(
-            context(
-                f"Showing the newest {MAX_RECORDINGS} of {len(videos)}; narrow it with a host or "
-                "dates, e.g. `/live recordings 1000016132 2026-11-01 2026-11-07`."
+    if pages > 1:
+        blocks.append(context(f"Page {page} of {pages} · {len(videos)} recordings"))
+        nav: list[Block] = []
+        if page > 1:
+            nav.append(
+                button("◀ Previous", LIVE_RECORDINGS_PAGE, recordings_value(wanted, page - 1))
             )
-        )
+        if page < pages:
+            nav.append(button("Next ▶", LIVE_RECORDINGS_PAGE, recordings_value(wanted, page + 1)))
+        blocks.append(actions(*nav))
     return blocks
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.notifications.types import DeleteResult
 from bot.providers.streamstack_models import (
     PERIODS,
     Embed,
@@ -10,7 +13,7 @@ from bot.providers.streamstack_models import (
     PresignedUpload,
     VideoStats,
 )
-from bot.services.media import Share, top_shares
+from bot.services.media import PendingDelete, Share, top_shares
 from handlers.blocks.parts import (
     Block,
     actions,
@@ -37,6 +40,7 @@ from handlers.ids import (
     MEDIA_PAGE,
     MEDIA_STATS_CHART,
     MEDIA_STATS_PERIOD,
+    MEDIA_UNDO_DELETE,
 )
 
 PAGE_PREVIOUS_ACTION = f"{MEDIA_PAGE}:previous"
@@ -276,3 +280,55 @@ def embed_snippet(media: Media, embed: Embed) -> list[Block]:
         section(code_block(embed.iframe)),
         context(f"{link(embed.url, 'Open the player')} · options: autoplay, loop, mute"),
     ]
+
+
+def delete_scheduled(pending: PendingDelete, actor_id: str) -> tuple[str, list[Block]]:
+    """The message of a confirmed delete waiting out its undo window, with Undo."""
+    title = esc(pending.title or pending.media_uuid)
+    when = slack_date(pending.due_at, "{time}")
+    uuid = esc(pending.media_uuid)
+    text = f":hourglass_flowing_sand: <@{actor_id}> is deleting *{title}* (`{uuid}`)"
+    blocks = [
+        section(
+            f"{text}: it goes at {when} unless someone undoes it.",
+            accessory=button("Undo", MEDIA_UNDO_DELETE, str(pending.id), style="primary"),
+        )
+    ]
+    fallback = f"{esc(pending.title or pending.media_uuid)} will be deleted at {when}"
+    return fallback, blocks
+
+
+def delete_undone(pending: PendingDelete, actor_id: str, at: datetime) -> str:
+    """What the message says once a scheduled delete was undone."""
+    title = esc(pending.title or pending.media_uuid)
+    return (
+        f":leftwards_arrow_with_hook: Delete of *{title}* (`{esc(pending.media_uuid)}`) undone "
+        f"by <@{actor_id}> {slack_date(at)}; the video stays."
+    )
+
+
+def delete_too_late(pending: PendingDelete) -> str:
+    """The answer to an Undo click after the delete ran or was already undone."""
+    title = esc(pending.title or pending.media_uuid)
+    if pending.state == "undone":
+        who = f" by <@{pending.finished_by}>" if pending.finished_by else ""
+        return f":information_source: The delete of *{title}* was already undone{who}."
+    return f":information_source: Too late: *{title}* was already deleted ({pending.state})."
+
+
+def delete_result_message(result: DeleteResult) -> tuple[str, list[Block]]:
+    """The channel message when a scheduled delete ran (after its undo window)."""
+    title = esc(result.title or result.uuid)
+    uuid = esc(result.uuid)
+    if result.outcome == "ok":
+        text = (
+            f":wastebasket: *{title}* (`{uuid}`) was deleted {slack_date(result.at)}, as "
+            f"<@{result.requested_by}> asked {slack_date(result.requested_at)}."
+        )
+    else:
+        text = (
+            f":x: Deleting *{title}* (`{uuid}`) for <@{result.requested_by}> failed: "
+            f"{esc(result.message)}. Run `/media delete {uuid}` to try again."
+        )
+    fallback = f"{esc(result.title or result.uuid)}: delete {result.outcome}"
+    return fallback, [section(text)]

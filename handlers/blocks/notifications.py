@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
-from bot.notifications.types import QUEUED_RESULT, Notice, QueuedResult
+from bot.notifications.types import DELETE_RESULT, QUEUED_RESULT, DeleteResult, Notice, QueuedResult
 from handlers import ids
 from handlers.blocks.approvals import governance_message
+from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
-from handlers.blocks.media import delete_confirm
+from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, code, context, esc, link, section
 
 Blocks = list[dict[str, Any]]
@@ -135,11 +136,16 @@ def step_reply(notification: Notice) -> tuple[str, bool]:
 
 def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
+    audit = audit_notice(notification)
+    if audit is not None:
+        return audit
     governed = governance_message(notification)
     if governed is not None:
         return governed
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
+    if notification.get("event") == DELETE_RESULT:
+        return delete_result_message(DeleteResult.from_payload(notification))
     return webhook_test_message(Notice.from_payload(notification))
 
 

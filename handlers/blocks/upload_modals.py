@@ -101,9 +101,19 @@ def media_upload_modal(channel_id: str) -> Block:
 
 
 def slack_file_modal(
-    file_id: str, file_label: str, channel_id: str, thread_ts: str | None
+    file_id: str,
+    file_label: str,
+    channel_id: str,
+    thread_ts: str | None,
+    *,
+    details: dict[str, Any] | None = None,
 ) -> Block:
-    """Ask for a title before a video file shared in Slack goes to StreamStack."""
+    """Ask for a title before a video file shared in Slack goes to StreamStack.
+
+    Args:
+        details: the file's fields the transfer needs back on submission (name, type,
+            size, ``url_private``), kept in ``private_metadata`` under ``details``.
+    """
     intro: Block = {
         "type": "section",
         "text": {
@@ -113,7 +123,9 @@ def slack_file_modal(
         },
     }
     title = _input(TITLE, "Title", _text("Launch trailer", initial=file_label, max_length=255))
-    meta = {"file": file_id, "channel": channel_id, "thread_ts": thread_ts}
+    meta: dict[str, Any] = {"file": file_id, "channel": channel_id, "thread_ts": thread_ts}
+    if details is not None:
+        meta["details"] = details
     return _modal(MEDIA_SLACK_UPLOAD_VIEW, "Upload to StreamStack", "Upload", [intro, title], meta)
 
 

@@ -129,6 +129,25 @@ async def test_verify_with_a_witness_catches_a_tail_deleted_with_its_checkpoints
     assert await run("verify") == EXIT_OK
 
 
+async def test_checkpoint_command_signs_and_witnesses_the_head(
+    db: Database, tmp_path: Path
+) -> None:
+    """`audit checkpoint` with a key prints the signed head and appends it to the witness file."""
+    witness = tmp_path / "witness.jsonl"
+    settings = Settings(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="s",
+        DATABASE_URL=db.url,
+        STREAMOPS_AUDIT_KEY=generate_key(),
+        STREAMOPS_AUDIT_WITNESS=str(witness),
+    )
+    run = Run(settings)
+    assert await run("checkpoint") == EXIT_OK
+    assert f"witnessed in {witness}" in run.out.getvalue()
+    assert await run("verify") == EXIT_OK
+    assert "newest witnessed head row 6" in run.out.getvalue()
+
+
 async def test_query_prints_summary_and_rows(run: Run) -> None:
     """query prints the summary line, then matching rows newest first."""
     assert await run("query", "user=U1", "since=5d") == EXIT_OK

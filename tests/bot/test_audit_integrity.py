@@ -11,14 +11,16 @@ from sqlalchemy import text
 
 from bot.audit import AuditEvent, AuditFilters
 from bot.jobs.audit_integrity import CheckpointWitness, ScheduledVerification
+from bot.sandbox.slack import FakeSlack
 from bot.services.audit_verify import AuditVerifier, VerifyReport
-from handlers.blocks.audit_notices import alarm_message, head_message, verify_result
+from handlers.blocks.audit_notices import alarm_message, audit_notice, head_message, verify_result
 from storage.audit import AuditLog
 from storage.audit_keys import KeyRing, generate_key
 from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_witness import newest_head
 from storage.coordination import ClaimStore
 from storage.db import Database
+from tests.harness import AUDIT_KEY, running_bot
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 KEY = generate_key()
@@ -185,3 +187,33 @@ async def test_head_message_shows_the_signed_head(log: AuditLog) -> None:
     text, blocks = head_message(AuditHeadNotice(head))
     assert "sequence 1" in text
     assert head.signature in str(blocks)
+    # What the delivery worker reads back from the outbox renders the same.
+    assert audit_notice(AuditHeadNotice(head).to_payload()) == (text, blocks)
+    assert audit_notice({"event": "webhook.test"}) is None
+
+
+async def test_the_running_app_witnesses_heads_in_the_channel_and_the_file(
+    database: Database, tmp_path: Path
+) -> None:
+    """In the app, new rows are checkpointed within the interval, posted through the outbox to
+    the audit channel and appended to the witness file; stopping the app witnesses the rest."""
+    witness = tmp_path / "witness.jsonl"
+    log = AuditLog(database, keys=KeyRing.from_texts(AUDIT_KEY))
+    slack = FakeSlack()
+    settings = {
+        "STREAMOPS_AUDIT_CHANNEL": "CAUDIT",
+        "STREAMOPS_AUDIT_WITNESS": str(witness),
+        "STREAMOPS_AUDIT_CHECKPOINT_SECONDS": "0.2",
+    }
+    async with running_bot(database, slack, audit=log, **settings):
+        await log.append(event(1))
+        await slack.wait_for(
+            lambda s: any(p.get("channel") == "CAUDIT" for p in s.calls_to("chat.postMessage")),
+            10,
+        )
+        await log.append(event(2))
+    post = next(p for p in slack.calls_to("chat.postMessage") if p.get("channel") == "CAUDIT")
+    assert post["text"].startswith("Audit head: sequence 1")
+    head = newest_head(witness)
+    assert head is not None and head.entry_id == 2  # the shutdown checkpoint
+    assert (await log.verify(head)).ok

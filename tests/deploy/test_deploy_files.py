@@ -60,11 +60,12 @@ def _lock() -> dict[str, str]:
 
 
 def test_lock_pins_every_dependency_with_hashes() -> None:
-    """requirements.lock pins, with hashes, every runtime, PostgreSQL and build dependency."""
+    """requirements.lock pins, with hashes, every runtime, PostgreSQL, chart and build package."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     wanted = [
         *project["project"]["dependencies"],
         *project["project"]["optional-dependencies"]["postgres"],
+        *project["project"]["optional-dependencies"]["charts"],
         *project["build-system"]["requires"],
     ]
     pins = _lock()

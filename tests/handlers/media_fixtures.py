@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.sandbox import streamapi as streamapi_sandbox
@@ -101,7 +102,12 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    database: Database, *, streamstack: bool = True, streamapi: bool = True, **overrides: Any
+    database: Database,
+    *,
+    streamstack: bool = True,
+    streamapi: bool = True,
+    clock: Callable[[], datetime] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """The simulators asked for (demo data, instant pipelines) and the bot wired to them.
 
@@ -123,6 +129,8 @@ async def running_stack(
             settings["STREAMAPI_KEY"] = streamapi_sandbox.DEMO_API_KEY
             settings["STREAMAPI_SECRET"] = streamapi_sandbox.DEMO_SECRET
             settings["STREAMAPI_BASE_URL"] = f"{sa_server.url}{streamapi_sandbox.BASE_PATH}"
+        if clock is not None:
+            settings["clock"] = clock
         bot = await servers.enter_async_context(running_bot(database, **settings))
         await bot.container.authz.store.grant(MEDIA_USER, "media", granted_by="UADMIN01")
         yield Stack(bot, stack_sim, api_sim, ss_http, sa_http)

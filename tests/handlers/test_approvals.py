@@ -264,3 +264,30 @@ async def test_an_approved_release_waits_in_the_queue_when_the_slot_is_busy(env:
     await env.bot.slack.wait_for(ran, 20)
     await env.sim.drain()
     assert env.distributions(second) == 1
+
+
+async def test_a_vote_from_the_app_home_is_answered_by_direct_message(env: Env) -> None:
+    """A click on the App Home (no channel, no response_url) votes and is answered in a DM."""
+    from urllib.parse import parse_qsl, urlencode
+
+    await set_policy(env, 1)
+    upload_id = approved_build(env, "g8")
+    await click(env, "build_distribute", value(upload_id), RELEASER)
+    request = approve_value(await request_message(env))
+    raw = slack_requests.block_actions("approval_approve", request, user_id=SECOND)
+    payload = json.loads(dict(parse_qsl(raw.decode()))["payload"])
+    for key in ("response_url", "channel", "message"):
+        payload.pop(key, None)
+    payload["container"] = {"type": "view", "view_id": "VHOME0001"}
+    response = await env.bot.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
+    assert response.status_code == 200
+
+    def answered(s: Any) -> bool:
+        return any(
+            p.get("channel") == SECOND and "completed request" in str(p.get("text"))
+            for p in s.calls_to("chat.postMessage")
+        )
+
+    await env.bot.slack.wait_for(answered, 20)
+    await env.sim.drain()
+    assert env.distributions(upload_id) == 1

@@ -74,8 +74,8 @@ def test_created_session_shows_ids_key_and_encoder_url() -> None:
     assert blocks[2]["text"]["text"] == "*Encoder URL*\n```\nrtmp://fme/hd/1000000005-abc123\n```"
 
 
-def test_recordings_are_capped_with_a_hint() -> None:
-    """More than twenty recordings show the newest twenty and say how to narrow the list."""
+def test_recordings_show_twenty_a_page() -> None:
+    """More than twenty recordings show the newest twenty, the page count and a Next button."""
     videos = [
         Video(
             id=str(n),
@@ -89,10 +89,11 @@ def test_recordings_are_capped_with_a_hint() -> None:
         for n in range(25)
     ]
     blocks = render.recordings(videos, RecordingFilter(public_hostid="1000016132"))
-    assert len(blocks) == 2 + 20 + 1
+    assert len(blocks) == 2 + 20 + 2
     assert blocks[2]["text"]["text"].startswith("*<http://v/rec0.flv|rec0.flv>*\n")
     assert "10:00 · 37.5 MB" in blocks[2]["text"]["text"]
-    assert "Showing the newest 20 of 25" in blocks[-1]["elements"][0]["text"]
+    assert blocks[-2]["elements"][0]["text"] == "Page 1 of 2 · 25 recordings"
+    assert [e["text"]["text"] for e in blocks[-1]["elements"]] == ["Next ▶"]
     assert blocks[1]["elements"][0]["text"] == "host `1000016132`"
 
 
@@ -102,3 +103,32 @@ def test_themes_list() -> None:
     assert blocks[1]["text"]["text"] == (
         "• *Classic* (id `7`) · 640×480\n• *Free* (id `9`) · any size"
     )
+
+
+def test_recordings_page_through_all_of_them_and_stop_at_the_end() -> None:
+    """45 recordings: 3 pages of at most 20; the last has Previous only; past it, the last."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.providers.streamapi_models import Video
+    from bot.services.live import RecordingFilter
+    from handlers.blocks.live import recordings
+    from handlers.live import recordings_request
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    videos = [Video(str(n), start + timedelta(hours=n), filename=f"r{n}.mp4") for n in range(45)]
+    wanted = RecordingFilter("1000016132", start, start + timedelta(days=7))
+
+    def nav(blocks: list[dict[str, object]]) -> dict[str, int]:
+        elements = blocks[-1]["elements"]
+        assert isinstance(elements, list)
+        return {e["text"]["text"]: recordings_request(e["value"])[1] for e in elements}
+
+    first = recordings(videos, wanted)
+    assert sum(b["type"] == "section" for b in first) == 20
+    assert nav(first) == {"Next ▶": 2}
+    last = recordings(videos, wanted, 3)
+    assert sum(b["type"] == "section" for b in last) == 5
+    assert nav(last) == {"◀ Previous": 2}
+    assert recordings(videos, wanted, 99) == last
+    value = last[-1]["elements"][0]["value"]
+    assert recordings_request(value)[0] == wanted

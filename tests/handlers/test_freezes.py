@@ -188,3 +188,20 @@ async def test_bad_freeze_input_names_the_problem_and_stores_nothing(env: Env) -
     refused = await command(env, "freeze showroom for 2h x", RELEASER)
     assert "admin" in refused["text"]
     assert "No freezes" in (await command(env, "freezes", VIEWER))["text"]
+
+
+async def test_a_freeze_on_all_refuses_video_deletes(database: Database) -> None:
+    """`freeze all` also stops StreamStack deletes, before the DELETE is sent."""
+    from handlers.ids import MEDIA_DELETE
+    from tests.handlers.media_fixtures import MEDIA_USER, acme, running_stack
+
+    async with running_stack(database, streamapi=False, STREAMOPS_DELETE_UNDO_MINUTES=0) as stack:
+        frozen = await stack.command("/streamops", "freeze all for 1h storage migration", ADMIN)
+        assert "*all projects*" in text_of(frozen) and "video deletes" in text_of(frozen)
+        video = acme(stack, "Onboarding walkthrough")
+        await stack.bot.click(MEDIA_DELETE, video.uuid, user_id=MEDIA_USER, message_ts="9.1")
+        refused = (await stack.reply_count(2))[1]
+        assert "Delete refused" in refused["text"] and "storage migration" in refused["text"]
+        assert video.uuid in stack.streamstack.media
+        assert stack.streamstack_http.count("DELETE") == 0
+        assert [e.outcome for e in stack.events("delete")] == ["denied"]

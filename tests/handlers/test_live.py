@@ -58,27 +58,37 @@ async def test_info_live_offline_and_refused(stack: Stack) -> None:
 async def test_create_gives_secrets_only_to_the_requester(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """`/live create`: a private session whose private id and key reach only the requester."""
+    """`/live create`: the private id, key and RTMP URL go to the requester's DM only."""
     caplog.set_level(logging.DEBUG)
     reply = await stack.command("/live", "create carol2 --private", MEDIA_USER)
     (session,) = [s for s in stack.streamapi.sessions.values() if s.username == "carol2"]
     assert session.is_video_private is True
     assert session.fme_key and len(session.fme_key) == 12
+    secrets = (session.private_hostid, session.fme_key)
 
-    assert reply["response_type"] == "ephemeral"
-    text = text_of(reply)
-    assert session.private_hostid in text
-    assert session.fme_key in text
+    assert reply["response_type"] == "ephemeral" and "in your DM" in reply["text"]
+    slack = stack.bot.slack
+    (opened,) = slack.calls_to("conversations.open")
+    assert opened["users"] == MEDIA_USER
+    (dm,) = slack.calls_to("chat.postMessage")
+    assert dm["channel"].startswith("D")
+    text = text_of(dm)
+    assert all(secret in text for secret in secrets)
     assert f"rtmp://fme.streamapi.com/hd_receiver/{session.public_hostid}-{session.fme_key}" in text
+
+    await stack.reply_count(2)
+    card = next(r for r in stack.replies() if r.get("response_type") == "in_channel")
+    assert session.public_hostid in text_of(card) and f"<@{MEDIA_USER}>" in text_of(card)
+    assert not any(secret in text_of(card) for secret in secrets)
 
     (event,) = stack.events("session.create")
     assert (event.outcome, event.target_id) == ("ok", session.public_hostid)
     assert event.params == {"username": "carol2", "private": True}
-    for secret in (session.private_hostid, session.fme_key):
+    for secret in secrets:
         assert secret not in repr(event)
         assert secret not in caplog.text
-        for call in stack.bot.slack.calls:
-            if call.method != "response_url":
+        for call in slack.calls:
+            if call.payload is not dm and call.method != "response_url":
                 assert secret not in repr(call.payload)
 
 

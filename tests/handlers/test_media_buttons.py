@@ -25,8 +25,8 @@ from tests.webhook_helpers import streamstack as streamstack_hook
 
 @pytest.fixture
 async def stack(database: Database) -> AsyncIterator[Stack]:
-    """The bot on the migrated database, wired to the StreamStack simulator."""
-    async with running_stack(database, streamapi=False) as running:
+    """The bot on the migrated database, wired to the StreamStack simulator; deletes at once."""
+    async with running_stack(database, streamapi=False, STREAMOPS_DELETE_UNDO_MINUTES=0) as running:
         yield running
 
 
@@ -164,7 +164,9 @@ async def test_failed_delete_is_reported_and_audited(stack: Stack) -> None:
 
 async def test_delete_from_a_real_media_failed_notification(database: Database) -> None:
     """A media.failed webhook's message offers Delete; clicking it deletes at StreamStack."""
-    async with running_stack(database, streamapi=False, STREAMOPS_DELIVERY_WORKER=False) as stack:
+    async with running_stack(
+        database, streamapi=False, STREAMOPS_DELIVERY_WORKER=False, STREAMOPS_DELETE_UNDO_MINUTES=0
+    ) as stack:
         video = acme(stack, "Onboarding walkthrough")
         bot = stack.bot
         async with running_worker(bot):
@@ -184,3 +186,10 @@ async def test_delete_from_a_real_media_failed_notification(database: Database) 
         assert updated["blocks"][: len(notice.blocks) - 1] == notice.blocks[:-1]
         (event,) = stack.events("delete")
         assert (event.outcome, event.channel_id) == ("ok", "C0DEFAULT")
+
+
+async def test_a_page_past_the_end_shows_the_last_page(stack: Stack) -> None:
+    """`/media list 99` with one page of videos shows page 1 of 1 and no Previous button."""
+    reply = await stack.command("/media", "list 99", VIEWER)
+    assert "Page 1 of 1" in text_of(reply)
+    assert not any("page" in b["action_id"] for b in buttons(reply["blocks"]))

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from bot.errors import ProviderUnavailable
+from bot.errors import Forbidden, ProviderUnavailable
 from bot.providers._cache import ReadCache
 from bot.providers.streampixel import StreampixelClient
 
@@ -106,3 +106,34 @@ async def test_streampixel_reads_are_cached_per_path_and_writes_are_not() -> Non
         "POST /projects/distribute-file",
         "POST /projects/distribute-file",
     ]
+
+
+async def test_stable_errors_named_in_keep_errors_are_cached_like_values() -> None:
+    """ "Access denied" is asked once per TTL; a transient failure is still retried at once."""
+    clock = Clock()
+    cache = ReadCache(5, clock=clock, keep_errors=(Forbidden,))
+    calls = 0
+
+    async def denied() -> int:
+        nonlocal calls
+        calls += 1
+        raise Forbidden("streampixel", "Access denied")
+
+    for _ in range(3):
+        with pytest.raises(Forbidden):
+            await cache.get("stats", denied)
+    assert calls == 1
+    clock.now += 5.1
+    with pytest.raises(Forbidden):
+        await cache.get("stats", denied)
+    assert calls == 2
+
+    async def down() -> int:
+        nonlocal calls
+        calls += 1
+        raise ProviderUnavailable("streampixel", "timed out")
+
+    for _ in range(2):
+        with pytest.raises(ProviderUnavailable):
+            await cache.get("other", down)
+    assert calls == 4
