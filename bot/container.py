@@ -10,6 +10,7 @@ apps are built on top of it by :func:`bot.app.create_app`.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from bot.jobs.pending_deletes import PendingDeletes
 from bot.jobs.queue_runner import QueueRunner
 from bot.jobs.reconcile import Reconciler
 from bot.jobs.retention import RetentionJob
+from bot.jobs.schedule_runner import ScheduleRunner
 from bot.jobs.tallies import TallyBuffer
 from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
@@ -60,8 +62,11 @@ from bot.services.live import LiveService
 from bot.services.media import MediaService, UndoWindow
 from bot.services.media_transfer import MediaTransfer
 from bot.services.oneshot import OneShot
+from bot.services.release_timeline import ReleaseTimeline
 from bot.services.releases import Releases
 from bot.services.roles import RoleService
+from bot.services.scheduled_release import scheduled_release
+from bot.services.schedules import Schedules
 from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
@@ -74,9 +79,12 @@ from storage.freezes import FreezeStore
 from storage.governance_notices import GovernanceOutbox
 from storage.outbox import OutboxStore
 from storage.pending_deletes import PendingDeleteStore
+from storage.release_notices import ReleaseNotices
 from storage.roles import RoleStore
+from storage.schedules import Schedule, ScheduleStore
 from storage.streamapi_rid import DatabaseRidSource
 from storage.subscriptions import SubscriptionStore
+from storage.timeline import TimelineStore
 from storage.webhooks import WebhookStore
 
 Clock = Callable[[], datetime]
@@ -126,6 +134,8 @@ class Container:
     streamstack: StreamStackClient | None
     streamapi: StreamAPIClient | None
     releases: Releases
+    timeline: ReleaseTimeline
+    schedules: Schedules
     governance: Governance
     governance_actions: GovernanceActions
     media: MediaService
@@ -140,6 +150,7 @@ class Container:
     intake: WebhookIntake
     outbox_worker: OutboxWorker
     queue_runner: QueueRunner
+    schedule_runner: ScheduleRunner
     governance_job: GovernanceJob
     live_poller: LivePoller | None
     retention: RetentionJob | None
@@ -221,7 +232,44 @@ def build_container(
         approval_hours=settings.approval_hours,
     )
     queue_due = asyncio.Event()
-    releases = Releases(builds, gate, once, outbox, clock, queue_due, governance)
+    timeline = ReleaseTimeline(
+        build_store,
+        TimelineStore(db),
+        clock,
+        streampixel.project_files if streampixel is not None else None,
+    )
+    release_notices = ReleaseNotices(db)
+    releases = Releases(
+        builds, gate, once, outbox, clock, queue_due, governance, timeline, release_notices
+    )
+    schedule_due = asyncio.Event()
+
+    async def approvals_needed(project_id: str) -> int:
+        return (await governance.policy(project_id)).approvals
+
+    schedules = Schedules(
+        ScheduleStore(db),
+        gate,
+        timeline,
+        releases.project,
+        once,
+        clock,
+        grace=timedelta(minutes=settings.schedule_grace_minutes),
+        runner=f"replica-{uuid.uuid4().hex[:12]}",
+        wake=schedule_due,
+        approvals_needed=approvals_needed,
+    )
+
+    async def report_schedule(schedule: Schedule) -> None:
+        await release_notices.schedule_report(schedule, clock())
+
+    schedule_runner = ScheduleRunner(
+        schedules,
+        scheduled_release(releases),
+        report_schedule,
+        schedule_due,
+        enabled=streampixel is not None,
+    )
     governance_actions = GovernanceActions(
         governance, releases, lambda text: builds().resolve_project(text)
     )
@@ -262,6 +310,7 @@ def build_container(
         jobs.append(Job("outbox", outbox_worker.run))
     queue_runner = QueueRunner(releases, queue_due, enabled=streampixel is not None)
     jobs.append(Job("queue", queue_runner.run))
+    jobs.append(Job("schedule", schedule_runner.run))
     governance_job = GovernanceJob(governance)
     jobs.append(Job("governance", governance_job.run))
     live_poller = None
@@ -308,6 +357,8 @@ def build_container(
         streamstack=streamstack,
         streamapi=streamapi,
         releases=releases,
+        timeline=timeline,
+        schedules=schedules,
         governance=governance,
         governance_actions=governance_actions,
         media=media,
@@ -322,6 +373,7 @@ def build_container(
         intake=intake,
         outbox_worker=outbox_worker,
         queue_runner=queue_runner,
+        schedule_runner=schedule_runner,
         governance_job=governance_job,
         live_poller=live_poller,
         retention=retention,

@@ -20,10 +20,11 @@ from bot.container import Container
 from bot.errors import InvalidInput
 from bot.services.builds import SlotBusy
 from bot.services.oneshot import AlreadyUsed
-from bot.services.releases import ApprovalRequested, QueuedNotice, Released
+from bot.services.releases import ApprovalRequested, BuildsPage, QueuedNotice, Released
 from handlers import ids, upload_forms
 from handlers.blocks import approvals as approval_blocks
 from handlers.blocks import builds as blocks
+from handlers.blocks import releases
 from handlers.blocks.parts import Block, slack_date, spend_button
 from handlers.requests import (
     actor_of_click,
@@ -34,6 +35,7 @@ from handlers.requests import (
     message_blocks,
 )
 from handlers.router import Invocation, Routers, Subcommand
+from handlers.schedule import is_scheduled, offer_schedule
 
 NO_AUTO_RELEASE = "--no-auto-release"
 
@@ -117,27 +119,53 @@ async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
 async def distribute(
     inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
 ) -> None:
-    """``/build distribute <project> <uploadId>``: offer a confirmed Distribute button."""
+    """``/build distribute <project> <uploadId> [at …|in …]``: offer a confirmed button."""
+    if is_scheduled(inv.args):
+        await offer_schedule("distribute", inv, c, respond)
+        return
+    if len(inv.args) > 2:
+        raise InvalidInput("after the upload id, say when: `at 18:00`, `at <ISO 8601>` or `in 2h`")
     actor = actor_of_command(inv, c.clock())
     offer = await c.releases.offer(actor, "distribute", inv.args[0], inv.args[1])
     await respond(
         text=f"Distribute build {inv.args[1]} of {offer.project.name}?",
-        blocks=blocks.run_offer("distribute", offer.project, inv.args[1]),
+        blocks=releases.run_offer(
+            "distribute",
+            offer.project.name,
+            offer.project.id,
+            inv.args[1],
+            known=offer.build_known,
+            live_upload_id=offer.live_upload_id,
+        ),
         response_type="in_channel",
     )
 
 
 async def rollback(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
     """``/build rollback <project> [uploadId]``: offer the named build, or the known ones."""
+    if is_scheduled(inv.args):
+        await offer_schedule("rollback", inv, c, respond)
+        return
+    if len(inv.args) > 2:
+        raise InvalidInput("after the upload id, say when: `at 18:00`, `at <ISO 8601>` or `in 2h`")
     actor = actor_of_command(inv, c.clock())
     upload_id = inv.args[1] if len(inv.args) == 2 else None
     offer = await c.releases.offer(
         actor, "rollback", inv.args[0], upload_id, choices=blocks.ROLLBACK_CHOICES
     )
+    project = offer.project
     if upload_id is not None:
-        shown = blocks.run_offer("rollback", offer.project, upload_id)
+        shown = releases.run_offer(
+            "rollback",
+            project.name,
+            project.id,
+            upload_id,
+            known=offer.build_known,
+            live_upload_id=offer.live_upload_id,
+        )
     else:
-        shown = blocks.rollback_choices(offer.project, offer.known)
+        assert offer.choices is not None
+        shown = releases.rollback_picker(project.name, project.id, offer.choices)
     await respond(text=f"Roll back {offer.project.name}", blocks=shown, response_type="in_channel")
 
 
@@ -147,8 +175,22 @@ async def builds(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
     page = await c.releases.builds_page(actor, inv.args[0], page=1, per_page=blocks.BUILDS_PER_PAGE)
     await respond(
         text=f"{page.total} known builds of {page.project.name}",
-        blocks=blocks.builds_page(page.project, page.builds, page=1, total=page.total),
+        blocks=page_blocks(page),
         response_type="ephemeral",
+    )
+
+
+def page_blocks(page: BuildsPage) -> list[Block]:
+    """A page of ``/build builds``, the live and previous live build marked."""
+    assert page.view is not None
+    return releases.builds_page(
+        page.project.name,
+        page.project.id,
+        page.view.builds,
+        live=page.view.live.current,
+        page=page.page,
+        total=page.total,
+        per_page=blocks.BUILDS_PER_PAGE,
     )
 
 
@@ -165,19 +207,19 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "distribute",
-        "distribute <project> <uploadId>",
-        "release an approved build (asks to confirm)",
+        "distribute <project> <uploadId> [at HH:MM | at <ISO 8601> | in <duration>]",
+        "release an approved build, now or at a time (asks to confirm)",
         distribute,
         2,
-        2,
+        6,
     ),
     Subcommand(
         "rollback",
-        "rollback <project> [uploadId]",
-        "re-distribute an older build (offers the known ones; asks to confirm)",
+        "rollback <project> [uploadId [at … | in …]]",
+        "re-distribute an older build (offers the last good one first; asks to confirm)",
         rollback,
         1,
-        2,
+        6,
     ),
     Subcommand("builds", "builds <project>", "known builds and their last status", builds, 1, 1),
 )
@@ -226,6 +268,9 @@ async def run_clicked(
             ),
             replace_original=True,
         )
+    elif result.on_notification:
+        # The build's message is re-rendered with the decision stamp through the outbox.
+        await respond(text=done_text(result), response_type="ephemeral", replace_original=False)
     else:
         await respond(text=done_text(result), blocks=done_blocks(result), replace_original=True)
 
@@ -288,7 +333,7 @@ async def page_clicked(body: dict[str, Any], c: Container, respond: AsyncRespond
     )
     await respond(
         text=f"{page.total} known builds of {page.project.name}",
-        blocks=blocks.builds_page(page.project, page.builds, page=page_number, total=page.total),
+        blocks=page_blocks(page),
         replace_original=True,
     )
 

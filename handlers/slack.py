@@ -14,6 +14,7 @@ from handlers import (
     live,
     media,
     roles,
+    schedule,
     slack_upload,
     subscriptions,
     upload_forms,
@@ -36,6 +37,7 @@ def register(app: AsyncApp, container: Container) -> None:
     help_command.register(routers)
     audit.register(app, container, routers)
     build.register(app, container, routers)
+    schedule.register(app, container, routers)
     approvals.register(app, container, routers)
     freezes.register(app, container, routers)
     media.register(app, container, routers)

@@ -578,3 +578,52 @@ async def test_a_poller_without_the_turn_does_not_call_streamapi(database: Datab
     with pytest.raises(asyncio.CancelledError):
         await waiting.run()  # the turn is free again: this time it polls
     assert calls and sleeps == [60, 60]
+
+
+@needs_postgres
+async def test_a_scheduled_run_fires_once_on_two_replicas(tmp_path: Path) -> None:
+    """A run due when two replicas start: one distribution, one report, one audit row."""
+    from storage.schedules import ScheduleStore
+
+    slack = FakeSlack()
+    sim = StreampixelSimulator.with_demo_data()
+    upload = sim.add_upload(PROJECT, "https://builds.example.com/showroom/v3.0.0.zip")
+    counting_sim = CountingASGI(create_streampixel(sim))
+    async with (
+        throwaway_database() as database_url,
+        serve_in_background(create_fake_slack(slack)) as slack_server,
+        serve_in_background(counting_sim) as sim_server,
+        httpx.AsyncClient(timeout=20) as http,
+    ):
+        env = replica_env(database_url, slack_server.url, sim_server.url)
+        code = await run_cli(["db", "upgrade"], env, tmp_path / "upgrade.log")
+        assert code == 0, (tmp_path / "upgrade.log").read_text()
+        db = Database(database_url)
+        try:
+            now = datetime.now(UTC)
+            scheduled = await ScheduleStore(db).create(
+                project_id=PROJECT,
+                project_name="Showroom Demo",
+                upload_id=upload.id,
+                action="distribute",
+                requested_by=ADMIN,
+                channel_id=CHANNEL,
+                due_at=now + timedelta(seconds=2),
+                now=now,
+            )
+            async with replicas(2, env, tmp_path, http):
+                await slack.wait_for(
+                    lambda s: any("Scheduled run" in m.text for m in s.channel_messages(CHANNEL)),
+                    within=60,
+                )
+                await asyncio.sleep(6)  # both runners poll again (5 s): nothing more happens
+            distributes = counting_sim.counts.get(
+                ("POST", "/pixelStripeApi/projects/distribute-file"), 0
+            )
+            assert distributes == 1
+            reports = [m for m in slack.channel_messages(CHANNEL) if "Scheduled run" in m.text]
+            assert len(reports) == 1 and "done" in reports[0].text
+            final = await ScheduleStore(db).get(scheduled.id)
+            assert final is not None and final.state == "done" and final.attempts == 1
+        finally:
+            await db.dispose()

@@ -31,7 +31,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -49,6 +49,8 @@ from storage.db import Database
 from storage.governance_notices import IN_PLACE_EVENTS
 from storage.outbox import Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
+from storage.release_notices import BUILD_REFRESH
+from storage.timeline import Stamp, TimelineStore
 from storage.webhooks import WebhookStore
 
 log = logging.getLogger("streamops.outbox")
@@ -136,8 +138,14 @@ class NotificationRenderer(Protocol):
         """A notification that is a message of its own: ``(text, blocks)``."""
         ...
 
-    def pipeline(self, timeline: Timeline) -> tuple[str, list[dict[str, Any]]]:
-        """The one message of a build, video or live session as it stands."""
+    def pipeline(
+        self, timeline: Timeline, *, project_name: str | None = None, stamps: Sequence[Stamp] = ()
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """The one message of a build, video or live session as it stands.
+
+        ``project_name`` and ``stamps`` (a build's decisions) come from the release
+        timeline at each render, so they survive every later webhook.
+        """
         ...
 
     def step_reply(self, notification: Notice) -> tuple[str, bool]:
@@ -180,6 +188,7 @@ class OutboxWorker:
         self.db = db
         self.pacing = Pacing(db)
         self.webhooks = WebhookStore(db)
+        self.releases = TimelineStore(db)
         self.slack = slack
         self.renderer = renderer
         self.clock = clock
@@ -263,11 +272,14 @@ class OutboxWorker:
             return await self._post(row.channel, text, blocks=blocks)
         if payload.get("event") in IN_PLACE_EVENTS:
             return await self._in_place(row.channel, row.subject_key, payload)
+        if payload.get("event") == BUILD_REFRESH:
+            return await self._refresh(row.channel, row.subject_key)
         notification = Notice.from_payload(payload)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
         timeline.apply(notification)
-        text, blocks = self.renderer.pipeline(timeline)
+        project_name, stamps = await self._decisions(timeline)
+        text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
         if message is None:
             ts = await self._post(row.channel, text, blocks=blocks)
             await self.webhooks.save_message(
@@ -284,6 +296,23 @@ class OutboxWorker:
                 raise _LeaseLost
         reply, broadcast = self.renderer.step_reply(notification)
         return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
+
+    async def _refresh(self, channel: str, subject_key: str) -> str | None:
+        """Re-render a build's message after a decision (its stamps are read fresh)."""
+        message = await self.webhooks.message(channel, subject_key)
+        if message is None:
+            return None  # nothing shown in this channel yet: the first webhook renders it
+        timeline = Timeline.from_json(message.state)
+        project_name, stamps = await self._decisions(timeline)
+        text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
+        return await self._update_parent(channel, message.ts, text, blocks)
+
+    async def _decisions(self, timeline: Timeline) -> tuple[str | None, list[Stamp]]:
+        """A build's project name and decision stamps, read fresh for every render."""
+        if timeline.provider != "streampixel" or not timeline.project or not timeline.subject:
+            return None, []
+        name = await self.releases.project_name(timeline.project)
+        return name, await self.releases.stamps(timeline.project, timeline.subject)
 
     async def _in_place(self, channel: str, subject_key: str, notification: dict[str, Any]) -> str:
         """A message kept up to date (an approval request): posted once, then updated in place."""

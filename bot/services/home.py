@@ -24,6 +24,7 @@ from bot.audit import Auditor
 from bot.authz import Authorizer, Role
 from bot.errors import NotAuthorized
 from bot.jobs.tallies import TallyBuffer
+from bot.services.governance import APPROVER_ROLES
 from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.audit_events import AuditEvent, AuditFilters
@@ -46,8 +47,6 @@ HEALTH_WINDOW = timedelta(hours=24)
 #: How many of each list the Home tab shows (Slack allows 100 blocks in all).
 MAX_ROWS = 8
 MY_ACTIONS = 10
-#: Which roles may approve, by the request's ``approvers`` (bot.services.governance rules).
-APPROVER_ROLES = {"releaser": {Role.RELEASER, Role.ADMIN}, "admin": {Role.ADMIN}}
 
 
 @dataclass(frozen=True)
@@ -244,7 +243,7 @@ class HomeService:
         for request in await self.approvals.open_requests(limit=MAX_ROWS):
             if request.status != "pending":
                 continue
-            allowed = APPROVER_ROLES.get(request.approvers, APPROVER_ROLES["releaser"])
+            allowed = set(APPROVER_ROLES.get(request.approvers, APPROVER_ROLES["releaser"]))
             voters = {v.voter_id for v in request.votes}
             may_vote = (
                 bool(roles & allowed) and user_id != request.requested_by and user_id not in voters

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.errors import ProviderError
+from bot.errors import ProviderError, UserFacingError
 from bot.providers.streampixel import Project, ProjectFile
 from bot.services.release_view import (
     BuildView,
@@ -36,6 +36,22 @@ log = logging.getLogger("streamops.release_timeline")
 Clock = Callable[[], datetime]
 #: Reads a project's processed builds from Streampixel (None: not available).
 FilesReader = Callable[[str], Awaitable[list[ProjectFile]]]
+
+
+class ReleaseRefused(UserFacingError):
+    """A distribute or rollback the bot knows Streampixel would refuse: nothing was sent.
+
+    The message is safe to show as mrkdwn (the provider's words are escaped).
+    """
+
+    def __init__(self, action: str, upload_id: str, reason: str) -> None:
+        safe = reason.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        super().__init__(
+            f"Not sent: {safe}. Nothing went to Streampixel and its distribute slot was not used."
+        )
+        self.action = action
+        self.upload_id = upload_id
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ rate slot, the stored queue) is :class:`bot.services.builds.BuildService`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.errors import ProviderError, UserFacingError
@@ -23,10 +23,13 @@ from bot.services.actor import Actor, Gate, Target
 from bot.services.builds import BuildService, ProjectLine, QueuedRun, SlotBusy
 from bot.services.governance import Frozen, Governance, NeedsApproval, Override
 from bot.services.oneshot import AlreadyUsed, Button, OneShot
+from bot.services.release_timeline import BuildsView, ReleaseRefused, ReleaseTimeline
+from bot.services.release_view import RollbackChoices
 from storage.approvals import ApprovalRequest
 from storage.builds import Build, Queued
 from storage.notifications import QueuedResult
 from storage.outbox import OutboxStore
+from storage.release_notices import ReleaseNotices
 
 #: What the Distribute and Rollback buttons do; both are a Streampixel distribute call.
 RELEASE_ACTIONS = ("distribute", "rollback")
@@ -52,12 +55,18 @@ class Offer:
     Attributes:
         upload_id: the build named in the command, or None for a rollback choice.
         known: the known builds to choose from (rollback without an id).
+        choices: the rollback picker (rollback without an id).
+        build_known: the bot has seen the named build (else the dialog says so).
+        live_upload_id: the project's live build, if the bot knows it.
     """
 
     action: str
     project: Project
     upload_id: str | None
     known: list[Build]
+    choices: RollbackChoices | None = None
+    build_known: bool = True
+    live_upload_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class Released:
     actor_id: str
     at: datetime
     message: str
+    on_notification: bool = False
+    """The clicked button sat on the build's notification (re-rendered through the outbox)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class BuildsPage:
     builds: list[Build]
     page: int
     total: int
+    view: BuildsView | None = field(default=None)
 
 
 class Releases:
@@ -112,6 +124,8 @@ class Releases:
         clock: the current time.
         queue_signal: set when a distribution is queued, so the queue runner looks now.
         governance: approvals and freezes (:mod:`bot.services.governance`).
+        timeline: the release timeline (live builds, refusals, decision stamps).
+        notices: re-renders a build's messages after a decision (through the outbox).
     """
 
     def __init__(
@@ -123,7 +137,11 @@ class Releases:
         clock: Clock,
         queue_signal: asyncio.Event,
         governance: Governance,
+        timeline: ReleaseTimeline,
+        notices: ReleaseNotices,
     ) -> None:
+        self.timeline = timeline
+        self.notices = notices
         self._builds = builds
         self.gate = gate
         self.once = once
@@ -141,7 +159,9 @@ class Releases:
 
     async def overview(self, actor: Actor) -> list[ProjectLine]:
         """Every project with its live and queued users."""
-        return await self.builds.overview()
+        lines = await self.builds.overview()
+        await self.timeline.remember_projects(line.project for line in lines)
+        return lines
 
     async def users(self, actor: Actor, project: str) -> tuple[Project, UserStats]:
         """The named project and its live/queued users."""
@@ -151,10 +171,15 @@ class Releases:
         self, actor: Actor, project: str, *, page: int, per_page: int
     ) -> BuildsPage:
         """One page (from 1) of the named project's known builds, newest first."""
-        service = self.builds
-        found = await service.resolve_project(project)
-        known, total = await service.known_builds(found.id, page=page, per_page=per_page)
-        return BuildsPage(found, known, page, total)
+        found = await self.project(project)
+        view = await self.timeline.page(found.id, page=page, per_page=per_page)
+        return BuildsPage(found, [v.build for v in view.builds], page, view.total, view)
+
+    async def project(self, text: str) -> Project:
+        """The project ``text`` names; its name is kept for messages rendered later."""
+        found = await self.builds.resolve_project(text)
+        await self.timeline.remember_projects([found])
+        return found
 
     # -- upload ----------------------------------------------------------------
 
@@ -209,13 +234,21 @@ class Releases:
     ) -> Offer:
         """What to offer for confirmation: a named build, or ``choices`` known builds."""
         trail = self.gate.trail(actor)
-        await self.gate.check(trail, f"build.{action}", action, Target(PROVIDER, "upload"))
-        service = self.builds
-        found = await service.resolve_project(project)
-        known: list[Build] = []
+        target = Target(PROVIDER, "upload", upload_id, {"action": action})
+        await self.gate.check(trail, f"build.{action}", action, target)
+        found = await self.project(project)
         if upload_id is None:
-            known, _ = await service.known_builds(found.id, page=1, per_page=choices)
-        return Offer(action, found, upload_id, known)
+            picker = await self.timeline.rollback_choices(found.id, limit=choices)
+            known = [v.build for v in ([picker.last_good] if picker.last_good else [])]
+            known += [v.build for v in picker.others]
+            live = picker.live.upload_id if picker.live else None
+            return Offer(action, found, None, known, picker, live_upload_id=live)
+        pre = await self.timeline.preflight(found.id, upload_id, learn=True)
+        if pre.refusal is not None:
+            await trail.record(action, "denied", target, pre.refusal.reason)
+            raise ReleaseRefused(action, upload_id, pre.refusal.reason)
+        live = pre.live.current.upload_id if pre.live.current else None
+        return Offer(action, found, upload_id, [], None, pre.known, live)
 
     async def release(
         self,
@@ -226,14 +259,25 @@ class Releases:
         *,
         button: Button | None = None,
         override: Override | None = None,
+        origin: str | None = None,
+        audit_params: Mapping[str, object] | None = None,
     ) -> Released | SlotBusy | AlreadyUsed | ApprovalRequested | QueuedNotice:
-        """Distribute (or roll back to) a build: the Distribute/Rollback buttons and the queue.
+        """Distribute (or roll back to) a build: the buttons, the queue and scheduled runs.
+
+        A build the bot knows Streampixel would refuse (seen rejected or still
+        processing, or of another project) is refused right after the role check:
+        audited as denied, nothing sent, no approval asked, the distribute slot
+        left free (:class:`~bot.services.release_timeline.ReleaseRefused`).
 
         Args:
             action: ``"distribute"`` or ``"rollback"``.
-            button: the clicked one-shot button (None for a queued run, whose queue
-                row is already claimed by exactly one runner).
+            button: the clicked one-shot button (None for a queued or scheduled run,
+                whose row is already claimed by exactly one runner).
             override: an admin's override of a freeze for exactly this release.
+            origin: how the decision stamp names the entry point (``schedule``,
+                ``queue``); the actor's source by default.
+            audit_params: more parameters for the audit row (a queued or scheduled
+                run's requester and request time).
 
         Governance (:meth:`Governance.check`) comes right after the role: a freeze
         refuses (:class:`~bot.services.governance.FrozenError`, audited); a policy
@@ -248,8 +292,13 @@ class Releases:
         if action not in RELEASE_ACTIONS:
             raise UserFacingError(f"unknown build action `{action}`")
         trail = self.gate.trail(actor)
-        target = Target(PROVIDER, "upload", upload_id, {"project_id": project_id})
+        params = {"project_id": project_id, **(audit_params or {})}
+        target = Target(PROVIDER, "upload", upload_id, params)
         await self.gate.check(trail, f"build.{action}", action, target)
+        pre = await self.timeline.preflight(project_id, upload_id)
+        if pre.refusal is not None:
+            await trail.record(action, "denied", target, pre.refusal.reason)
+            raise ReleaseRefused(action, upload_id, pre.refusal.reason)
         decision = await self.governance.check(
             project_id, action, actor, upload_id=upload_id, override=override
         )
@@ -296,7 +345,35 @@ class Releases:
         await trail.record(action, "ok", target, result.message)
         if approval is not None:
             await self.governance.ran(approval, actor, "ok", result.message)
-        return Released(action, project_id, upload_id, actor.user_id, self.clock(), result.message)
+            await self._stamp_approvals(approval, project_id, upload_id)
+        at = self.clock()
+        await self.timeline.made_live(
+            project_id,
+            upload_id,
+            action=action,
+            actor_id=actor.user_id,
+            source=origin or actor.source,
+        )
+        kind = "rolled_back" if action == "rollback" else "distributed"
+        await self.notices.refresh_build(
+            project_id, upload_id, actor_id=actor.user_id, kind=kind, at=at
+        )
+        on_notification = button is not None and await self.notices.is_build_message(
+            button.channel_id, button.message_ts
+        )
+        return Released(
+            action, project_id, upload_id, actor.user_id, at, result.message, on_notification
+        )
+
+    async def _stamp_approvals(
+        self, approval: ApprovalRequest, project_id: str, upload_id: str
+    ) -> None:
+        """The approvers of a release that ran become stamps on the build's message."""
+        full = await self.governance.approvals.get(approval.id) or approval
+        for vote in full.votes:
+            await self.timeline.timeline.record_approval(
+                project_id, upload_id, actor_id=vote.voter_id, source="button", at=vote.voted_at
+            )
 
     async def _request_approval(
         self,
@@ -386,10 +463,21 @@ class Releases:
         actor = Actor(
             user_id=queued.requested_by,
             source="scheduler",
-            requested_at=queued.created_at,
+            requested_at=self.clock(),  # when it ran; the requester is the actor
             channel_id=queued.channel_id,
         )
-        result = await self.release(actor, queued.action, queued.project_id, queued.upload_id)
+        result = await self.release(
+            actor,
+            queued.action,
+            queued.project_id,
+            queued.upload_id,
+            origin="queue",
+            audit_params={
+                "queued_id": queued.id,
+                "requested_by": queued.requested_by,
+                "requested_at": queued.created_at.isoformat(),
+            },
+        )
         if isinstance(result, ApprovalRequested):
             # The policy changed after it was queued: it now waits for its approvals.
             raise UserFacingError(f"approval #{result.request.id} requested before it runs")

@@ -24,14 +24,19 @@ channel where the run was scheduled, and audited (action ``schedule``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.errors import NotFound, ProviderError, UserFacingError
+from bot.errors import InvalidInput, NotFound, ProviderError, UserFacingError
+from bot.providers.streampixel import Project
 from bot.services.actor import Actor, AuditTrail, Target
+from bot.services.oneshot import AlreadyUsed, Button, OneShot
+from bot.services.release_timeline import ReleaseRefused, ReleaseTimeline
+from bot.services.schedule_time import parse_when
 from storage.schedules import APPROVAL, DONE, FAILED, MISSED, REFUSED, Schedule, ScheduleStore
 
 log = logging.getLogger("streamops.schedules")
@@ -131,26 +136,116 @@ class Schedules:
 
     Args:
         store: the stored runs.
-        gate: authorization and the audit trail (``check``, ``trail``, ``authz``).
+        gate: authorization and the audit trail.
+        timeline: what the bot knows of builds (refusals, names, live build).
+        projects: resolves a project named in a command.
+        once: one-shot button claims (the Schedule button runs once).
         clock: the current time.
         grace: how late a run may still start.
         runner: this replica's name on the runs it claims.
+        wake: set when a run is stored, so the schedule job looks again.
+        approvals_needed: how many approvals a project's releases need (governance).
     """
 
     def __init__(
         self,
         store: ScheduleStore,
         gate: GateLike,
+        timeline: ReleaseTimeline,
+        projects: Callable[[str], Awaitable[Project]],
+        once: OneShot,
         clock: Clock,
         *,
         grace: timedelta,
         runner: str,
+        wake: asyncio.Event,
+        approvals_needed: Callable[[str], Awaitable[int]] | None = None,
     ) -> None:
         self.store = store
         self.gate = gate
+        self.timeline = timeline
+        self.projects = projects
+        self.once = once
         self.clock = clock
         self.grace = grace
         self.runner = runner
+        self.wake = wake
+        self.approvals_needed = approvals_needed
+
+    # -- scheduling ----------------------------------------------------------------
+
+    async def offer(
+        self, actor: Actor, action: str, project: str, upload_id: str, words: Sequence[str]
+    ) -> ScheduleOffer:
+        """What to offer for confirmation: ``action`` of the build at the time ``words`` name.
+
+        Raises:
+            NotAuthorized: the actor may not run ``action`` (audited).
+            InvalidInput: the time is not understood, past, or too far ahead.
+            ReleaseRefused: the build is known to fail (audited; nothing is stored).
+        """
+        trail = self.gate.trail(actor)
+        target = Target(PROVIDER, "upload", upload_id, {"action": action})
+        await self.gate.check(trail, f"build.{action}", "schedule", target)
+        when = parse_when(words, self.clock())
+        found = await self.projects(project)
+        await self.timeline.remember_projects([found])
+        pre = await self.timeline.preflight(found.id, upload_id, learn=True)
+        if pre.refusal is not None:
+            await trail.record("schedule", "denied", target, pre.refusal.reason)
+            raise ReleaseRefused(action, upload_id, pre.refusal.reason)
+        live = pre.live.current.upload_id if pre.live.current else None
+        needed = await self.approvals_needed(found.id) if self.approvals_needed else 0
+        return ScheduleOffer(action, found.id, found.name, upload_id, when, pre.known, live, needed)
+
+    async def confirm(
+        self,
+        actor: Actor,
+        action: str,
+        project_id: str,
+        upload_id: str,
+        when: datetime,
+        *,
+        button: Button,
+    ) -> Scheduled | AlreadyUsed:
+        """Store the run offered by :meth:`offer` (the confirmed Schedule button; runs once).
+
+        Raises:
+            NotAuthorized: the actor may not run ``action`` (audited).
+            InvalidInput: the time has passed meanwhile.
+            ReleaseRefused: the build became known to fail (audited).
+        """
+        if action not in RELEASE_ACTIONS:
+            raise InvalidInput("this button's value could not be read")
+        trail = self.gate.trail(actor)
+        target = Target(PROVIDER, "upload", upload_id, {"project_id": project_id, "action": action})
+        await self.gate.check(trail, f"build.{action}", "schedule", target)
+        if when <= self.clock():
+            raise InvalidInput("that time has passed: schedule the run again")
+        pre = await self.timeline.preflight(project_id, upload_id)
+        if pre.refusal is not None:
+            await trail.record("schedule", "denied", target, pre.refusal.reason)
+            raise ReleaseRefused(action, upload_id, pre.refusal.reason)
+        key = OneShot.key("schedule", f"{action}:{project_id}:{upload_id}", button)
+        used = await self.once.take("schedule", key, actor.user_id)
+        if used is not None:
+            await trail.record("schedule", "denied", target, "button already used")
+            return used
+        name = await self.timeline.project_name(project_id) or project_id
+        schedule = await self.store.create(
+            project_id=project_id,
+            project_name=name,
+            upload_id=upload_id,
+            action=action,
+            requested_by=actor.user_id,
+            channel_id=actor.channel_id,
+            due_at=when,
+            now=self.clock(),
+        )
+        await self.once.done(key, "ok", f"scheduled #{schedule.id}")
+        await trail.record("schedule", "ok", _target(schedule, "create"), f"run #{schedule.id}")
+        self.wake.set()
+        return Scheduled(schedule)
 
     # -- listing and cancelling ----------------------------------------------------
 

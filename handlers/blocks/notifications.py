@@ -6,7 +6,7 @@ notification fallback, ``blocks`` the Block Kit layout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
@@ -18,6 +18,9 @@ from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
 from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, code, context, esc, link, section
+from handlers.blocks.releases import schedule_report
+from storage.release_notices import SCHEDULE_REPORT, schedule_from_payload
+from storage.timeline import Stamp
 
 Blocks = list[dict[str, Any]]
 
@@ -65,17 +68,21 @@ def _progress(timeline: Timeline, steps: tuple[tuple[str, str], ...]) -> str:
     return " → ".join(f"*{label}*" if event in seen else f"_{label}_" for event, label in steps)
 
 
-def pipeline_message(timeline: Timeline) -> tuple[str, Blocks]:
+def pipeline_message(
+    timeline: Timeline, *, project_name: str | None = None, stamps: Sequence[Stamp] = ()
+) -> tuple[str, Blocks]:
     """The one message of a build, video or live session, as it stands now."""
     if timeline.provider == "streampixel":
-        return _build_message(timeline)
+        return build_message(
+            timeline,
+            status_of=status_of,
+            progress=_progress(timeline, _BUILD_STEPS),
+            project_name=project_name,
+            stamps=stamps,
+        )
     if timeline.provider == "streamstack":
         return _media_message(timeline)
     return _live_message(timeline)
-
-
-def _build_message(t: Timeline) -> tuple[str, Blocks]:
-    return build_message(t, status_of=status_of, progress=_progress(t, _BUILD_STEPS))
 
 
 def _media_message(t: Timeline) -> tuple[str, Blocks]:
@@ -144,6 +151,9 @@ def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
         return governed
     if notification.get("event") == QUEUED_RESULT:
         return queued_result_message(QueuedResult.from_payload(notification))
+    if notification.get("event") == SCHEDULE_REPORT:
+        schedule, at = schedule_from_payload(notification)
+        return schedule_report(schedule, at=at)
     if notification.get("event") == DELETE_RESULT:
         return delete_result_message(DeleteResult.from_payload(notification))
     return webhook_test_message(Notice.from_payload(notification))
@@ -194,9 +204,11 @@ class SlackNotifications:
         """A notification that is a message of its own."""
         return standalone_message(notification)
 
-    def pipeline(self, timeline: Timeline) -> tuple[str, Blocks]:
+    def pipeline(
+        self, timeline: Timeline, *, project_name: str | None = None, stamps: Sequence[Stamp] = ()
+    ) -> tuple[str, Blocks]:
         """The one message of a build, video or live session."""
-        return pipeline_message(timeline)
+        return pipeline_message(timeline, project_name=project_name, stamps=stamps)
 
     def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply for one step."""

@@ -227,7 +227,7 @@ def run_offer(
 def rollback_picker(project_name: str, project_id: str, choices: RollbackChoices) -> list[Block]:
     """``/build rollback <project>``: the last good build first, then other approved builds."""
     live_id = choices.live.upload_id if choices.live else None
-    blocks: list[Block] = [section(f"*Roll back {project_words(project_name, project_id)}*")]
+    blocks: list[Block] = [section(f"*Roll back* {project_words(project_name, project_id)}")]
     if choices.live is not None:
         blocks.append(
             context(
@@ -303,6 +303,7 @@ def schedule_offer(
     *,
     known: bool,
     live_upload_id: str | None = None,
+    approvals_needed: int = 0,
 ) -> list[Block]:
     """A scheduled distribute/rollback awaiting its confirmed click."""
     verb = "distribute" if action == "distribute" else "roll back to"
@@ -315,6 +316,14 @@ def schedule_offer(
     if not known:
         blocks.append(
             context(":grey_question: The bot has never seen this build: it will be sent as typed.")
+        )
+    if approvals_needed:
+        blocks.append(
+            context(
+                f":ballot_box_with_check: This project needs {approvals_needed} approval(s): at "
+                "that time the bot posts the approval request here, and the release runs once "
+                "it is approved."
+            )
         )
     blocks.append(
         actions(
@@ -438,3 +447,41 @@ def schedule_report(schedule: Schedule, *, at: datetime) -> tuple[str, list[Bloc
         f"of {schedule.project_name}"
     )
     return fallback, [section("\n".join(lines))]
+
+
+# -- /build builds -----------------------------------------------------------------------
+
+
+def builds_page(
+    project_name: str,
+    project_id: str,
+    builds: Sequence[BuildView],
+    *,
+    live: LiveBuild | None,
+    page: int,
+    total: int,
+    per_page: int,
+) -> list[Block]:
+    """``/build builds``: the builds, newest first, the live and previous live one marked."""
+    blocks: list[Block] = [
+        section(f"*Builds* of {project_words(project_name, project_id)}, newest first")
+    ]
+    if live is not None:
+        blocks.append(
+            context(f":large_green_circle: Live: `{esc(live.upload_id)}` {live_line(live)}")
+        )
+    if not builds:
+        blocks.append(context("The bot knows no builds of this project yet."))
+        return blocks
+    for view in builds[:40]:
+        blocks.append(section(build_line(view)))
+    pages = max(1, -(-total // per_page))
+    blocks.append(context(f"Page {page} of {pages} · {total} builds"))
+    nav: list[Block] = []
+    if page > 1:
+        nav.append(button("Previous", ids.BUILD_PAGE, _value(project_id=project_id, page=page - 1)))
+    if page < pages:
+        nav.append(button("Next", ids.BUILD_PAGE, _value(project_id=project_id, page=page + 1)))
+    if nav:
+        blocks.append(actions(*nav))
+    return blocks

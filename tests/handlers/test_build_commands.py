@@ -114,10 +114,14 @@ async def test_distribute_answers_with_a_confirmed_button_naming_the_build(env: 
     assert env.distributions(APPROVED_BUILD) == 0
 
 
-async def test_rollback_offers_known_builds_newest_first(env: Env) -> None:
-    """/build rollback without an id lists the known builds newest first, each confirmed."""
+async def test_rollback_offers_approved_builds_newest_first(env: Env) -> None:
+    """/build rollback without an id offers approved builds with a file, newest first.
+
+    Still-processing uploads and the rejected build (learnt from Streampixel's
+    project data) are not offered.
+    """
     store = BuildStore(env.bot.container.db)
-    for i, upload_id in enumerate(["aaa111", "bbb222", "ccc333"]):
+    for i, upload_id in enumerate(["aaa111", "bbb222", "ccc333", "ddd444"]):
         await store.remember_upload(
             SHOWROOM,
             upload_id,
@@ -126,11 +130,21 @@ async def test_rollback_offers_known_builds_newest_first(env: Env) -> None:
             requested_by=RELEASER,
             at=env.now() + timedelta(minutes=i),
         )
+        if upload_id != "ddd444":  # ddd444 is still being processed
+            await store.note_pipeline_event(
+                SHOWROOM,
+                upload_id,
+                "Approved",
+                None,
+                None,
+                env.now() + timedelta(minutes=i, seconds=30),
+            )
     await env.bot.command("/build", "rollback showroom", user_id=ADMIN)
     [reply] = await env.reply_count(1)
     offered = buttons(reply["blocks"])
     assert [b["value"] for b in offered] == [
-        f'{{"project_id":"{SHOWROOM}","upload_id":"{u}"}}' for u in ("ccc333", "bbb222", "aaa111")
+        f'{{"project_id":"{SHOWROOM}","upload_id":"{u}"}}'
+        for u in ("ccc333", "bbb222", "aaa111", APPROVED_BUILD)
     ]
     assert all(b["action_id"] == "build_rollback" for b in offered)
     assert all(b["confirm"]["style"] == "danger" for b in offered)
@@ -149,7 +163,8 @@ async def test_builds_lists_known_uploads_with_status_and_pages(env: Env) -> Non
     await env.bot.command("/build", "builds showroom", user_id=VIEWER)
     [reply] = await env.reply_count(1)
     text = text_of(reply)
-    assert "`up11` · *Reject*" in text and "Bad files" in text and "Page 1 of 2" in text
+    assert "`up11` · :x: rejected\nlast status *Reject*" in text
+    assert "Bad files" in text and "Page 1 of 2 · 14 builds" in text  # 2 from the project data
     [next_button] = buttons(reply["blocks"])
     await env.bot.click(next_button["action_id"], next_button["value"], user_id=VIEWER)
     page_two = (await env.reply_count(2))[1]
