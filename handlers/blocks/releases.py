@@ -479,9 +479,13 @@ def builds_page(
     blocks.append(context(f"Page {page} of {pages} · {total} builds"))
     nav: list[Block] = []
     if page > 1:
-        nav.append(button("Previous", ids.BUILD_PAGE, _value(project_id=project_id, page=page - 1)))
+        nav.append(
+            button("Previous", ids.BUILD_PAGE_PREV, _value(project_id=project_id, page=page - 1))
+        )
     if page < pages:
-        nav.append(button("Next", ids.BUILD_PAGE, _value(project_id=project_id, page=page + 1)))
+        nav.append(
+            button("Next", ids.BUILD_PAGE_NEXT, _value(project_id=project_id, page=page + 1))
+        )
     if nav:
         blocks.append(actions(*nav))
     return blocks
