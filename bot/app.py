@@ -32,6 +32,7 @@ from handlers import http as http_routes
 from handlers import slack as slack_listeners
 from handlers import webhooks as webhook_routes
 from handlers.blocks.notifications import NOTIFICATIONS
+from handlers.intake import SlackIntakeGuard, quiet_slack_request_logs
 from storage.audit_keys import split_keys
 from storage.db import Database
 
@@ -76,6 +77,7 @@ def create_app(
         outbox_options=outbox_options,
     )
     protect_loggers(*_secret_values(settings))
+    quiet_slack_request_logs()
     bolt = create_bolt_app(container)
     slack_handler = AsyncSlackRequestHandler(bolt)
     metrics = container.metrics
@@ -104,7 +106,10 @@ def create_app(
             *http_routes.routes(container, metrics),
             *webhook_routes.routes(container),
         ],
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(SlackIntakeGuard),  # size, timestamp and UTF-8 before Bolt reads
+        ],
         lifespan=lifespan,
     )
     app.state.container = container

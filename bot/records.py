@@ -11,12 +11,13 @@ from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_verify import VerifyReport
 from storage.audit_witness import WitnessHead
 from storage.builds import Build
-from storage.schedules import CANCELLED, DONE, FAILED, MISSED, PENDING, REFUSED, Schedule
+from storage.schedules import APPROVAL, CANCELLED, DONE, FAILED, MISSED, PENDING, REFUSED, Schedule
 from storage.subscriptions import Subscription
 from storage.timeline import VIA_ROLLBACK, LiveBuild, Stamp
 from storage.webhooks import WebhookDelivery
 
 __all__ = [
+    "APPROVAL",
     "CANCELLED",
     "DONE",
     "FAILED",

@@ -7,9 +7,11 @@ import logging
 import uvicorn
 
 from bot.app import create_app
+from bot.container import make_slack_client
 from bot.datadir import check_data_directory
 from bot.errors import ConfigError
 from bot.settings import Settings
+from bot.slack_check import verify_bot_token
 from storage.migrate import current_heads, is_current, upgrade_in_subprocess
 
 log = logging.getLogger("streamops.server")
@@ -38,6 +40,7 @@ async def serve(
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)
+    await verify_bot_token(make_slack_client(settings))  # a bad token: one line, exit 2
     app = create_app(settings)
     container = app.state.container
     if migrate:

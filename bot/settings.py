@@ -108,6 +108,13 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        from bot.database_url import check_database_url
+
+        return check_database_url(value)
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -171,6 +178,7 @@ def load_settings(**overrides: object) -> Settings:
         name = str(first["loc"][0]) if first["loc"] else "settings"
         if first["type"] == "missing":
             raise ConfigError(f"missing required setting {name}") from None
-        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {name}: {message}") from None
     except SettingsError as exc:
         raise ConfigError(str(exc)) from None

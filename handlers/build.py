@@ -10,6 +10,7 @@ the build; a button runs once and its message is then replaced by who did what.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
@@ -344,6 +345,6 @@ def register(app: AsyncApp, container: Container, routers: Routers) -> None:
         (ids.BUILD_DISTRIBUTE, distribute_clicked),
         (ids.BUILD_ROLLBACK, rollback_clicked),
         (ids.BUILD_QUEUE_DISTRIBUTE, queue_clicked),
-        (ids.BUILD_PAGE, page_clicked),
+        (re.compile(f"^{ids.BUILD_PAGE}(_prev|_next)?$"), page_clicked),
     ):
         app.action(action_id)(click_listener(work, container))

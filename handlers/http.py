@@ -13,6 +13,7 @@ from bot.container import Container
 from bot.metrics import Metrics
 from bot.metrics_db import QueueGauges
 from bot.services.health import database_problem
+from bot.slack_check import SlackProbe, probe_client
 
 log = logging.getLogger("streamops.http")
 
@@ -24,7 +25,12 @@ def routes(container: Container, metrics: Metrics) -> list[Route]:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    slack_probe = SlackProbe(probe_client(container.slack))
+
     async def readyz(_: Request) -> Response:
+        slack = await slack_probe.status()
+        if slack != "ok":
+            return JSONResponse({"status": "unavailable", "slack": slack}, status_code=503)
         try:
             problem = await database_problem(container.db)
         except Exception as exc:  # any failure means "not ready"; say which kind
@@ -35,7 +41,7 @@ def routes(container: Container, metrics: Metrics) -> list[Route]:
             )
         if problem is not None:
             return JSONResponse({"status": "unavailable", "database": problem}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "ok", "database": "ok", "slack": slack})
 
     async def metrics_endpoint(_: Request) -> Response:
         try:

@@ -15,6 +15,9 @@ MEDIA_STATS_PERIOD = "media_stats_period"  # static_select; option value: "<uuid
 MEDIA_STATS_CHART = "media_stats_chart"  # value: "<uuid>|<period>"
 AUDIT_PAGE = "audit_page"
 BUILD_PAGE = "build_page"
+#: Previous and Next need their own ids: Slack refuses two equal action_ids in one block.
+BUILD_PAGE_PREV = f"{BUILD_PAGE}_prev"
+BUILD_PAGE_NEXT = f"{BUILD_PAGE}_next"
 APPROVAL_APPROVE = "approval_approve"  # value: the request id
 APPROVAL_REJECT = "approval_reject"  # value: the request id; opens the reason modal
 FREEZE_OVERRIDE = "freeze_override"  # value: JSON action/project_id/subject; opens a modal

@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.services.governance import FrozenError
 from handlers.blocks.approvals import frozen_refusal
+from handlers.blocks.parts import code
+from handlers.intake import MAX_COMMAND_TEXT
+from handlers.slack_errors import slack_error_code, slack_error_text
 
 log = logging.getLogger("streamops.commands")
 
@@ -124,14 +128,14 @@ class CommandRouter:
         """Usage of every subcommand, one per line (mrkdwn)."""
         lines = [f"*{self.command}* — {self.summary}"]
         for sub in self.subcommands.values():
-            lines.append(f"• `{self.command} {sub.usage}` — {sub.summary}")
+            lines.append(f"• {code(f'{self.command} {sub.usage}')} — {sub.summary}")
         if "help" not in self.subcommands:
             lines.append(f"• `{self.command} help` — this list")
         return "\n".join(lines)
 
     def usage_of(self, name: str) -> str:
         """The usage line of one subcommand."""
-        return f"Usage: `{self.command} {self.subcommands[name].usage}`"
+        return f"Usage: {code(f'{self.command} {self.subcommands[name].usage}')}"
 
     def check(self, inv: Invocation) -> Subcommand | str:
         """The subcommand to run, or the ephemeral text that answers a bad invocation."""
@@ -143,14 +147,14 @@ class CommandRouter:
             # `/audit user=U1 since=7d`: the text is the default subcommand's arguments
             return self.subcommands[self.default]
         if sub is None:
-            return f"Unknown subcommand `{name}`.\n{self.usage()}"
+            return f"Unknown subcommand {code(name)}.\n{self.usage()}"
         if inv.args and inv.args[0].lower() == "help":
             return f"{self.usage_of(name)}\n{sub.summary}"
         if len(inv.args) < sub.min_args:
-            return f"`{self.command} {name}` needs more arguments. {self.usage_of(name)}"
+            return f"{code(f'{self.command} {name}')} needs more arguments. {self.usage_of(name)}"
         if sub.max_args is not None and len(inv.args) > sub.max_args:
             extra = " ".join(inv.args[sub.max_args :])
-            return f"Unexpected argument `{extra}`. {self.usage_of(name)}"
+            return f"Unexpected argument {code(extra)}. {self.usage_of(name)}"
         return sub
 
     def register(self, app: AsyncApp, container: Container) -> None:
@@ -159,6 +163,10 @@ class CommandRouter:
         async def listener(
             ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
         ) -> None:
+            if len(str(body.get("text") or "")) > MAX_COMMAND_TEXT:
+                # Before any parsing: shlex on megabytes of text would stall the event loop.
+                await ack(text=f"That is more than {MAX_COMMAND_TEXT} characters.\n{self.usage()}")
+                return
             try:
                 inv = Invocation.parse(body)
             except InvalidInput as exc:
@@ -199,6 +207,13 @@ async def run_safely(
     except ProviderError as exc:
         await respond(
             text=f":x: {provider_error_text(exc)}",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    except SlackApiError as exc:
+        log.warning("Slack refused a call: %s", slack_error_code(exc))
+        await respond(
+            text=f":x: {slack_error_text(exc)}",
             response_type="ephemeral",
             replace_original=False,
         )

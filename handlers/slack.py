@@ -20,6 +20,8 @@ from handlers import (
     upload_forms,
 )
 from handlers import help as help_command
+from handlers.replay_guard import replay_guard
+from handlers.respond_guard import guard_respond
 from handlers.router import Routers, make_routers
 
 __all__ = ["Routers", "make_routers", "register"]
@@ -27,6 +29,8 @@ __all__ = ["Routers", "make_routers", "register"]
 
 def register(app: AsyncApp, container: Container) -> None:
     """Attach every Slack listener to ``app``."""
+    app.use(replay_guard(container.claims))  # Slack deliveries run once (retries, replays)
+    app.use(guard_respond)  # refused response_url posts are logged and explained
     routers = make_routers()
     home.register(app, container)
     subscriptions.register(app, container, routers)

@@ -9,9 +9,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from storage import migrate
 from storage.db import Database
+
+# Property tests: a small, quick default; `HYPOTHESIS_PROFILE=thorough` for the slow,
+# 10,000-example runs the `slow` marker selects (see tests/fidelity).
+settings.register_profile(
+    "default",
+    max_examples=25,
+    deadline=None,
+    # No shrinking by default (it can take minutes); the thorough profile shrinks.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 
 POSTGRES_URL = os.environ.get("STREAMOPS_TEST_POSTGRES_URL")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -27,6 +47,43 @@ _BACKENDS = [
         ),
     ),
 ]
+
+
+#: Web API methods the suite called on any fake Slack and that it accepted (see test_manifest).
+SLACK_METHODS_CALLED: set[str] = set()
+_NOT_A_GRANT = {"missing_scope", "unknown_method", "invalid_auth", "not_authed"}
+_TESTS = Path(__file__).resolve().parent
+_WHOLE_SUITE = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_slack_methods() -> None:
+    """Record every Web API method any fake Slack answered during the session."""
+    from bot.sandbox.slack import FakeSlack, SlackCall
+
+    def observe(call: SlackCall) -> None:
+        if call.error not in _NOT_A_GRANT and call.method not in ("response_url", "file_upload"):
+            SLACK_METHODS_CALLED.add(call.method)
+
+    if observe not in FakeSlack.observers:
+        FakeSlack.observers.append(observe)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the manifest-vs-suite scope check last, and only judge it when every module ran."""
+    modules = {Path(str(item.fspath)) for item in items}
+    every = set(_TESTS.rglob("test_*.py"))
+    config.stash[_WHOLE_SUITE] = every <= modules
+    last = [i for i in items if i.name == "test_manifest_scopes_match_what_the_suite_calls"]
+    for item in last:
+        items.remove(item)
+        items.append(item)
+
+
+def whole_suite_collected(config: pytest.Config) -> bool:
+    """Whether this run collected tests from every test module."""
+    return config.stash.get(_WHOLE_SUITE, False)
 
 
 def pytest_report_header() -> str:

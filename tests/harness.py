@@ -59,11 +59,13 @@ class Bot:
     async def command(self, command: str, text: str = "", **kwargs: Any) -> httpx.Response:
         """Send a signed slash command whose ``response_url`` points at the fake Slack."""
         kwargs.setdefault("response_url", self.response_url())
+        kwargs.setdefault("trigger_id", self.slack.issue_trigger_id())
         return await self.post_signed(slack_requests.slash_command(command, text, **kwargs))
 
     async def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:
         """Send a signed ``block_actions`` click."""
         kwargs.setdefault("response_url", self.response_url("action"))
+        kwargs.setdefault("trigger_id", self.slack.issue_trigger_id())
         return await self.post_signed(slack_requests.block_actions(action_id, value, **kwargs))
 
 
@@ -108,6 +110,8 @@ async def running_bot(
     slack = fake_slack or FakeSlack()
     async with serve_in_background(create_fake_slack(slack)) as slack_server:
         settings = make_settings(database.url, f"{slack_server.url}/api/", **overrides)
+        if slack.token is None:  # the workspace knows the token it issued
+            slack.token = settings.slack_bot_token.get_secret_value()
         app = create_app(settings, db=database, audit=audit or RecordingAuditor(), clock=clock)
         container: Container = app.state.container
         async with serve_in_background(app) as server, httpx.AsyncClient() as http:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from tests.conftest import SLACK_PAYLOADS
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 TEAM_ID = "T0G9PQBBK"
+_IDS = itertools.count(1)
 
 
 def signed_headers(
@@ -48,7 +51,7 @@ def slash_command(
     user_name: str = "roadrunner",
     channel_id: str = "C0CHANNEL1",
     response_url: str = "http://127.0.0.1:9/response/cmd",
-    trigger_id: str = "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
+    trigger_id: str | None = None,
 ) -> bytes:
     """A form-encoded slash command, shaped like Slack's saved ``slash_command.txt``."""
     fields = dict(parse_qsl(_saved("slash_command.txt").strip(), keep_blank_values=True))
@@ -60,7 +63,7 @@ def slash_command(
         user_name=user_name,
         channel_id=channel_id,
         response_url=response_url,
-        trigger_id=trigger_id,
+        trigger_id=trigger_id or fresh_id(),
     )
     return urlencode(fields).encode()
 
@@ -75,6 +78,7 @@ def block_actions(
     message_blocks: list[dict[str, Any]] | None = None,
     response_url: str = "http://127.0.0.1:9/response/action",
     block_id: str = "b1",
+    trigger_id: str | None = None,
     select: bool = False,
 ) -> bytes:
     """A form-encoded ``block_actions`` payload shaped like Slack's saved sample.
@@ -90,6 +94,8 @@ def block_actions(
     if message_blocks is not None:
         payload["message"]["blocks"] = message_blocks
     payload["response_url"] = response_url
+    if trigger_id is not None:
+        payload["trigger_id"] = trigger_id
     payload["actions"] = [
         {
             "action_id": action_id,
@@ -126,7 +132,12 @@ def view_submission(
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def event_callback(event: dict[str, Any], *, event_id: str = "Ev0001") -> bytes:
+def fresh_id() -> str:
+    """A new ``trigger_id``-shaped value: Slack issues one per invocation."""
+    return f"{time.time_ns()}.{next(_IDS)}.{secrets.token_hex(16)}"
+
+
+def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> bytes:
     """A JSON Events API envelope around ``event``."""
     envelope = {
         "token": "verification-token",
@@ -134,7 +145,7 @@ def event_callback(event: dict[str, Any], *, event_id: str = "Ev0001") -> bytes:
         "api_app_id": "A111",
         "event": event,
         "type": "event_callback",
-        "event_id": event_id,
+        "event_id": event_id or f"Ev{secrets.token_hex(6).upper()}",
         "event_time": int(time.time()),
     }
     return json.dumps(envelope).encode()

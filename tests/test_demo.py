@@ -232,7 +232,9 @@ async def console(database: Database) -> AsyncIterator[tuple[Conversation, Scrip
         lines: list[str] = []
         conversation = Conversation(
             http=bot.http, bot_url=bot.url, slack=bot.slack, slack_url=bot.slack_server.url,
-            requests=SlackRequests(slack_requests.SIGNING_SECRET), user=ADMIN, channel=CHANNEL,
+            requests=SlackRequests(
+                slack_requests.SIGNING_SECRET, issue_trigger_id=bot.slack.issue_trigger_id
+            ), user=ADMIN, channel=CHANNEL,
             prompter=prompter, out=lines.append, channel_names={"C0NOTIFY": "builds"}, quiet=0.2,
         )  # fmt: skip
         yield conversation, prompter

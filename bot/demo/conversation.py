@@ -253,7 +253,9 @@ class Conversation:
         p = call.payload
         channel = str(p.get("channel") or p.get("channel_id") or "")
         where = self._name(channel)
-        if call.method == "response_url":
+        if call.error is not None:
+            self._show([f"  (Slack refused {call.method}: {call.error})"])
+        elif call.method == "response_url":
             self._display_response(p)
         elif call.method == "chat.postMessage":
             ts = self._find_ts(channel, str(p.get("text") or ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,10 +39,13 @@ class SlackRequests:
     Args:
         signing_secret: the app's signing secret (the bot's ``SLACK_SIGNING_SECRET``).
         clock: seconds since the epoch, for the request timestamp.
+        issue_trigger_id: where ``trigger_id`` values come from (the fake Slack issues them,
+            and refuses any it did not issue or that is older than 3 s).
     """
 
     signing_secret: str = field(repr=False)
     clock: Callable[[], float] = time.time
+    issue_trigger_id: Callable[[], str] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def sign(self, body: bytes) -> SignedRequest:
@@ -58,7 +62,9 @@ class SlackRequests:
 
     def trigger_id(self) -> str:
         """A fresh ``trigger_id`` (lets the bot open a modal)."""
-        return f"{next(self._ids)}.{int(self.clock())}.demo"
+        if self.issue_trigger_id is not None:
+            return self.issue_trigger_id()
+        return f"{next(self._ids)}.{int(self.clock())}.{secrets.token_hex(8)}"
 
     def slash_command(
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str,

@@ -37,7 +37,7 @@ from storage.audit_keys import generate_key
 
 #: Where the console types, and where notifications go (the default channel).
 CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
-_BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the fake Slack accepts any)
+_BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the demo's fake Slack issued it)
 
 
 @dataclass
@@ -158,6 +158,8 @@ async def run_demo_stack(
     if slack is None:
         slack = FakeSlack()
     slack.users.update({user.id: user.name for user in PREDEFINED.values()})
+    if slack.token is None:  # the demo's workspace issued the bot its token
+        slack.token = _BOT_TOKEN
     webhook_token = secrets.token_urlsafe(16)
     bot_app = _Deferred()
     bot_server = BackgroundServer(bot_app)
@@ -178,7 +180,10 @@ async def run_demo_stack(
         bot_app.app = app
         try:
             await bot_server.start()
-            requests = SlackRequests(settings.slack_signing_secret.get_secret_value())
+            requests = SlackRequests(
+                settings.slack_signing_secret.get_secret_value(),
+                issue_trigger_id=slack.issue_trigger_id,
+            )
             stack = DemoStack(bot_server.url, slack, slack_server.url, requests, settings, sandbox)
             async with httpx.AsyncClient(timeout=30.0) as http:
                 await _grant_demo_roles(stack, http)

@@ -5,6 +5,16 @@ Point ``SLACK_API_URL`` at ``<url>/api/`` and give slash-command payloads a
 recorded in :attr:`FakeSlack.calls`, messages are kept per channel so
 ``chat.update`` edits them in place, and outages or rate limits can be
 injected. Tests and ``streamops demo`` use it; it is not Slack.
+
+It refuses what Slack refuses (see :mod:`bot.sandbox.slack_limits`): a method
+the granted bot scopes (``manifest.yml`` by default) do not allow answers
+``missing_scope``; a bad token ``invalid_auth``; a message over Slack's Block
+Kit or text limits ``invalid_blocks`` / ``msg_too_long``; a post to a channel
+that does not exist ``channel_not_found``, to one the bot has not joined
+``not_in_channel`` (unless ``chat:write.public`` is granted); a
+``response_url`` used more than 5 times or after 30 minutes ``used_url`` /
+``expired_url``; a ``trigger_id`` older than 3 seconds ``expired_trigger_id``.
+Every refusal is recorded with the call (:attr:`SlackCall.error`).
 """
 
 from __future__ import annotations
@@ -12,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -22,9 +35,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.sandbox import slack_limits
+
 BOT_USER_ID = "U0STREAMOPS"
 BOT_ID = "B0STREAMOPS"
 TEAM_ID = "T0STREAMOPS"
+
+#: How often and for how long one ``response_url`` may be used (Slack: 5 times in 30 minutes).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+#: How long a ``trigger_id`` can be exchanged for a modal.
+TRIGGER_ID_SECONDS = 3.0
+
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{1,20}$")
+_CHANNEL_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+_MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+
+
+def _default_scopes() -> frozenset[str] | None:
+    try:
+        return slack_limits.manifest_scopes()
+    except OSError:  # installed without the repository's manifest.yml: no scope checks
+        return None
 
 
 @dataclass
@@ -33,6 +65,7 @@ class SlackCall:
 
     method: str
     payload: dict[str, Any]
+    error: str | None = None
 
 
 @dataclass
@@ -57,6 +90,12 @@ class FakeSlack:
         messages: posted messages by ``(channel, ts)``.
         failures: how many upcoming Web API calls answer ``failure_status``.
         retry_after: when set, every Web API call answers 429 with this Retry-After.
+        method_retry_after: per method, answer 429 with this Retry-After.
+        scopes: the bot scopes granted (``manifest.yml``'s by default; None: no checks).
+        token: the only bot token accepted (None: any non-empty token).
+        joined: channels the bot is a member of (matters without ``chat:write.public``).
+        unknown_channels: channel ids that do not exist in this workspace.
+        clock: monotonic seconds (tests advance it to expire URLs and trigger ids).
     """
 
     calls: list[SlackCall] = field(default_factory=list)
@@ -67,14 +106,35 @@ class FakeSlack:
     listeners: list[Callable[[SlackCall], None]] = field(default_factory=list)
     users: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
+    method_retry_after: dict[str, int] = field(default_factory=dict)
+    scopes: frozenset[str] | None = field(default_factory=_default_scopes)
+    token: str | None = None
+    joined: set[str] = field(default_factory=set)
+    unknown_channels: set[str] = field(default_factory=set)
+    clock: Callable[[], float] = time.monotonic
+    _response_uses: dict[str, list[float]] = field(default_factory=dict)
+    _trigger_ids: dict[str, float] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
+
+    #: Called with every call to any FakeSlack (the test suite collects the methods it uses).
+    observers: ClassVar[list[Callable[[SlackCall], None]]] = []
 
     # -- inspection helpers for tests and the demo console ------------------
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Payloads of every call to ``method`` (``"response_url"`` for respond())."""
         return [c.payload for c in self.calls if c.method == method]
+
+    def refusals(self) -> list[SlackCall]:
+        """Every call the fake refused (the error is in :attr:`SlackCall.error`)."""
+        return [c for c in self.calls if c.error is not None]
+
+    def issue_trigger_id(self) -> str:
+        """A fresh ``trigger_id``, as Slack puts in a slash command or click; valid for 3 s."""
+        trigger_id = f"{int(time.time())}.{next(self._ts)}.{secrets.token_hex(16)}"
+        self._trigger_ids[trigger_id] = self.clock()
+        return trigger_id
 
     def channel_messages(self, channel: str) -> list[Message]:
         """Messages posted to ``channel``, oldest first."""
@@ -96,6 +156,8 @@ class FakeSlack:
 
     async def _record(self, call: SlackCall) -> None:
         self.calls.append(call)
+        for observer in FakeSlack.observers:
+            observer(call)
         for listener in self.listeners:
             listener(call)
         condition = self._condition()
@@ -108,12 +170,98 @@ class FakeSlack:
     # -- Web API methods -----------------------------------------------------
 
     def handle(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Answer one Web API call (already recorded)."""
+        """Answer one Web API call (already recorded and authenticated)."""
+        refusal = self.refuse(method, payload)
+        if refusal is not None:
+            return refusal
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
-            return {"ok": True}
+            return {"ok": False, "error": "unknown_method"}
         result: dict[str, Any] = handler(payload)
         return result
+
+    def refuse(self, method: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer when it would refuse this call (scopes, channels, limits), else None."""
+        if self.scopes is not None:
+            needed = slack_limits.scope_error(method, self.scopes)
+            if needed is not None:
+                return {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": needed,
+                    "provided": ",".join(sorted(self.scopes)),
+                }
+        if method in _CHANNEL_METHODS:
+            channel = str(payload.get("channel") or "")
+            if not _CONVERSATION_ID.match(channel) or channel in self.unknown_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            public_ok = self.scopes is None or "chat:write.public" in self.scopes
+            if channel[0] == "C" and channel not in self.joined and not public_ok:
+                return {"ok": False, "error": "not_in_channel"}
+        if method in _MESSAGE_METHODS:
+            if not payload.get("text") and not payload.get("blocks"):
+                return {"ok": False, "error": "no_text"}
+            problem = slack_limits.message_errors(payload)
+            if problem is not None:
+                error, details = problem
+                return {
+                    "ok": False,
+                    "error": error,
+                    "errors": details,
+                    "response_metadata": {"messages": [f"[ERROR] {d}" for d in details]},
+                }
+        if method in ("views.open", "views.push"):
+            trigger_error = self._exchange_trigger_id(str(payload.get("trigger_id") or ""))
+            if trigger_error is not None:
+                return {"ok": False, "error": trigger_error}
+        if method.startswith("views."):
+            view = payload.get("view")
+            if isinstance(view, str):
+                try:
+                    view = json.loads(view)
+                except ValueError:
+                    view = None
+            details = slack_limits.view_errors(view)
+            if details:
+                return {"ok": False, "error": "invalid_arguments", "errors": details}
+        return None
+
+    def _exchange_trigger_id(self, trigger_id: str) -> str | None:
+        issued = self._trigger_ids.pop(trigger_id, None)
+        if issued is None:
+            return "invalid_trigger_id" if trigger_id else "invalid_arguments"
+        if self.clock() - issued > TRIGGER_ID_SECONDS:
+            return "expired_trigger_id"
+        return None
+
+    def use_response_url(self, response_id: str, payload: dict[str, Any]) -> str | None:
+        """Count one post to a ``response_url``; the error Slack would answer, else None."""
+        now = self.clock()
+        uses = self._response_uses.setdefault(response_id, [])
+        if uses and now - uses[0] > RESPONSE_URL_SECONDS:
+            return "expired_url"
+        if len(uses) >= RESPONSE_URL_USES:
+            return "used_url"
+        problem = slack_limits.message_errors(payload)
+        if problem is not None:
+            return problem[0]
+        if (
+            not payload.get("text")
+            and not payload.get("blocks")
+            and not payload.get("delete_original")
+        ):
+            return "no_text"
+        uses.append(now)
+        return None
+
+    def authenticate(self, authorization: str) -> str | None:
+        """The error for a request carrying this ``Authorization`` header, else None."""
+        if not authorization.startswith("Bearer ") or not authorization[7:]:
+            return "not_authed"
+        token = authorization[7:]
+        if self.token is not None:
+            return None if secrets.compare_digest(token, self.token) else "invalid_auth"
+        return None
 
     def _m_auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -163,8 +311,25 @@ class FakeSlack:
         return {"ok": True, "user": {"id": user, "name": name, "real_name": name}}
 
     def _m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        users = str(p.get("users", ""))
-        return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+        users = str(p.get("users", "")).split(",")[0]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        channel = "D" + re.sub(r"[^A-Z0-9]", "", users.upper())
+        self.joined.add(channel)
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _m_conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = str(p.get("channel") or "")
+        if not _CONVERSATION_ID.match(channel) or channel in self.unknown_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        self.joined.add(channel)
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(p.get("channel")), str(p.get("message_ts"))
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": f"{self.base_url}/archives/{channel}"}
 
     def _m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **(p.get("view") or {})}}
@@ -202,22 +367,41 @@ def create_app(slack: FakeSlack) -> Starlette:
         method = request.path_params["method"]
         slack.base_url = str(request.base_url).rstrip("/")
         payload = await _payload(request)
-        await slack._record(SlackCall(method, payload))
-        if slack.retry_after is not None:
+        call = SlackCall(method, payload)
+        retry_after = slack.method_retry_after.get(method, slack.retry_after)
+        auth_error = slack.authenticate(request.headers.get("authorization", ""))
+        if method == "apps.connections.open":
+            auth_error = None  # an app-level token: answered by the Socket Mode server
+        if auth_error is not None:
+            call.error = auth_error
+            await slack._record(call)
+            return JSONResponse({"ok": False, "error": auth_error})
+        if retry_after is not None:
+            call.error = "ratelimited"
+            await slack._record(call)
             return JSONResponse(
                 {"ok": False, "error": "ratelimited"},
                 status_code=429,
-                headers={"Retry-After": str(slack.retry_after)},
+                headers={"Retry-After": str(retry_after)},
             )
         if slack.failures > 0:
             slack.failures -= 1
+            call.error = "fatal_error"
+            await slack._record(call)
             return JSONResponse({"ok": False, "error": "fatal_error"}, slack.failure_status)
-        return JSONResponse(slack.handle(method, payload))
+        result = slack.handle(method, payload)
+        if not result.get("ok"):
+            call.error = str(result.get("error"))
+        await slack._record(call)
+        return JSONResponse(result)
 
     async def response_url(request: Request) -> Response:
         payload = await _payload(request)
+        error = slack.use_response_url(request.path_params["rid"], payload)
         payload["_response_id"] = request.path_params["rid"]
-        await slack._record(SlackCall("response_url", payload))
+        await slack._record(SlackCall("response_url", payload, error))
+        if error is not None:
+            return Response(error, status_code=404 if error.endswith("_url") else 400)
         return Response("ok")
 
     async def upload(request: Request) -> Response:

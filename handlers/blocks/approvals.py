@@ -36,11 +36,13 @@ from handlers.blocks.parts import (
     Block,
     actions,
     button,
+    code,
     confirm_dialog,
     context,
     esc,
     fields_section,
     header,
+    mention,
     section,
     slack_date,
 )
@@ -54,17 +56,17 @@ def what(action: str, project_name: str, upload_id: str) -> str:
     """``distribute build `u1` of *Showroom*`` / ``roll *Showroom* back to build `u1```."""
     project = f"*{esc(project_name)}*"
     if action == "rollback":
-        return f"roll {project} back to build `{esc(upload_id)}`"
-    return f"distribute build `{esc(upload_id)}` of {project}"
+        return f"roll {project} back to build {code(upload_id)}"
+    return f"distribute build {code(upload_id)} of {project}"
 
 
 def _people(user_ids: Sequence[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in user_ids) or "nobody yet"
+    return ", ".join(f"{mention(u)}" for u in user_ids) or "nobody yet"
 
 
 def _outcome(request: ApprovalRequest) -> str:
     voters = _people(request.voters)
-    last = f"<@{request.decided_by}>" if request.decided_by else "someone"
+    last = f"{mention(request.decided_by)}" if request.decided_by else "someone"
     note = esc(request.note)
     when = slack_date(request.decided_at)
     if request.status == PENDING:
@@ -97,7 +99,7 @@ def approval_request(request: ApprovalRequest) -> Message:
     says how it ended and who triggered it.
     """
     verb = what(request.action, request.project_name, request.upload_id)
-    ask = f"<@{request.requested_by}> asks to {verb}."
+    ask = f"{mention(request.requested_by)} asks to {verb}."
     blocks: list[Block] = [header(f"Approval #{request.id}: {request.action}"), section(ask)]
     if request.reason:
         blocks.append(section(f"*Reason:* {esc(request.reason)}"))
@@ -108,7 +110,7 @@ def approval_request(request: ApprovalRequest) -> Message:
                 f"*Approvals*\n{len(request.votes)} of {request.needed}: {_people(request.voters)}",
                 f"*Deadline*\n{slack_date(request.expires_at)}",
                 f"*Who may approve*\n{who}, not the requester",
-                f"*Project*\n{esc(request.project_name)} (`{esc(request.project_id)}`)",
+                f"*Project*\n{esc(request.project_name)} ({code(request.project_id)})",
             ]
         )
     )
@@ -135,8 +137,8 @@ def approval_request(request: ApprovalRequest) -> Message:
             )
         )
     text = (
-        f"Approval #{request.id}: <@{request.requested_by}> asks to {verb} "
-        f"({len(request.votes)} of {request.needed} approvals; {request.status})"
+        f"Approval #{request.id}: {mention(request.requested_by)} asks to {verb} "
+        f"({len(request.votes)} of {request.needed} approvals; {esc(request.status)})"
     )
     return text, blocks
 
@@ -173,7 +175,7 @@ def policy_text(project_name: str, policy: Policy) -> str:
             f"{who}, not counting the requester."
         )
     if policy.updated_by:
-        body += f" Set by <@{policy.updated_by}> {slack_date(policy.updated_at)}."
+        body += f" Set by {mention(policy.updated_by)} {slack_date(policy.updated_at)}."
     return body
 
 
@@ -189,7 +191,9 @@ def freeze_line(freeze: Freeze, now: datetime) -> str:
     else:
         window = f"until {slack_date(freeze.until)}"
         state = ":snowflake: active"
-    return f"{state}: {_scope(freeze)} {window}, by <@{freeze.frozen_by}>: {esc(freeze.reason)}"
+    return (
+        f"{state}: {_scope(freeze)} {window}, by {mention(freeze.frozen_by)}: {esc(freeze.reason)}"
+    )
 
 
 def freezes_list(freezes: Sequence[Freeze], now: datetime) -> Message:
@@ -216,13 +220,13 @@ def unfrozen(scope_name: str, lifted: Sequence[Freeze], actor_id: str) -> str:
     """The reply to ``/streamops unfreeze``."""
     if not lifted:
         return f"Nothing to lift: *{esc(scope_name)}* has no active or upcoming freeze of its own."
-    return f":sunny: <@{actor_id}> lifted {len(lifted)} freeze(s) on *{esc(scope_name)}*."
+    return f":sunny: {mention(actor_id)} lifted {len(lifted)} freeze(s) on *{esc(scope_name)}*."
 
 
 def freeze_ended(freeze: Freeze) -> Message:
     """The channel message when a freeze ends by itself."""
     text = (
-        f":sunny: The freeze on {_scope(freeze)} set by <@{freeze.frozen_by}> "
+        f":sunny: The freeze on {_scope(freeze)} set by {mention(freeze.frozen_by)} "
         f"({esc(freeze.reason)}) ended {slack_date(freeze.until)}. Releases are open again."
     )
     return text, [section(text)]
@@ -247,8 +251,8 @@ def override_announcement(
 ) -> Message:
     """The channel announcement of an admin's override."""
     text = (
-        f":warning: <@{actor_id}> overrode the freeze on {_scope(freeze)} for one {esc(action)} "
-        f"(`{esc(subject)}`): {esc(reason)}"
+        f":warning: {mention(actor_id)} overrode the freeze on {_scope(freeze)} "
+        f"for one {esc(action)} ({code(subject)}): {esc(reason)}"
     )
     return text, [section(text)]
 

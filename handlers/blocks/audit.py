@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from bot.records import AuditPage, AuditRecord, AuditSummary
 from handlers import ids
-from handlers.blocks.parts import SECTION_LIMIT, Block, actions, button, context, section
+from handlers.blocks.parts import (
+    SECTION_LIMIT,
+    Block,
+    actions,
+    button,
+    code,
+    context,
+    esc,
+    mention,
+    section,
+)
 
 _OUTCOME_ICON = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": ":x:"}
 
@@ -13,13 +23,14 @@ def entry_line(record: AuditRecord) -> str:
     """One audit row in one line of mrkdwn."""
     when = record.requested_at.strftime("%Y-%m-%d %H:%M")
     icon = _OUTCOME_ICON.get(record.outcome, "")
-    who = f"<@{record.actor_id}>" if record.actor_id.startswith(("U", "W")) else record.actor_id
+    who = mention(record.actor_id)
     target = ""
     if record.target_id:
-        target = f" `{record.target_type or 'target'}:{record.target_id}`"
-    provider = f" {record.provider}" if record.provider else ""
-    message = f" — {record.message}" if record.message else ""
-    line = f"{icon} `{when}` *{record.action}* {record.outcome} by {who}{provider}{target}{message}"
+        target = " " + code(f"{record.target_type or 'target'}:{record.target_id}")
+    provider = f" {esc(record.provider)}" if record.provider else ""
+    message = f" — {esc(record.message)}" if record.message else ""
+    action, outcome = esc(record.action), esc(record.outcome)
+    line = f"{icon} `{when}` *{action}* {outcome} by {who}{provider}{target}{message}"
     return line if len(line) <= 500 else line[:497] + "…"
 
 
@@ -27,9 +38,9 @@ def summary_line(summary: AuditSummary) -> str:
     """Counts by action and actor, most frequent first."""
     if summary.total == 0:
         return "No audit entries match."
-    actions = ", ".join(f"{a} {n}" for a, n in summary.by_action[:6])
-    actors = ", ".join(f"{name or actor} {n}" for actor, name, n in summary.by_actor[:6])
-    outcomes = ", ".join(f"{o} {n}" for o, n in summary.by_outcome)
+    actions = ", ".join(f"{esc(a)} {n}" for a, n in summary.by_action[:6])
+    actors = ", ".join(f"{esc(name or actor)} {n}" for actor, name, n in summary.by_actor[:6])
+    outcomes = ", ".join(f"{esc(o)} {n}" for o, n in summary.by_outcome)
     return f"*{summary.total}* entries · {outcomes}\nBy action: {actions}\nBy actor: {actors}"
 
 
@@ -58,7 +69,7 @@ def audit_page(
     """
     blocks: list[Block] = [
         section(summary_line(summary)),
-        context(f"Filters: `{filter_text or 'none'}` · page {page.page}"),
+        context(f"Filters: {code(filter_text or 'none')} · page {page.page}"),
     ]
     lines = [entry_line(r) for r in page.records]
     blocks.extend(section(chunk) for chunk in _chunk(lines))

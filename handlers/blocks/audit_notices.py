@@ -11,7 +11,16 @@ from typing import Any
 
 from bot.records import AuditAlarm, AuditHeadNotice, VerifyReport, WitnessHead
 from bot.services.audit_verify import AUDIT_ALARM, AUDIT_HEAD
-from handlers.blocks.parts import Block, context, esc, section, slack_date
+from handlers.blocks.parts import (
+    Block,
+    code,
+    code_block,
+    context,
+    esc,
+    mention,
+    section,
+    slack_date,
+)
 
 Message = tuple[str, list[Block]]
 
@@ -31,14 +40,14 @@ def head_message(notice: AuditHeadNotice) -> Message:
     head: WitnessHead = notice.head
     text = (
         f"Audit head: sequence {head.entry_id}, checkpoint {head.checkpoint_id},"
-        f" hash {head.entry_hash[:16]}…"
+        f" hash {esc(head.entry_hash[:16])}…"
     )
     blocks = [
         section(
             f":lock: *Audit head* · sequence *{head.entry_id}* · checkpoint {head.checkpoint_id}"
             f" · {slack_date(head.created_at)}"
         ),
-        section(f"```{esc(head.to_json())}```"),
+        section(code_block(head.to_json())),
         context(
             "Kept outside the database: `streamops audit verify` checks that this head is"
             " still in the log, unchanged."
@@ -50,7 +59,7 @@ def head_message(notice: AuditHeadNotice) -> Message:
 def alarm_message(alarm: AuditAlarm) -> Message:
     """A failed scheduled verification, for the admins."""
     where = f" at sequence number {alarm.first_bad}" if alarm.first_bad is not None else ""
-    mentions = " ".join(f"<@{admin}>" for admin in alarm.admins)
+    mentions = " ".join(mention(admin) for admin in alarm.admins)
     text = f"Audit log verification FAILED ({esc(alarm.problem)}{where}): {esc(alarm.reason)}"
     blocks = [
         section(
@@ -73,7 +82,7 @@ def verify_result(report: VerifyReport) -> Message:
             f"Audit log verified: {report.rows_checked} rows"
             f" ({report.keyed_rows} keyed, {report.unkeyed_rows} unkeyed)"
         )
-        head = f"head: sequence {report.head_id} `{esc(report.head_hash or '-')}`"
+        head = f"head: sequence {report.head_id} {code(report.head_hash or '-')}"
         return text, [section(f":white_check_mark: *{text}*"), context(f"{head}\n{details}")]
     where = f" at sequence number {report.first_bad_id}" if report.first_bad_id else ""
     text = f"Audit log verification FAILED ({report.problem}{where})"

@@ -16,7 +16,15 @@ from typing import Any
 from bot.notifications.timeline import Timeline
 from bot.records import Stamp
 from handlers import ids
-from handlers.blocks.parts import actions, button, context, esc, section
+from handlers.blocks.parts import (
+    actions,
+    button,
+    code,
+    context,
+    esc,
+    mention,
+    section,
+)
 from handlers.blocks.releases import project_words, run_confirm, stamps_block
 
 Blocks = list[dict[str, Any]]
@@ -47,7 +55,7 @@ def build_message(
     status = status_of(current.event)
     if "build.approved" in t.events() and "build.distributing" in t.events():
         status = ":white_check_mark: Approved and distributed"
-    title = f"*Build* `{esc(t.subject)}` of {project_words(project_name, project_id)}"
+    title = f"*Build* {code(t.subject)} of {project_words(project_name, project_id)}"
     blocks: Blocks = [section(f"{title}\n{status}")]
     if current.event == "build.rejected":
         objection = esc(current.detail or "no reason given")
@@ -76,7 +84,7 @@ def build_message(
     fallback = esc(f"Build {t.subject} of {name}: {_plain(status)}")
     if stamps:
         last = stamps[-1]
-        fallback += f" ({last.kind.replace('_', ' ')} by <@{esc(last.actor_id)}>)"
+        fallback += f" ({esc(last.kind.replace('_', ' '))} by {mention(last.actor_id)})"
     return fallback, blocks
 
 

@@ -22,10 +22,12 @@ from handlers.blocks.parts import (
     Block,
     actions,
     button,
+    code,
     confirm_dialog,
     context,
     esc,
     header,
+    mention,
     section,
     slack_date,
 )
@@ -97,7 +99,9 @@ def projects_overview(lines: Sequence[ProjectLine]) -> list[Block]:
             users = f"users n/a ({esc(line.stats_error or 'unavailable')})"
         subscription = esc(p.subscription_status or "unknown")
         blocks.append(
-            section(f"*{esc(p.name)}*  `{p.id}`\n{state} · subscription {subscription} · {users}")
+            section(
+                f"*{esc(p.name)}*  {code(p.id)}\n{state} · subscription {subscription} · {users}"
+            )
         )
     if len(lines) > len(shown):
         blocks.append(context(f"…and {len(lines) - len(shown)} more projects not shown."))
@@ -108,7 +112,7 @@ def user_stats(project: Project, stats: UserStats) -> list[Block]:
     """``/build users``: live and queued users of one project."""
     return [
         section(
-            f"*{esc(project.name)}*  `{project.id}`\n"
+            f"*{esc(project.name)}*  {code(project.id)}\n"
             f":busts_in_silhouette: *{stats.live_users}* live · "
             f":hourglass_flowing_sand: *{stats.queued_users}* queued"
         )
@@ -118,7 +122,7 @@ def user_stats(project: Project, stats: UserStats) -> list[Block]:
 def builds_page(project: Project, builds: Sequence[Build], *, page: int, total: int) -> list[Block]:
     """``/build builds``: known uploads with their last pipeline status, paginated."""
     blocks: list[Block] = [
-        section(f"*Builds of {esc(project.name)}* (`{project.id}`), newest first")
+        section(f"*Builds of {esc(project.name)}* ({code(project.id)}), newest first")
     ]
     if not builds:
         blocks.append(context("The bot knows no builds of this project yet."))
@@ -130,11 +134,13 @@ def builds_page(project: Project, builds: Sequence[Build], *, page: int, total: 
     nav: list[Block] = []
     if page > 1:
         nav.append(
-            button("Previous", ids.BUILD_PAGE, action_value(project_id=project.id, page=page - 1))
+            button(
+                "Previous", ids.BUILD_PAGE_PREV, action_value(project_id=project.id, page=page - 1)
+            )
         )
     if page < pages:
         nav.append(
-            button("Next", ids.BUILD_PAGE, action_value(project_id=project.id, page=page + 1))
+            button("Next", ids.BUILD_PAGE_NEXT, action_value(project_id=project.id, page=page + 1))
         )
     if nav:
         blocks.append(actions(*nav))
@@ -143,7 +149,7 @@ def builds_page(project: Project, builds: Sequence[Build], *, page: int, total: 
 
 def _build_line(build: Build) -> str:
     status = esc(build.last_status or "unknown")
-    line = f"`{build.upload_id}` · *{status}*"
+    line = f"{code(build.upload_id)} · *{status}*"
     if build.last_status_at:
         line += f" ({slack_date(build.last_status_at)})"
     if build.objection:
@@ -152,7 +158,7 @@ def _build_line(build: Build) -> str:
     if build.file_url:
         details.append(esc(build.file_url))
     if build.requested_by:
-        details.append(f"by <@{build.requested_by}>")
+        details.append(f"by {mention(build.requested_by)}")
     if build.auto_release is False:
         details.append("no auto-release")
     if details:
@@ -170,12 +176,14 @@ def upload_accepted(
     release = (
         "It will be distributed automatically once approved."
         if auto_release
-        else f"Distribute it when approved: `/build distribute {project.id} {result.upload_id}`."
+        else "Distribute it when approved: "
+        + code(f"/build distribute {project.id} {result.upload_id}")
+        + "."
     )
     return [
         section(
-            f":inbox_tray: <@{actor_id}> uploaded a build to *{esc(project.name)}*\n"
-            f"Upload `{result.upload_id}`: {esc(result.message)}\n{release}"
+            f":inbox_tray: {mention(actor_id)} uploaded a build to *{esc(project.name)}*\n"
+            f"Upload {code(result.upload_id)}: {esc(result.message)}\n{release}"
         ),
         context(esc(file_url)),
     ]
@@ -185,7 +193,7 @@ def run_offer(action: str, project: Project, upload_id: str) -> list[Block]:
     """A distribute/rollback request awaiting its confirmed click."""
     verb = "Distribute" if action == "distribute" else "Roll back to"
     return [
-        section(f"{verb} build `{upload_id}` of *{esc(project.name)}* (`{project.id}`)?"),
+        section(f"{verb} build {code(upload_id)} of *{esc(project.name)}* ({code(project.id)})?"),
         actions(_run_button(action, project, upload_id)),
     ]
 
@@ -196,7 +204,7 @@ def rollback_choices(project: Project, builds: Sequence[Build]) -> list[Block]:
         return [
             section(
                 f"The bot knows no builds of *{esc(project.name)}* yet. "
-                f"Name one: `/build rollback {project.id} <uploadId>`."
+                f"Name one: {code(f'/build rollback {project.id} <uploadId>')}."
             )
         ]
     blocks: list[Block] = [
@@ -214,8 +222,9 @@ def run_done(
     """The spent message: who distributed (or rolled back to) which build, and when."""
     return [
         section(
-            f":white_check_mark: <@{actor_id}> {DONE_VERBS.get(action, action)} build "
-            f"`{upload_id}` of `{project_id}` at {slack_date(at)}.\nStreampixel: {esc(message)}"
+            f":white_check_mark: {mention(actor_id)} {esc(DONE_VERBS.get(action, action))} "
+            f"build {code(upload_id)} of {code(project_id)} at {slack_date(at)}.\n"
+            f"Streampixel: {esc(message)}"
         )
     ]
 
@@ -224,7 +233,7 @@ def already_done(action: str, actor_id: str, at: datetime, outcome: str | None) 
     """The reply to a click on a button somebody already used."""
     state = {None: "is running it", "ok": "did it", "failed": "tried it (it failed)"}
     return (
-        f"This {VERBS.get(action, action).lower()} was already used: <@{actor_id}> "
+        f"This {esc(VERBS.get(action, action).lower())} was already used: {mention(actor_id)} "
         f"{state.get(outcome, 'used it')} at {slack_date(at)}."
     )
 
@@ -235,7 +244,7 @@ def slot_busy(action: str, project_id: str, upload_id: str, next_at: datetime) -
         section(
             f":hourglass: Streampixel allows one distribution per 2 minutes per account. "
             f"The next slot opens at {slack_date(next_at)}.\n"
-            f"Build `{upload_id}` of `{project_id}` was *not* {DONE_VERBS[action]} yet."
+            f"Build {code(upload_id)} of {code(project_id)} was *not* {DONE_VERBS[action]} yet."
         ),
         actions(
             button(
@@ -254,8 +263,9 @@ def queued_notice(
     """The spent queue button: what was queued, by whom, for when."""
     return [
         section(
-            f":calendar: <@{actor_id}> queued: {VERBS[action].lower()} build `{upload_id}` "
-            f"of `{project_id}` at {slack_date(run_at)}. The result will be posted here."
+            f":calendar: {mention(actor_id)} queued: {VERBS[action].lower()} build "
+            f"{code(upload_id)} of {code(project_id)} at {slack_date(run_at)}. "
+            "The result will be posted here."
         )
     ]
 
@@ -273,12 +283,12 @@ def queued_result(
     """The scheduler's report on a queued distribution."""
     if outcome == "ok":
         head = (
-            f":white_check_mark: Queued {VERBS[action].lower()} of build `{upload_id}` "
-            f"(`{project_id}`), requested by <@{requested_by}>, ran at {slack_date(at)}."
+            f":white_check_mark: Queued {VERBS[action].lower()} of build {code(upload_id)} "
+            f"({code(project_id)}), requested by {mention(requested_by)}, ran at {slack_date(at)}."
         )
     else:
         head = (
-            f":x: Queued {VERBS[action].lower()} of build `{upload_id}` (`{project_id}`), "
-            f"requested by <@{requested_by}>, failed at {slack_date(at)}."
+            f":x: Queued {VERBS[action].lower()} of build {code(upload_id)} ({code(project_id)}), "
+            f"requested by {mention(requested_by)}, failed at {slack_date(at)}."
         )
     return [section(f"{head}\nStreampixel: {esc(message)}")]

@@ -28,6 +28,7 @@ from handlers.blocks.parts import (
     actions,
     button,
     clip,
+    code,
     confirm_dialog,
     context,
     divider,
@@ -35,6 +36,7 @@ from handlers.blocks.parts import (
     esc,
     fields_section,
     header,
+    mention,
     section,
     slack_date,
 )
@@ -86,7 +88,7 @@ def retry_notice(result: RetryResult) -> str:
     failed = result.retried
     if not result.ok or failed is None:
         return f":information_source: {esc(result.message)}"
-    subject = f" `{esc(failed.subject)}`" if failed.subject else ""
+    subject = f" {code(failed.subject)}" if failed.subject else ""
     return (
         f":repeat: Retried: {esc(failed.event)}{subject} is queued again for "
         f"<#{esc(failed.channel)}>."
@@ -128,7 +130,7 @@ def _everyone(home: Home) -> list[Block]:
 def _live_line(row: LiveRow) -> str:
     how = "" if row.via == "provider" else f" ({esc(row.via)})"
     return (
-        f"*{esc(row.project_name)}*: build `{esc(row.upload_id)}`, live since "
+        f"*{esc(row.project_name)}*: build {code(row.upload_id)}, live since "
         f"{slack_date(row.since)}{how}"
     )
 
@@ -147,8 +149,8 @@ def _freeze_line(row: FreezeRow) -> str:
 
 def _approval(row: ApprovalRow) -> list[Block]:
     text = (
-        f"#{row.id} <@{esc(row.requested_by)}> asks to {esc(row.action)} build "
-        f"`{esc(row.upload_id)}` of *{esc(row.project_name)}*: {row.votes} of {row.needed} "
+        f"#{row.id} {mention(row.requested_by)} asks to {esc(row.action)} build "
+        f"{code(row.upload_id)} of *{esc(row.project_name)}*: {row.votes} of {row.needed} "
         f"approvals, until {slack_date(row.expires_at)}"
     )
     blocks = [section(text)]
@@ -178,8 +180,8 @@ def _approval(row: ApprovalRow) -> list[Block]:
 def _planned_line(run: PlannedRun) -> str:
     icon = ":alarm_clock:" if run.kind == "scheduled" else ":hourglass_flowing_sand:"
     return (
-        f"{icon} {esc(run.action)} `{esc(run.upload_id)}` of *{esc(run.project)}* at "
-        f"{slack_date(run.run_at)} ({run.kind} by <@{esc(run.requested_by)}>)"
+        f"{icon} {esc(run.action)} {code(run.upload_id)} of *{esc(run.project)}* at "
+        f"{slack_date(run.run_at)} ({esc(run.kind)} by {mention(run.requested_by)})"
     )
 
 
@@ -188,7 +190,7 @@ _OUTCOME_ICON = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": "
 
 def _action_line(row: ActionRow) -> str:
     icon = _OUTCOME_ICON.get(row.outcome, ":grey_question:")
-    target = f" `{esc(row.target)}`" if row.target else ""
+    target = f" {code(row.target)}" if row.target else ""
     return f"{icon} {slack_date(row.at)} {esc(row.action)}{target}"
 
 
@@ -224,10 +226,10 @@ def _operations(ops: Operations, now: datetime) -> list[Block]:
     if ops.failed:
         blocks.append(section("*Failed notifications*"))
     for failed in ops.failed:
-        subject = f" `{esc(failed.subject)}`" if failed.subject else ""
+        subject = f" {code(failed.subject)}" if failed.subject else ""
         text = (
             f"{esc(failed.event)}{subject} to <#{esc(failed.channel)}>: "
-            f"`{esc(failed.error or 'unknown error')}` ({slack_date(failed.finished_at)})"
+            f"{code(failed.error or 'unknown error')} ({slack_date(failed.finished_at)})"
         )
         blocks.append(
             section(

@@ -14,11 +14,14 @@ from handlers.blocks.parts import (
     Block,
     actions,
     button,
+    code,
+    code_block,
     context,
     duration_text,
     esc,
     fields_section,
     header,
+    link,
     number,
     section,
     size_text,
@@ -45,7 +48,7 @@ def live_list(sessions: list[LiveSession]) -> list[Block]:
         who = esc(session.username or "unnamed")
         blocks.append(
             section(
-                f":red_circle: *{who}* · host `{esc(session.public_hostid)}`\n"
+                f":red_circle: *{who}* · host {code(session.public_hostid)}\n"
                 f"{_count(session.current_viewers)} watching · "
                 f"{_count(session.current_chatters)} chatting · "
                 f"live for {duration_text(session.duration)}"
@@ -53,18 +56,18 @@ def live_list(sessions: list[LiveSession]) -> list[Block]:
         )
     more = len(sessions) - MAX_SESSIONS
     footer = f"{len(sessions)} live" + (f"; {more} not shown" if more > 0 else "")
-    blocks.append(context(f"{footer} · `/live info <public_hostid>` for one host"))
+    blocks.append(context(f"{footer} · {code('/live info <public_hostid>')} for one host"))
     return blocks
 
 
 def live_info(session: LiveSession) -> list[Block]:
     """One host's live state (never its private id)."""
     if not session.is_live:
-        return [section(f":black_circle: Host `{esc(session.public_hostid)}` is not live.")]
+        return [section(f":black_circle: Host {code(session.public_hostid)} is not live.")]
     return [
         section(
             f":red_circle: *{esc(session.username or 'unnamed')}* is live · "
-            f"host `{esc(session.public_hostid)}`"
+            f"host {code(session.public_hostid)}"
         ),
         fields_section(
             [
@@ -92,13 +95,13 @@ def created_session(created: CreatedSession) -> list[Block]:
         ),
         fields_section(
             [
-                f"*Public host id* (for viewers)\n`{esc(session.public_hostid)}`",
-                f"*Private host id* (for the broadcaster)\n`{esc(session.private_hostid)}`",
-                f"*Encoder key*\n`{esc(created.encoder_key)}`",
+                f"*Public host id* (for viewers)\n{code(session.public_hostid)}",
+                f"*Private host id* (for the broadcaster)\n{code(session.private_hostid)}",
+                f"*Encoder key*\n{code(created.encoder_key)}",
             ]
         ),
-        section(f"*Encoder URL*\n```\n{esc(encoder)}\n```"),
-        context(f"`/live info {esc(session.public_hostid)}` shows when it goes live."),
+        section(f"*Encoder URL*\n{code_block(encoder)}"),
+        context(f"{code(f'/live info {session.public_hostid}')} shows when it goes live."),
     ]
 
 
@@ -120,8 +123,7 @@ def host_ids(ids: HostIds) -> list[Block]:
     """The requester-only answer to ``/live hostid``."""
     return [
         section(
-            f"Public host id `{esc(ids.public_hostid)}` ↔ private host id "
-            f"`{esc(ids.private_hostid)}`"
+            f"Public host id {code(ids.public_hostid)} ↔ private host id {code(ids.private_hostid)}"
         ),
         context("Only you can see this: keep the private id to the broadcaster."),
     ]
@@ -130,7 +132,7 @@ def host_ids(ids: HostIds) -> list[Block]:
 def _filter_text(wanted: RecordingFilter) -> str:
     parts = []
     if wanted.public_hostid:
-        parts.append(f"host `{esc(wanted.public_hostid)}`")
+        parts.append(f"host {code(wanted.public_hostid)}")
     if wanted.since:
         parts.append(f"since {slack_date(wanted.since, '{date_short_pretty}')}")
     if wanted.until:
@@ -165,11 +167,11 @@ def recordings(videos: list[Video], wanted: RecordingFilter, page: int = 1) -> l
     first = (page - 1) * MAX_RECORDINGS
     for video in videos[first : first + MAX_RECORDINGS]:
         name = esc(video.filename or f"video {video.id}")
-        link = f"<{video.url}|{name}>" if video.url else name
+        title = link(video.url, video.filename or f"video {video.id}") if video.url else name
         blocks.append(
             section(
-                f"*{link}*\n{slack_date(video.creation_date)} · host "
-                f"`{esc(video.public_hostid or '—')}` · {duration_text(video.duration)} · "
+                f"*{title}*\n{slack_date(video.creation_date)} · host "
+                f"{code(video.public_hostid or '—')} · {duration_text(video.duration)} · "
                 f"{size_text(video.size)}"
             )
         )
@@ -195,6 +197,6 @@ def themes(items: list[Theme]) -> list[Block]:
     lines = []
     for theme in items[:100]:
         size = f"{theme.width}×{theme.height}" if theme.width and theme.height else "any size"
-        lines.append(f"• *{esc(theme.name)}* (id `{esc(theme.id)}`) · {size}")
+        lines.append(f"• *{esc(theme.name)}* (id {code(theme.id)}) · {size}")
     blocks.append(section("\n".join(lines)))
     return blocks

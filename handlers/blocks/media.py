@@ -19,6 +19,8 @@ from handlers.blocks.parts import (
     actions,
     bar,
     button,
+    code,
+    code_block,
     confirm_dialog,
     context,
     divider,
@@ -26,6 +28,7 @@ from handlers.blocks.parts import (
     esc,
     fields_section,
     header,
+    link,
     number,
     plain,
     section,
@@ -101,14 +104,14 @@ def media_list(page: MediaPage) -> list[Block]:
         facts.append(f"added {slack_date(media.created_at, '{date_short_pretty}')}")
         blocks.append(
             section(
-                f"*{title_of(media)}*\n{' · '.join(facts)}\n`{esc(media.uuid)}`",
+                f"*{title_of(media)}*\n{' · '.join(facts)}\n{code(media.uuid)}",
                 accessory=button("Details", MEDIA_DETAILS, media.uuid),
             )
         )
     blocks.append(
         context(
             f"Page {page.current_page} of {max(page.last_page, 1)} · {number(page.total)} videos · "
-            "`/media info <uuid>` for details"
+            "`/media info &lt;uuid&gt;` for details"
         )
     )
     nav: list[Block] = []
@@ -133,16 +136,18 @@ def media_details(media: Media, *, with_delete: bool = True) -> list[Block]:
     ]
     links = []
     if media.urls.player:
-        links.append(f"<{media.urls.player}|Player>")
+        links.append(link(media.urls.player, "Player"))
     if media.urls.hls:
-        links.append(f"<{media.urls.hls}|HLS>")
+        links.append(link(media.urls.hls, "HLS"))
     blocks: list[Block] = [
-        section(f"*{title_of(media)}*\n`{esc(media.uuid)}`"),
+        section(f"*{title_of(media)}*\n{code(media.uuid)}"),
         fields_section(facts),
     ]
     if links:
         blocks.append(context(" · ".join(links)))
-    blocks.append(context(f"`/media stats {esc(media.uuid)}` · `/media embed {esc(media.uuid)}`"))
+    blocks.append(
+        context(f"{code(f'/media stats {media.uuid}')} · {code(f'/media embed {media.uuid}')}")
+    )
     if with_delete:
         blocks.append(actions(delete_button(media)))
     return blocks
@@ -152,7 +157,7 @@ def delete_prompt(media: Media) -> list[Block]:
     """The reply to ``/media delete``: what will go, and a one-shot Delete button."""
     return [
         section(
-            f":warning: Delete *{title_of(media)}* (`{esc(media.uuid)}`, "
+            f":warning: Delete *{title_of(media)}* ({code(media.uuid)}, "
             f"{status_text(media.status)}, {duration_text(media.duration)})?\n"
             "The video, all transcoded versions, HLS segments and thumbnails are removed "
             "for good."
@@ -172,7 +177,7 @@ def country(code: str) -> str:
     if len(code) == 2 and code.isascii() and code.isalpha():
         flag = "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
         return f"{flag} {code.upper()}"
-    return code
+    return esc(code)
 
 
 def breakdown_lines(shares: list[Share], *, label_width: int = 10) -> str:
@@ -183,12 +188,12 @@ def breakdown_lines(shares: list[Share], *, label_width: int = 10) -> str:
         lines.append(
             f"{label} {bar(share.fraction)} {share.fraction * 100:5.1f}%  {number(share.count)}"
         )
-    return "```\n" + "\n".join(lines) + "\n```"
+    return code_block("\n".join(lines))
 
 
 def media_stats(stats: VideoStats, media: Media | None = None) -> list[Block]:
     """Statistics at a glance: headline numbers, then top entries of each breakdown."""
-    name = title_of(media) if media else f"`{esc(stats.uuid)}`"
+    name = title_of(media) if media else f"{code(stats.uuid)}"
     completion = max(0.0, min(100.0, stats.completion_rate))
     blocks: list[Block] = [
         header(f"Stats · {media.title if media and media.title else stats.uuid}"),
@@ -243,9 +248,9 @@ def upload_started(media: Media, actor_id: str, source: str) -> list[Block]:
     return [
         section(
             f":inbox_tray: <@{actor_id}> started importing *{title_of(media)}* from "
-            f"`{esc(source)}`\n{status_text(media.status)} · `{esc(media.uuid)}`"
+            f"{code(source)}\n{status_text(media.status)} · {code(media.uuid)}"
         ),
-        context("Transcoding starts on its own; `/media info <uuid>` shows progress."),
+        context("Transcoding starts on its own; `/media info &lt;uuid&gt;` shows progress."),
     ]
 
 
@@ -259,21 +264,21 @@ def presigned(upload: PresignedUpload, title: str, filename: str) -> list[Block]
     headers = "\n".join(f"{k}: {v}" for k, v in upload.headers.items()) or "(none)"
     return [
         section(
-            f":lock: Upload target for *{esc(title)}* (`{esc(upload.uuid)}`), only for you; "
+            f":lock: Upload target for *{esc(title)}* ({code(upload.uuid)}), only for you; "
             f"{expiry}. Anyone with this URL can upload, so do not share it."
         ),
-        section(f"*Method* `{esc(upload.method)}`\n*Headers*\n```\n{esc(headers)}\n```"),
-        section(f"*URL*\n```\n{esc(upload.upload_url)}\n```"),
-        section(f"*With curl*\n```\n{esc(command)}\n```"),
+        section(f"*Method* {code(upload.method)}\n*Headers*\n{code_block(headers)}"),
+        section(f"*URL*\n{code_block(upload.upload_url)}"),
+        section(f"*With curl*\n{code_block(command)}"),
     ]
 
 
 def embed_snippet(media: Media, embed: Embed) -> list[Block]:
     """The iframe snippet of a video in a code block, with its player link."""
     return [
-        section(f"Embed code for *{title_of(media)}* (`{esc(media.uuid)}`)"),
-        section(f"```\n{esc(embed.iframe)}\n```"),
-        context(f"<{embed.url}|Open the player> · options: autoplay, loop, mute"),
+        section(f"Embed code for *{title_of(media)}* ({code(media.uuid)})"),
+        section(code_block(embed.iframe)),
+        context(f"{link(embed.url, 'Open the player')} · options: autoplay, loop, mute"),
     ]
 
 
@@ -308,7 +313,7 @@ def delete_too_late(pending: PendingDelete) -> str:
     if pending.state == "undone":
         who = f" by <@{pending.finished_by}>" if pending.finished_by else ""
         return f":information_source: The delete of *{title}* was already undone{who}."
-    return f":information_source: Too late: *{title}* was already deleted ({pending.state})."
+    return f":information_source: Too late: *{title}* was already deleted ({esc(pending.state)})."
 
 
 def delete_result_message(result: DeleteResult) -> tuple[str, list[Block]]:
@@ -325,5 +330,5 @@ def delete_result_message(result: DeleteResult) -> tuple[str, list[Block]]:
             f":x: Deleting *{title}* (`{uuid}`) for <@{result.requested_by}> failed: "
             f"{esc(result.message)}. Run `/media delete {uuid}` to try again."
         )
-    fallback = f"{esc(result.title or result.uuid)}: delete {result.outcome}"
+    fallback = f"{esc(result.title or result.uuid)}: delete {esc(result.outcome)}"
     return fallback, [section(text)]

@@ -17,7 +17,7 @@ from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
 from handlers.blocks.media import delete_confirm, delete_result_message
-from handlers.blocks.parts import actions, button, context, esc, section
+from handlers.blocks.parts import actions, button, code, context, esc, link, section
 from handlers.blocks.releases import schedule_report
 from storage.release_notices import SCHEDULE_REPORT, schedule_from_payload
 from storage.timeline import Stamp
@@ -60,7 +60,7 @@ _MAX_REPLY = 2900
 
 def status_of(event: str) -> str:
     """The status line of a pipeline step."""
-    return _STATUS.get(event, f":grey_question: `{esc(event)}`")
+    return _STATUS.get(event, f":grey_question: {code(event)}")
 
 
 def _progress(timeline: Timeline, steps: tuple[tuple[str, str], ...]) -> str:
@@ -89,9 +89,9 @@ def _media_message(t: Timeline) -> tuple[str, Blocks]:
     current = t.current()
     name = esc(t.title) if t.title else "Video"
     status = status_of(current.event)
-    lines = [f"*{name}* `{esc(t.subject)}`", status]
+    lines = [f"*{name}* {code(t.subject)}", status]
     if current.event == "media.published" and t.player_url:
-        lines.append(f"<{esc(t.player_url)}|Open the player>")
+        lines.append(link(t.player_url, "Open the player"))
     blocks: Blocks = [section("\n".join(lines))]
     if current.event == "media.failed":
         blocks.append(section(f"*Error:*\n> {esc(current.detail or 'no details given')}"))
@@ -109,7 +109,7 @@ def _media_message(t: Timeline) -> tuple[str, Blocks]:
         )
     else:
         blocks.append(context(_progress(t, _MEDIA_STEPS)))
-    fallback = f"{t.title or 'Video'} ({t.subject}): {_fallback(status)}"
+    fallback = f"{esc(t.title or 'Video')} ({esc(t.subject)}): {_fallback(status)}"
     if current.reconciled:
         blocks.append(context(f":mag_right: {RECONCILED.capitalize()}"))
         fallback += f" ({RECONCILED})"
@@ -123,10 +123,10 @@ def _live_message(t: Timeline) -> tuple[str, Blocks]:
     # The subject is "<public host id>@<start epoch>"; people know the host id.
     host = t.subject.split("@", 1)[0]
     blocks: Blocks = [
-        section(f"*{name}* · public host `{esc(host)}`\n{status}"),
-        context(f"`/live info {esc(host)}` for viewers and duration"),
+        section(f"*{name}* · public host {code(host)}\n{status}"),
+        context(f"{code(f'/live info {host}')} for viewers and duration"),
     ]
-    return f"{t.title or 'Live session'} (host {host}): {_fallback(status)}", blocks
+    return f"{esc(t.title or 'Live session')} (host {esc(host)}): {_fallback(status)}", blocks
 
 
 def step_reply(notification: Notice) -> tuple[str, bool]:
@@ -163,7 +163,7 @@ def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
     """The queue runner's report on a queued distribution, for the requester's channel."""
     verb = VERBS[result.action]
     text = (
-        f"Queued {verb.lower()} of {esc(result.upload_id)}: {result.outcome} "
+        f"Queued {verb.lower()} of {esc(result.upload_id)}: {esc(result.outcome)} "
         f"({esc(result.message)})"
     )
     blocks = queued_result(
@@ -180,9 +180,9 @@ def queued_result_message(result: QueuedResult) -> tuple[str, Blocks]:
 
 def webhook_test_message(notification: Notice) -> tuple[str, Blocks]:
     """The answer to ``webhook.test``: the webhook reaches us."""
-    project = esc(notification.project or "?")
+    project = code(notification.project or "?")
     when = esc(notification.timestamp or "")
-    text = f":white_check_mark: The Streampixel webhook works: test event for project `{project}`"
+    text = f":white_check_mark: The Streampixel webhook works: test event for project {project}"
     if when:
         text += f" (sent {when})"
     return _fallback(text), [section(text)]

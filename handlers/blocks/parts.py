@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,11 +13,64 @@ SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 BUTTON_TEXT_LIMIT = 75
 MESSAGE_BLOCK_LIMIT = 50
+#: Shown for an empty text: Slack refuses a text object without text.
+EMPTY = "—"
 
 
-def esc(text: str) -> str:
-    """``text`` safe inside mrkdwn: ``&``, ``<`` and ``>`` escaped as Slack requires."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def esc(text: object) -> str:
+    """``text`` safe inside mrkdwn: ``&``, ``<`` and ``>`` escaped as Slack requires.
+
+    The one escaping function for every user- or provider-supplied string shown in
+    mrkdwn or in a message's fallback ``text``: with ``<`` escaped, no ``<!channel>``,
+    ``<@U…>`` or ``<https://…|link>`` inside it can reach Slack as markup.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+#: Shown instead of a backtick inside a code span (mrkdwn has no way to escape one).
+_BACKTICK_STANDIN = "\u02cb"
+
+
+def code(text: object) -> str:
+    """``text`` as a mrkdwn code span that it cannot break out of.
+
+    Escaped like :func:`esc`; a backtick (which would end the span) is shown as U+02CB
+    (a look-alike) and line breaks as spaces (a span cannot cross a line).
+    """
+    inner = esc(text).replace("`", _BACKTICK_STANDIN).replace("\r", " ").replace("\n", " ")
+    return f"`{inner or ' '}`"
+
+
+def code_block(text: object) -> str:
+    """``text`` as a mrkdwn code block (escaped; backticks cannot close it)."""
+    return f"```\n{esc(text).replace('`', _BACKTICK_STANDIN)}\n```"
+
+
+def link(url: object, label: str) -> str:
+    """A mrkdwn link to an ``http(s)`` ``url`` showing ``label``; just the label otherwise.
+
+    A URL carrying whitespace, ``<``, ``>`` or ``|`` (which would end the link or
+    change its label) is not linked.
+    """
+    target = str(url or "")
+    safe = target.startswith(("https://", "http://")) and not any(c in target for c in "<>| \t\r\n")
+    return f"<{esc(target)}|{esc(label)}>" if safe else esc(label)
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
+
+
+def mention(user_id: object) -> str:
+    """``<@U…>`` for a Slack user id (a mention the bot means); anything else as escaped text."""
+    text = str(user_id)
+    return f"<@{text}>" if _USER_ID.fullmatch(text) else esc(text)
+
+
+def channel_ref(channel_id: object) -> str:
+    """``<#C…>`` for a Slack channel id; anything else as escaped text."""
+    text = str(channel_id)
+    return f"<#{text}>" if _CHANNEL_ID.fullmatch(text) else esc(text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -26,12 +80,12 @@ def clip(text: str, limit: int) -> str:
 
 def mrkdwn(text: str) -> dict[str, str]:
     """A mrkdwn text object (clipped to a section's limit)."""
-    return {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}
+    return {"type": "mrkdwn", "text": clip(text or EMPTY, SECTION_LIMIT)}
 
 
 def plain(text: str, limit: int = SECTION_LIMIT) -> dict[str, Any]:
     """A plain_text text object with emoji."""
-    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": clip(text or EMPTY, limit), "emoji": True}
 
 
 def header(text: str) -> Block:
@@ -42,7 +96,7 @@ def header(text: str) -> Block:
 def section(text: str, *, fields: Iterable[str] = (), accessory: Block | None = None) -> Block:
     """A mrkdwn section, with up to 10 fields and an optional accessory."""
     block: Block = {"type": "section", "text": mrkdwn(text)}
-    field_list = [{"type": "mrkdwn", "text": clip(f, FIELD_LIMIT)} for f in fields][:10]
+    field_list = [{"type": "mrkdwn", "text": clip(f or EMPTY, FIELD_LIMIT)} for f in fields][:10]
     if field_list:
         block["fields"] = field_list
     if accessory is not None:
@@ -51,11 +105,11 @@ def section(text: str, *, fields: Iterable[str] = (), accessory: Block | None = 
 
 
 def fields_section(fields: Iterable[str]) -> Block:
-    """A section made only of fields (up to 10)."""
-    return {
-        "type": "section",
-        "fields": [{"type": "mrkdwn", "text": clip(f, FIELD_LIMIT)} for f in fields][:10],
-    }
+    """A section made only of fields (up to 10; Slack refuses an empty list)."""
+    field_list = [{"type": "mrkdwn", "text": clip(f or EMPTY, FIELD_LIMIT)} for f in fields][:10]
+    if not field_list:
+        return {"type": "section", "text": mrkdwn(EMPTY)}
+    return {"type": "section", "fields": field_list}
 
 
 def context(*texts: str) -> Block:

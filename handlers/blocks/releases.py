@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.records import (
+    APPROVAL,
     CANCELLED,
     DONE,
     FAILED,
@@ -29,9 +30,12 @@ from handlers.blocks.parts import (
     Block,
     actions,
     button,
+    channel_ref,
+    code,
     confirm_dialog,
     context,
     esc,
+    mention,
     section,
     slack_date,
 )
@@ -53,13 +57,13 @@ def _value(**fields: str | int) -> str:
 def project_words(name: str | None, project_id: str) -> str:
     """``*Showroom Demo* (`664f…`)``, or just the id in code when the name is unknown."""
     if name:
-        return f"*{esc(name)}* (`{esc(project_id)}`)"
-    return f"project `{esc(project_id)}`"
+        return f"*{esc(name)}* ({code(project_id)})"
+    return f"project {code(project_id)}"
 
 
 def build_words(upload_id: str, name: str | None, project_id: str) -> str:
     """``build `665a…` of *Showroom Demo* (`664f…`)``."""
-    return f"build `{esc(upload_id)}` of {project_words(name, project_id)}"
+    return f"build {code(upload_id)} of {project_words(name, project_id)}"
 
 
 # -- stamps ------------------------------------------------------------------------
@@ -69,7 +73,7 @@ def stamp_line(stamp: Stamp) -> str:
     """One decision: what, who, when (and how, when not a plain click)."""
     head = _STAMPS.get(stamp.kind, esc(stamp.kind))
     how = _SOURCES.get(stamp.source, "")
-    return f"{head} <@{esc(stamp.actor_id)}>{how} {slack_date(stamp.at)}"
+    return f"{head} {mention(stamp.actor_id)}{how} {slack_date(stamp.at)}"
 
 
 def stamps_block(stamps: Sequence[Stamp]) -> Block | None:
@@ -86,7 +90,7 @@ def live_line(live: LiveBuild) -> str:
     """``live since <date>, distributed by @x`` (or made live by Streampixel)."""
     if live.by:
         verb = "rolled back to" if live.via == VIA_ROLLBACK else "distributed"
-        who = f"{verb} by <@{esc(live.by)}>{_SOURCES.get(live.source, '')}"
+        who = f"{verb} by {mention(live.by)}{_SOURCES.get(live.source, '')}"
     else:
         who = "released by Streampixel"
     return f"since {slack_date(live.since)}, {who}"
@@ -108,7 +112,7 @@ def build_marks(view: BuildView) -> str:
 def build_line(view: BuildView) -> str:
     """One build: id, status and marks, objection, file and uploader."""
     build = view.build
-    line = f"`{esc(build.upload_id)}` · {build_marks(view)}"
+    line = f"{code(build.upload_id)} · {build_marks(view)}"
     status = esc(build.last_status or "unknown")
     line += f"\nlast status *{status}*"
     if build.last_status_at:
@@ -119,7 +123,7 @@ def build_line(view: BuildView) -> str:
     if build.file_url:
         details.append(esc(build.file_url))
     if build.requested_by:
-        details.append(f"uploaded by <@{esc(build.requested_by)}>")
+        details.append(f"uploaded by {mention(build.requested_by)}")
     if build.auto_release is False:
         details.append("no auto-release")
     if details:
@@ -228,7 +232,7 @@ def rollback_picker(project_name: str, project_id: str, choices: RollbackChoices
     if choices.live is not None:
         blocks.append(
             context(
-                f":large_green_circle: Live now: `{esc(choices.live.upload_id)}` "
+                f":large_green_circle: Live now: {code(choices.live.upload_id)} "
                 f"{live_line(choices.live)}"
             )
         )
@@ -238,8 +242,8 @@ def rollback_picker(project_name: str, project_id: str, choices: RollbackChoices
         blocks.append(
             section(
                 "No approved build to roll back to is known (rejected, unprocessed and live "
-                f"builds are never offered). Name one: `/build rollback {esc(project_id)} "
-                "<uploadId>`."
+                "builds are never offered). Name one: "
+                f"{code(f'/build rollback {project_id} <uploadId>')}."
             )
         )
         return blocks
@@ -247,7 +251,7 @@ def rollback_picker(project_name: str, project_id: str, choices: RollbackChoices
         good = choices.last_good
         blocks.append(
             section(
-                f"*Roll back to the previous live build* `{esc(good.upload_id)}`\n"
+                f"*Roll back to the previous live build* {code(good.upload_id)}\n"
                 + build_line(good),
                 accessory=run_button(
                     "rollback",
@@ -370,7 +374,7 @@ def scheduled_notice(schedule: Schedule) -> list[Block]:
     """The spent Schedule button: what will run when, who asked, and a Cancel button."""
     return [
         section(
-            f":calendar: <@{esc(schedule.requested_by)}> scheduled run #{schedule.id}: "
+            f":calendar: {mention(schedule.requested_by)} scheduled run #{schedule.id}: "
             f"{_schedule_words(schedule)} at {slack_date(schedule.due_at)}. "
             "The result will be posted here.",
             accessory=cancel_button(schedule),
@@ -386,7 +390,7 @@ def scheduled_list(schedules: Sequence[Schedule]) -> list[Block]:
     for schedule in schedules[:40]:
         line = (
             f"*#{schedule.id}* {slack_date(schedule.due_at)}: {_schedule_words(schedule)}\n"
-            f"requested by <@{esc(schedule.requested_by)}> in <#{esc(schedule.channel_id)}>"
+            f"requested by {mention(schedule.requested_by)} in {channel_ref(schedule.channel_id)}"
         )
         if schedule.state == PENDING and schedule.run_at > schedule.due_at:
             line += f" · waiting for the distribute slot ({slack_date(schedule.run_at)})"
@@ -399,7 +403,7 @@ def scheduled_list(schedules: Sequence[Schedule]) -> list[Block]:
 
 def schedule_cancelled(schedule: Schedule) -> list[Block]:
     """The message of a cancelled run."""
-    by = f"<@{esc(schedule.finished_by)}>" if schedule.finished_by else "someone"
+    by = f"{mention(schedule.finished_by)}" if schedule.finished_by else "someone"
     return [
         section(
             f":wastebasket: {by} cancelled run #{schedule.id} ({_schedule_words(schedule)}, "
@@ -414,17 +418,21 @@ _OUTCOMES = {
     REFUSED: ":no_entry: Scheduled run #{id} refused",
     MISSED: ":alarm_clock: Scheduled run #{id} missed",
     CANCELLED: ":wastebasket: Scheduled run #{id} cancelled",
+    APPROVAL: ":ballot_box_with_check: Scheduled run #{id} is waiting for approval",
 }
 
 
 def schedule_report(schedule: Schedule, *, at: datetime) -> tuple[str, list[Block]]:
     """The scheduler's report in the scheduling channel: ``(fallback text, blocks)``."""
-    head = _OUTCOMES.get(schedule.state, "Scheduled run #{id}: " + schedule.state).format(
-        id=schedule.id
+    outcome = _OUTCOMES.get(schedule.state)
+    head = (
+        outcome.format(id=schedule.id)
+        if outcome
+        else f":grey_question: Scheduled run #{schedule.id}: {esc(schedule.state)}"
     )
     what = _schedule_words(schedule)
     lines = [
-        f"{head}: {what}, requested by <@{esc(schedule.requested_by)}> for "
+        f"{head}: {what}, requested by {mention(schedule.requested_by)} for "
         f"{slack_date(schedule.due_at)}."
     ]
     if schedule.state == DONE:
@@ -473,9 +481,13 @@ def builds_page(
     blocks.append(context(f"Page {page} of {pages} · {total} builds"))
     nav: list[Block] = []
     if page > 1:
-        nav.append(button("Previous", ids.BUILD_PAGE, _value(project_id=project_id, page=page - 1)))
+        nav.append(
+            button("Previous", ids.BUILD_PAGE_PREV, _value(project_id=project_id, page=page - 1))
+        )
     if page < pages:
-        nav.append(button("Next", ids.BUILD_PAGE, _value(project_id=project_id, page=page + 1)))
+        nav.append(
+            button("Next", ids.BUILD_PAGE_NEXT, _value(project_id=project_id, page=page + 1))
+        )
     if nav:
         blocks.append(actions(*nav))
     return blocks

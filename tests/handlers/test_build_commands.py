@@ -166,7 +166,7 @@ async def test_builds_lists_known_uploads_with_status_and_pages(env: Env) -> Non
     assert "`up11` · :x: rejected\nlast status *Reject*" in text
     assert "Bad files" in text and "Page 1 of 2 · 14 builds" in text  # 2 from the project data
     [next_button] = buttons(reply["blocks"])
-    await env.bot.click("build_page", next_button["value"], user_id=VIEWER)
+    await env.bot.click(next_button["action_id"], next_button["value"], user_id=VIEWER)
     page_two = (await env.reply_count(2))[1]
     assert page_two["replace_original"] is True
     assert "`up01`" in text_of(page_two) and "Page 2 of 2" in text_of(page_two)

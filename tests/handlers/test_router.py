@@ -61,7 +61,7 @@ async def test_unknown_subcommand_is_answered_in_the_ack_with_usage(bot: Bot) ->
     response = await bot.command("/probe", "ehco hi")
     assert response.status_code == 200
     assert "Unknown subcommand `ehco`" in response.text
-    assert "/probe echo <word> [more]" in response.text
+    assert "/probe echo &lt;word&gt; [more]" in response.text  # Slack shows <word>
     assert seen == []
 
 

@@ -230,3 +230,21 @@ async def test_a_run_survives_a_restart(database: Database) -> None:
         assert await ended(second, upload_id) == "done"
         await second.sim.drain()
         assert second.distributions(upload_id) == 1
+
+
+async def test_a_run_on_a_project_needing_approvals_asks_for_them_at_its_time(env: Env) -> None:
+    """Policy approvals=1: at the time the request is posted and nothing is sent yet."""
+    await env.bot.command("/build", "policy showroom approvals=1", user_id=ADMIN)
+    await env.reply_count(1)
+    upload_id = env.sim.add_upload(SHOWROOM, "https://builds.example.com/a.zip").id
+    await env.bot.command("/build", f"distribute showroom {upload_id} in 5m", user_id=RELEASER)
+    offer = (await env.reply_count(2))[1]
+    assert "needs 1 approval(s)" in text_of(offer)
+    [button] = buttons(offer["blocks"])
+    await env.bot.click("build_schedule", button["value"], user_id=RELEASER, message_ts="9.1")
+    await env.reply_count(3)
+    env.clock.advance(5 * 60)
+    assert await ended(env, upload_id) == "approval"
+    assert env.distributions(upload_id) == 0
+    [report] = await reports(env, 1)
+    assert "waiting for approval" in report and "runs once approved" in report

@@ -1,0 +1,56 @@
+"""Slack deliveries run once: Events API retries and replayed slash commands are dropped.
+
+Slack retries an event it thinks was not received (``X-Slack-Retry-Num``), and a
+signed slash-command request can be replayed by anyone who captured it, within
+the five-minute signature window. Bolt deduplicates neither. :func:`replay_guard`
+is a Bolt global middleware that claims each delivery once in the database
+(shared by every replica, :class:`~storage.coordination.ClaimStore`): events by
+their ``event_id``, slash commands by their ``trigger_id`` (Slack issues a new
+one per invocation). A delivery already claimed is answered 200 with nothing
+run, so Slack stops retrying and a replay does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from slack_bolt.response import BoltResponse
+
+log = logging.getLogger("streamops.replay")
+
+Middleware = Callable[..., Awaitable[BoltResponse | None]]
+
+
+class Claims(Protocol):
+    """The one-shot claim primitive (``ClaimStore``)."""
+
+    async def claim(self, key: str, actor_id: str) -> bool: ...
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """The claim key of a Slack delivery that must run once, or None."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"slack-event:{body['event_id']}"
+    if body.get("command") and body.get("trigger_id"):
+        return f"slack-command:{body['trigger_id']}"
+    return None
+
+
+def replay_guard(claims: Claims) -> Middleware:
+    """The middleware: claim the delivery, or answer a duplicate with an empty 200."""
+
+    async def guard(
+        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        key = delivery_key(body)
+        if key is None:
+            return await next()
+        user = str(body.get("user_id") or "slack")[:64]
+        if await claims.claim(key[:255], user):
+            return await next()
+        log.info("dropped a repeated Slack delivery (%s)", key.split(":", 1)[0])
+        return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
+
+    return guard

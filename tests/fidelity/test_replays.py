@@ -1,0 +1,72 @@
+"""Slack deliveries run once: event retries and replayed slash commands do nothing the 2nd time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from storage.audit import AuditLog
+from storage.db import Database
+from tests import slack_requests
+from tests.harness import ADMIN, Bot, running_bot
+from tests.storage.test_concurrency import _second_engine
+
+
+def audit_actions(bot: Bot) -> list[str]:
+    return [e.action for e in bot.deps.audit.events]  # type: ignore[attr-defined]
+
+
+async def test_an_event_retry_is_processed_once(bot: Bot) -> None:
+    """Slack's retry of app_home_opened (same event_id, X-Slack-Retry-Num) publishes nothing."""
+    event = {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}
+    body = slack_requests.event_callback(event, event_id="Ev0RETRY01")
+    first = await bot.post_signed(body, content_type="application/json")
+    assert first.status_code == 200
+    await bot.slack.wait_for(lambda s: len(s.calls_to("views.publish")) == 1)
+    headers = slack_requests.signed_headers(body, content_type="application/json")
+    headers.update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    retry = await bot.http.post(f"{bot.url}/slack/events", content=body, headers=headers)
+    assert retry.status_code == 200
+    assert retry.headers.get("x-slack-no-retry") == "1"
+    other = slack_requests.event_callback(event, event_id="Ev0OTHER02")
+    await bot.post_signed(other, content_type="application/json")
+    await bot.slack.wait_for(lambda s: len(s.calls_to("views.publish")) == 2)
+    await asyncio.sleep(0.2)
+    assert len(bot.slack.calls_to("views.publish")) == 2
+
+
+async def test_a_replayed_slash_command_runs_once(bot: Bot) -> None:
+    """The same signed request (same trigger_id) sent twice grants the role once."""
+    body = slack_requests.slash_command(
+        "/streamops",
+        "roles grant <@U0BOB123|bob> releaser",
+        user_id=ADMIN,
+        response_url=bot.response_url(),
+        trigger_id=bot.slack.issue_trigger_id(),
+    )
+    assert (await bot.post_signed(body)).status_code == 200
+    await bot.slack.wait_for(lambda s: len(s.calls_to("response_url")) == 1)
+    replay = await bot.post_signed(body)
+    assert replay.status_code == 200 and replay.text == ""
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.calls_to("response_url")) == 1
+    assert audit_actions(bot) == ["role.grant"]
+
+
+async def test_replays_are_dropped_across_replicas(database: Database) -> None:
+    """Two bots on one database: a command replayed to the other replica still runs once."""
+    other = await _second_engine(database)
+    async with (
+        running_bot(database, audit=AuditLog(database)) as one,
+        running_bot(other, audit=AuditLog(other)) as two,
+    ):
+        body = slack_requests.slash_command(
+            "/streamops",
+            "roles grant U0CAROL1 releaser",
+            user_id=ADMIN,
+            response_url=one.response_url(),
+        )
+        await asyncio.gather(one.post_signed(body), two.post_signed(body))
+        await one.slack.wait_for(lambda s: len(s.calls_to("response_url")) == 1)
+        await asyncio.sleep(0.3)
+        assert len(one.slack.calls_to("response_url")) == 1
+        assert len(two.slack.calls_to("response_url")) == 0
