@@ -27,7 +27,7 @@ from sqlalchemy import Index, Text, func, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
-from storage.timeutil import UTCDateTime, as_utc
+from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
 RUNNING = "running"
@@ -96,10 +96,6 @@ class Schedule:
     message: str = Field(sa_type=Text)
 
 
-def _opt(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_utc(moment)
-
-
 def _schedule(row: ScheduledRelease) -> Schedule:
     assert row.id is not None
     return Schedule(
@@ -110,14 +106,14 @@ def _schedule(row: ScheduledRelease) -> Schedule:
         action=row.action,
         requested_by=row.requested_by,
         channel_id=row.channel_id,
-        due_at=as_utc(row.due_at),
-        run_at=as_utc(row.run_at),
-        created_at=as_utc(row.created_at),
+        due_at=row.due_at,
+        run_at=row.run_at,
+        created_at=row.created_at,
         state=row.state,
         attempts=row.attempts,
         runner=row.runner,
-        claimed_at=_opt(row.claimed_at),
-        finished_at=_opt(row.finished_at),
+        claimed_at=row.claimed_at,
+        finished_at=row.finished_at,
         finished_by=row.finished_by,
         message=row.message,
     )
@@ -149,9 +145,9 @@ class ScheduleStore:
             action=action,
             requested_by=requested_by,
             channel_id=channel_id,
-            due_at=as_utc(due_at),
-            run_at=as_utc(due_at),
-            created_at=as_utc(now),
+            due_at=due_at,
+            run_at=due_at,
+            created_at=now,
             state=PENDING,
             attempts=0,
             message="",
@@ -186,7 +182,7 @@ class ScheduleStore:
             schedule_id,
             (PENDING,),
             state=CANCELLED,
-            finished_at=as_utc(at),
+            finished_at=at,
             finished_by=by,
             message="cancelled",
         )
@@ -204,7 +200,6 @@ class ScheduleStore:
         Returns:
             The claimed row in its new state, or None when nothing is due.
         """
-        now = as_utc(now)
         while True:
             async with self.db.session() as session:
                 rows = await session.exec(
@@ -218,7 +213,7 @@ class ScheduleStore:
                 return None
             schedule_id, run_at = first
             assert schedule_id is not None
-            late = now - as_utc(run_at) > grace
+            late = now - run_at > grace
             if late:
                 claimed = await self._move(
                     schedule_id,
@@ -249,7 +244,7 @@ class ScheduleStore:
             (RUNNING,),
             owned_by=runner,
             state=PENDING,
-            run_at=as_utc(until),
+            run_at=until,
             message="waiting for the distribute slot",
         )
         return moved is not None
@@ -266,12 +261,12 @@ class ScheduleStore:
             owned_by=runner,
             state=state,
             message=message,
-            finished_at=as_utc(at),
+            finished_at=at,
         )
 
     async def expire_stale(self, now: datetime, *, older_than: timedelta) -> list[Schedule]:
         """End rows left ``running`` by a runner that vanished; each is returned once."""
-        cutoff = as_utc(now) - older_than
+        cutoff = now - older_than
         async with self.db.session() as session:
             rows = await session.exec(
                 select(ScheduledRelease.id).where(
@@ -287,7 +282,7 @@ class ScheduleStore:
                 (RUNNING,),
                 claimed_before=cutoff,
                 state=FAILED,
-                finished_at=as_utc(now),
+                finished_at=now,
                 message="interrupted while running: check /build builds before trying again",
             )
             if moved is not None:
@@ -300,7 +295,7 @@ class ScheduleStore:
             rows = await session.exec(
                 select(func.min(ScheduledRelease.run_at)).where(ScheduledRelease.state == PENDING)
             )
-            return _opt(rows.one())
+            return rows.one()
 
     async def _move(
         self,

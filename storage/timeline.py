@@ -31,7 +31,7 @@ from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database, Write
-from storage.timeutil import UTCDateTime, as_utc
+from storage.timeutil import UTCDateTime
 
 LIVE = "live"
 APPROVED = "approved"
@@ -137,7 +137,7 @@ def _stays(rows: Sequence[ReleaseEvent]) -> list[LiveBuild]:
             LiveBuild(
                 project_id=first.project_id,
                 upload_id=first.upload_id,
-                since=as_utc(first.at),
+                since=first.at,
                 by=actor.actor_id,
                 via=actor.via or VIA_PROVIDER,
                 source=actor.source,
@@ -151,7 +151,7 @@ def _stamp(row: ReleaseEvent) -> Stamp:
         kind = "approved"
     else:
         kind = "rolled_back" if row.via == VIA_ROLLBACK else "distributed"
-    return Stamp(kind=kind, actor_id=row.actor_id or "", at=as_utc(row.at), source=row.source)
+    return Stamp(kind=kind, actor_id=row.actor_id or "", at=row.at, source=row.source)
 
 
 class TimelineStore:
@@ -198,7 +198,7 @@ class TimelineStore:
                 "via": VIA_PROVIDER,
                 "actor_id": None,
                 "source": SOURCE_WEBHOOK,
-                "at": as_utc(at),
+                "at": at,
                 "detail": None,
             },
         )
@@ -223,7 +223,7 @@ class TimelineStore:
                     via=via,
                     actor_id=actor_id,
                     source=source[:16],
-                    at=as_utc(at),
+                    at=at,
                     detail=detail,
                 )
             )
@@ -281,8 +281,7 @@ class TimelineStore:
             set_={"name": insert.excluded.name, "updated_at": insert.excluded.updated_at},
         )
         rows = [
-            {"project_id": pid, "name": name[:200], "updated_at": as_utc(at)}
-            for pid, name in names.items()
+            {"project_id": pid, "name": name[:200], "updated_at": at} for pid, name in names.items()
         ]
         async with self.db.session() as session:
             connection = await session.connection()
