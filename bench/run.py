@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -32,7 +33,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -232,21 +233,64 @@ def click_bodies(response_base: str, count: int = 16) -> list[bytes]:
     return bodies
 
 
-def sign(bodies: Sequence[bytes]) -> list[Prepared]:
-    """Sign every body once, now (Slack signatures stay valid for 5 minutes)."""
+def _signed(verifier: SignatureVerifier, ts: str, body: bytes) -> Prepared:
+    return Prepared(
+        body,
+        {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": str(verifier.generate_signature(timestamp=ts, body=body)),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+
+
+#: Each :class:`FreshCommands` numbers its requests from its own block of serials.
+_SERIAL_BLOCKS = itertools.count()
+
+
+class FreshCommands(Sequence[Prepared]):
+    """Slash commands as Slack sends them: each request with its own trigger_id and response_url.
+
+    Slack never sends a ``trigger_id`` twice, and the bot drops a replayed one (and a
+    ``response_url`` takes 5 posts), so reusing a handful of bodies round-robin would
+    measure replays. Request ``i`` is template ``i % n`` made unique and signed when
+    the load generator takes it.
+    """
+
+    def __init__(self, templates: Sequence[bytes]) -> None:
+        self._templates = [dict(parse_qsl(t.decode(), keep_blank_values=True)) for t in templates]
+        self._verifier = SignatureVerifier(SIGNING_SECRET)
+        self._ts = str(int(time.time()))
+        self._base = next(_SERIAL_BLOCKS) * 10_000_000
+
+    def __len__(self) -> int:
+        return 10_000_000
+
+    @overload
+    def __getitem__(self, index: int) -> Prepared: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Prepared]: ...
+    def __getitem__(self, index: int | slice) -> Prepared | Sequence[Prepared]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        fields = dict(self._templates[index % len(self._templates)])
+        serial = self._base + index
+        fields["trigger_id"] = f"{fields['trigger_id']}-{serial}"
+        fields["response_url"] = f"{fields['response_url']}-{serial}"
+        return _signed(self._verifier, self._ts, urlencode(fields).encode())
+
+
+def sign(bodies: Sequence[bytes]) -> Sequence[Prepared]:
+    """Sign the bodies now (Slack signatures stay valid for 5 minutes).
+
+    Slash commands become :class:`FreshCommands` (a unique trigger_id per request);
+    other bodies (clicks) are signed once each and reused round-robin.
+    """
+    if bodies and all(b"trigger_id=" in body and b"command=" in body for body in bodies):
+        return FreshCommands(bodies)
     verifier = SignatureVerifier(SIGNING_SECRET)
     ts = str(int(time.time()))
-    return [
-        Prepared(
-            body,
-            {
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": str(verifier.generate_signature(timestamp=ts, body=body)),
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
-        for body in bodies
-    ]
+    return [_signed(verifier, ts, body) for body in bodies]
 
 
 async def sandbox_stats(session: aiohttp.ClientSession, slack_url: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ from storage.audit_notices import AuditAlarm, AuditHeadNotice
 from storage.audit_verify import VerifyReport
 from storage.audit_witness import WitnessHead
 from storage.builds import Build
+from storage.release_notices import SCHEDULE_REPORT, schedule_from_payload
 from storage.schedules import APPROVAL, CANCELLED, DONE, FAILED, MISSED, PENDING, REFUSED, Schedule
 from storage.subscriptions import Subscription
 from storage.timeline import VIA_ROLLBACK, LiveBuild, Stamp
@@ -24,6 +25,7 @@ __all__ = [
     "MISSED",
     "PENDING",
     "REFUSED",
+    "SCHEDULE_REPORT",
     "VIA_ROLLBACK",
     "AuditAlarm",
     "AuditHeadNotice",
@@ -38,4 +40,5 @@ __all__ = [
     "VerifyReport",
     "WebhookDelivery",
     "WitnessHead",
+    "schedule_from_payload",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.notifications.timeline import BROADCAST, Timeline
 from bot.notifications.types import DELETE_RESULT, QUEUED_RESULT, DeleteResult, Notice, QueuedResult
+from bot.records import SCHEDULE_REPORT, Stamp, schedule_from_payload
 from handlers import ids
 from handlers.blocks.approvals import governance_message
 from handlers.blocks.audit_notices import audit_notice
@@ -19,8 +20,6 @@ from handlers.blocks.builds import VERBS, queued_result
 from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, code, context, esc, link, section
 from handlers.blocks.releases import schedule_report
-from storage.release_notices import SCHEDULE_REPORT, schedule_from_payload
-from storage.timeline import Stamp
 
 Blocks = list[dict[str, Any]]
 
