@@ -248,3 +248,17 @@ async def test_a_run_on_a_project_needing_approvals_asks_for_them_at_its_time(en
     assert env.distributions(upload_id) == 0
     [report] = await reports(env, 1)
     assert "waiting for approval" in report and "runs once approved" in report
+
+
+async def test_a_freeze_that_began_after_scheduling_refuses_the_run(env: Env) -> None:
+    """Scheduled before a freeze, due during it: refused at run time, nothing sent, reported."""
+    upload_id = await schedule(env, "in 5m")
+    before = len(env.replies())
+    await env.bot.command("/streamops", "freeze showroom for 2h launch day", user_id=ADMIN)
+    frozen = (await env.reply_count(before + 1))[before]
+    assert "launch day" in text_of(frozen)
+    env.clock.advance(5 * 60)
+    assert await ended(env, upload_id) == "refused"
+    assert env.distributions(upload_id) == 0
+    [report] = await reports(env, 1)
+    assert "refused" in report and "launch day" in report
