@@ -46,7 +46,7 @@ from bot.services.media_transfer import MediaTransfer
 from bot.serving import serve_in_background
 from bot.slack_files import SlackFile
 
-TOKEN = "xoxb-bench-not-a-real-token"  # noqa: S105 — a local stand-in, not a secret
+TOKEN = "bench-bot-token-not-real"  # noqa: S105 — a local stand-in, not a secret
 CHUNK = 1 << 20
 
 
