@@ -213,7 +213,16 @@ def build_container(
     gate = Gate(authz, audit, clock)
     once = OneShot(claims)
     build_store = BuildStore(db)
-    build_service = BuildService(streampixel, build_store, clock) if streampixel else None
+    build_service = (
+        BuildService(
+            streampixel,
+            build_store,
+            clock,
+            window=timedelta(seconds=settings.streampixel_rate_window_seconds),
+        )
+        if streampixel
+        else None
+    )
 
     def builds() -> BuildService:
         if build_service is None:
