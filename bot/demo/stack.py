@@ -38,10 +38,10 @@ from storage.audit_keys import generate_key
 #: Where the console types, and where notifications go (the default channel).
 CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
 _BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the demo's fake Slack issued it)
-#: Streampixel's upload/distribute window in the demo at ``--pace 1`` (the real one is
-#: 120 s): short enough that the walkthrough's rollback right after a distribution runs
-#: within seconds (queued for the slot), as it would two minutes later in production.
-DEMO_RATE_WINDOW_SECONDS = 10.0
+#: Streampixel's upload/distribute window in the demo (the real one is 120 s), whatever the
+#: pace: long enough that the walkthrough's rollback, clicked seconds after a distribution,
+#: always finds the slot in use and is queued; short enough that the queued run comes soon.
+DEMO_RATE_WINDOW_SECONDS = 15.0
 
 
 @dataclass
@@ -116,7 +116,6 @@ def _set_pace(sandbox: Sandbox, pace: float) -> None:
     delays = sandbox.streamstack.delays
     delays.transcode *= pace
     delays.publish *= pace
-    sandbox.streampixel.rate_limit_seconds = DEMO_RATE_WINDOW_SECONDS * pace
 
 
 def sqlite_url(path: Path) -> str:
@@ -186,8 +185,8 @@ async def run_demo_stack(
             database_url=database,
             webhook_token=webhook_token,
             provider_settings=sandbox.settings,
-            rate_window_seconds=sandbox.streampixel.rate_limit_seconds,
         )
+        sandbox.streampixel.rate_limit_seconds = settings.streampixel_rate_window_seconds
         app = create_app(settings)
         await migrate.upgrade(app.state.container.db)
         bot_app.app = app
