@@ -293,7 +293,13 @@ def build_container(
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
-    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    subscriptions = SubscriptionService(
+        SubscriptionStore(db),
+        WebhookStore(db),
+        gate,
+        clock,
+        projects=streampixel.list_projects if streampixel else None,
+    )
     audit_reads = AuditService(AuditLog(db), gate, clock)
     intake = WebhookIntake(db, clock, settings.default_channel)
     audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
