@@ -10,11 +10,13 @@ connects to (the method is rate limited, so it is not asked twice).
 Deliveries then reach the same Bolt app as ``POST /slack/events`` (Bolt skips
 the signature check for them; the WebSocket is authenticated by the token).
 Slack may deliver an envelope again when its ack was lost with a dropped
-connection; :class:`OnceSocketModeHandler` claims every ``envelope_id`` in the
-database (shared by replicas, which each hold a connection) and acks a repeat
-without running it. Events API retries come in new envelopes and are dropped by
-their ``event_id`` (``handlers.replay_guard``), as over HTTP. Reconnecting
-after a dropped connection or a ``disconnect`` message is slack_sdk's.
+connection. Slash commands and Events API deliveries (retries included, which
+come in new envelopes) are run once by the replay guard, by their
+``trigger_id`` / ``event_id``, as over HTTP; interactions have no such key, so
+:class:`OnceSocketModeHandler` claims their ``envelope_id`` in the database
+(shared by replicas, which each hold a connection) and acks a repeat without
+running it. Reconnecting after a dropped connection or a ``disconnect``
+message is slack_sdk's.
 """
 
 from __future__ import annotations
@@ -36,19 +38,26 @@ from storage.coordination import ClaimStore
 log = logging.getLogger("streamops.socket_mode")
 
 #: Where to find the token, for the start-up error line.
-_WHERE = "an app-level token (xapp-…) with the connections:write scope, from the app's Basic Information page"  # noqa: E501
+_WHERE = (
+    "an app-level token (xapp-…) with the connections:write scope, "
+    "from the app's Basic Information page"
+)
+
+#: Envelope types claimed here (commands and events are claimed by the replay guard).
+CLAIMED_TYPES = frozenset({"interactive"})
 
 
 class OnceSocketModeHandler(AsyncSocketModeHandler):
-    """Bolt's Socket Mode handler, running each ``envelope_id`` once across replicas."""
+    """Bolt's Socket Mode handler, running each interaction's envelope once across replicas."""
 
     def __init__(self, app: AsyncApp, app_token: str, claims: ClaimStore) -> None:
         super().__init__(app, app_token)
         self.claims = claims
 
     async def handle(self, client: Any, req: SocketModeRequest) -> None:
-        """Ack a repeated envelope at once; hand a new one to Bolt."""
-        if not await self.claims.claim(f"slack-envelope:{req.envelope_id}"[:255], "slack"):
+        """Ack a repeated interaction at once; hand anything else to Bolt."""
+        key = f"slack-envelope:{req.envelope_id}"[:255]
+        if req.type in CLAIMED_TYPES and not await self.claims.claim(key, "slack"):
             log.info("acked a repeated Socket Mode envelope without running it (%s)", req.type)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return

@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
@@ -25,7 +26,7 @@ import pytest
 import pytest_asyncio
 
 from bot.sandbox.runner import Sandbox, run_sandbox
-from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack import FakeSlack, Message
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.sandbox.slack_socket import (
     EVENTS_API,
@@ -45,6 +46,8 @@ from tests.harness import ADMIN, AUDIT_KEY, BOT_TOKEN
 ROOT = Path(__file__).resolve().parents[1]
 APP_TOKEN = "xapp-1-A0STREAMOPS-1-test-not-a-real-app-token"
 SHOWROOM = "664f1a2b3c4d5e6f7a8b9c0d"
+CHANNEL = "C0DEFAULT"
+WEBHOOK_TOKEN = "webhook-token-0123456789"
 #: Slack shows the user an error when a delivery is not acked within this many seconds.
 ACK_DEADLINE = 3.0
 #: How long anything may take on a loaded machine (the child process starts from cold).
@@ -52,6 +55,13 @@ PATIENCE = 60.0
 #: What the bot logs when it drops a repeated delivery (before it acks it).
 REPEATED_ENVELOPE = "acked a repeated Socket Mode envelope without running it"
 REPEATED_EVENT = "dropped a repeated Slack delivery (slack-event)"
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every button in ``blocks`` (actions elements and section accessories)."""
+    found = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    found += [b["accessory"] for b in blocks if "accessory" in b]
+    return [e for e in found if e.get("type") == "button"]
 
 
 @dataclass
@@ -63,7 +73,32 @@ class SocketBot:
     socket: SocketModeServer
     sandbox: Sandbox
     process: asyncio.subprocess.Process
-    log: Path
+    lines: list[str] = field(default_factory=list)
+    _logged: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def read_log(self) -> None:
+        """Collect the process's output, line by line (runs until it exits)."""
+        assert self.process.stdout is not None
+        async for raw in self.process.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            async with self._logged:
+                self._logged.notify_all()
+
+    async def logged(self, pattern: str) -> re.Match[str]:
+        """The first log line matching ``pattern``, once it is written."""
+
+        def found() -> re.Match[str] | None:
+            return next(filter(None, (re.search(pattern, line) for line in self.lines)), None)
+
+        async with self._logged:
+            await asyncio.wait_for(self._logged.wait_for(lambda: found() is not None), PATIENCE)
+        match = found()
+        assert match is not None
+        return match
+
+    def stderr(self) -> str:
+        """What the process logged so far."""
+        return "\n".join(self.lines)
 
     def response_url(self, name: str) -> str:
         """A ``response_url`` landing in the fake Slack, told apart by ``name``."""
@@ -93,10 +128,6 @@ class SocketBot:
         assert ack.seconds < ACK_DEADLINE, f"acked after {ack.seconds:.2f} s"
         return ack
 
-    def stderr(self) -> str:
-        """What the process logged so far."""
-        return self.log.read_text(errors="replace")
-
     async def repeat_acked(self, envelope: Envelope) -> None:
         """Deliver ``envelope`` again (same id); wait for its second ack."""
         await self.socket.send(envelope.type, envelope.payload, envelope_id=envelope.envelope_id)
@@ -124,8 +155,8 @@ def _env(slack_url: str, database_url: str, sandbox: Sandbox, app_token: str) ->
         "DATABASE_URL": database_url,
         "STREAMOPS_ADMINS": ADMIN,
         "STREAMOPS_AUDIT_KEY": AUDIT_KEY,
-        "STREAMOPS_DEFAULT_CHANNEL": "C0DEFAULT",
-        "STREAMOPS_WEBHOOK_TOKEN": "webhook-token-0123456789",
+        "STREAMOPS_DEFAULT_CHANNEL": CHANNEL,
+        "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
         "STREAMOPS_STREAMAPI_POLL_SECONDS": "0",
         "STREAMOPS_RECONCILE_MINUTES": "0",
         "STREAMOPS_RETENTION_DAYS": "0",
@@ -170,37 +201,40 @@ async def serving(
         run_sandbox() as sandbox,
     ):
         env = _env(slack_server.url, await _migrated_sqlite(tmp_path), sandbox, app_token)
-        log = tmp_path / "serve.log"
-        with log.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "serve", "--socket-mode",
-                "--host", "127.0.0.1", "--port", "0",
-                env=env, cwd=tmp_path, stdout=sink, stderr=sink,
-            )  # fmt: skip
-        bot = SocketBot(slack, slack_server.url, socket, sandbox, process, log)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--socket-mode",
+            "--host", "127.0.0.1", "--port", "0",
+            env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        bot = SocketBot(slack, slack_server.url, socket, sandbox, process)
+        reader = asyncio.ensure_future(bot.read_log())
         try:
             if wait_connected:
-                await _connected_or_exited(bot)
+                await _connected_or_exited(bot, reader)
             yield bot
         finally:
             await _stop(process)
+            await reader
 
 
-async def _connected_or_exited(bot: SocketBot) -> None:
+async def _connected_or_exited(bot: SocketBot, reader: asyncio.Future[None]) -> None:
     connected = asyncio.ensure_future(bot.socket.wait_connected(within=PATIENCE))
     exited = asyncio.ensure_future(bot.process.wait())
     done, _ = await asyncio.wait({connected, exited}, return_when=asyncio.FIRST_COMPLETED)
     if connected not in done:
         connected.cancel()
+        await asyncio.wait_for(reader, PATIENCE)  # its last lines
         pytest.fail(f"serve --socket-mode exited ({bot.process.returncode}):\n{bot.stderr()}")
     exited.cancel()
     await connected
 
 
-def _click_payload(action_id: str, value: str, *, name: str, bot: SocketBot) -> dict[str, Any]:
-    """A ``block_actions`` payload as Slack sends it in an ``interactive`` envelope."""
+def _click_payload(button: dict[str, Any], message: Message, *, name: str, bot: SocketBot
+                   ) -> dict[str, Any]:  # fmt: skip
+    """A click on ``button`` of ``message``, as Slack sends it in an ``interactive`` envelope."""
     form = slack_requests.block_actions(
-        action_id, value, user_id=ADMIN, message_ts="1700000000.000100",
+        button["action_id"], button["value"], user_id=ADMIN, channel_id=message.channel,
+        message_ts=message.ts, message_blocks=message.blocks,
         response_url=bot.response_url(name), trigger_id=bot.slack.issue_trigger_id(),
     )  # fmt: skip
     payload: dict[str, Any] = json.loads(parse_qs(form.decode())["payload"][0])
@@ -258,24 +292,40 @@ async def test_slash_commands_answer_over_the_socket_and_run_once(bot: SocketBot
     assert "Traceback" not in bot.stderr()
 
 
-async def test_a_button_click_runs_the_service_once_and_updates_the_message(
+async def test_a_click_on_a_notification_runs_once_and_updates_the_message(
     bot: SocketBot,
 ) -> None:
-    """Distribute on a build message reaches Streampixel once and replaces the message;
-    the same envelope delivered again is acked without a second distribution."""
+    """Distribute on a build notification reaches Streampixel once and the message is redrawn
+    through chat.update; the same envelope delivered again is acked and not run."""
     sim = bot.sandbox.streampixel
     upload = sim.add_upload(SHOWROOM, "https://builds.example.com/showroom/v2.0.0.zip")
-    value = json.dumps({"project_id": SHOWROOM, "upload_id": upload.id})
-    click = _click_payload("build_distribute", value, name="click", bot=bot)
+    http_url = (await bot.logged(r"Uvicorn running on (http://\S+)")).group(1)
+    await sim.deliver(
+        f"{http_url}/webhooks/streampixel/{WEBHOOK_TOKEN}",
+        sim.payload(sim.projects[SHOWROOM], "build.approved", upload),
+    )
+
+    def notification(slack: FakeSlack) -> Message | None:
+        return next((m for m in slack.channel_messages(CHANNEL) if upload.id in m.text), None)
+
+    await bot.slack.wait_for(lambda s: notification(s) is not None, within=PATIENCE)
+    message = notification(bot.slack)
+    assert message is not None
+    [distribute] = [b for b in buttons(message.blocks) if b["action_id"] == "build_distribute"]
+
+    click = _click_payload(distribute, message, name="click", bot=bot)
     envelope = await bot.socket.send(INTERACTIVE, click)
     assert envelope.accepts_response_payload is False
     await bot.acked(envelope.envelope_id)
     reply = await bot.reply("click")
-    assert reply.get("replace_original") is True
-    assert "distributed build" in _text(reply) and upload.id in _text(reply)
+    assert "distributed build" in _text(reply) and reply["replace_original"] is False
+    stamp = f"Distributed by <@{ADMIN}>"
+    await bot.slack.wait_for(lambda _: stamp in json.dumps(message.blocks), within=PATIENCE)
+    assert message.edits >= 1 and buttons(message.blocks) == []
+    assert any(u["ts"] == message.ts for u in bot.slack.calls_to("chat.update"))
 
     await bot.repeat_acked(envelope)
-    assert REPEATED_ENVELOPE in bot.stderr()  # logged before the ack was sent
+    await bot.logged(REPEATED_ENVELOPE)
     await sim.drain()
     distributions = [
         e for e in sim.events if e["event"] == "build.distributing" and e["uploadId"] == upload.id
@@ -306,7 +356,7 @@ async def test_app_home_opened_publishes_the_home_view_once_despite_a_retry(
         EVENTS_API, _home_opened("Ev0HOME0001"), retry_attempt=1, retry_reason="timeout"
     )
     await bot.acked(retry.envelope_id)
-    assert REPEATED_EVENT in bot.stderr()  # logged before the ack was sent
+    await bot.logged(re.escape(REPEATED_EVENT))
     later = await bot.socket.send(EVENTS_API, _home_opened("Ev0HOME0002"))
     await bot.acked(later.envelope_id)
     await bot.slack.wait_for(lambda s: len(s.calls_to("views.publish")) >= before + 2, PATIENCE)
