@@ -92,6 +92,18 @@ class HasMessage(Protocol):
 RunQueued = Callable[[Queued], Awaitable[HasMessage | SlotBusy]]
 
 
+def project_candidates(projects: list[Project], text: str) -> list[Project]:
+    """The projects ``text`` may name: the one with that id, else those with that name, else
+    those whose name starts with it (names compare case-insensitively)."""
+    wanted = text.strip()
+    for project in projects:
+        if project.id == wanted:
+            return [project]
+    folded = wanted.casefold()
+    exact = [p for p in projects if p.name.casefold() == folded]
+    return exact or [p for p in projects if p.name.casefold().startswith(folded)]
+
+
 def match_project(projects: list[Project], text: str) -> Project:
     """The project named by ``text``: its id, its name, or a unique prefix of its name.
 
@@ -102,12 +114,7 @@ def match_project(projects: list[Project], text: str) -> Project:
         InvalidInput: several projects match; the message lists them.
     """
     wanted = text.strip()
-    for project in projects:
-        if project.id == wanted:
-            return project
-    folded = wanted.casefold()
-    exact = [p for p in projects if p.name.casefold() == folded]
-    candidates = exact or [p for p in projects if p.name.casefold().startswith(folded)]
+    candidates = project_candidates(projects, wanted)
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
