@@ -45,6 +45,7 @@ from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
+from bot.providers.streamapi import send_deadline as streamapi_send_deadline
 from bot.providers.streampixel import StreampixelClient
 from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
@@ -209,14 +210,25 @@ def build_container(
     outbox = OutboxStore(db)
     streampixel = streampixel_from_settings(settings, transport=metered("streampixel"))
     streamstack = streamstack_from_settings(settings, transport=metered("streamstack"))
-    streamapi = streamapi_from_settings(
-        settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
-    )
+    # Replicas take turns sending per API key: a turn lasts one send (at most its
+    # deadline); a replica waits for a few turns of others before it calls StreamAPI busy.
+    deadline = streamapi_send_deadline(settings)
+    rids = DatabaseRidSource(db, wait=3 * deadline, hold=deadline + 5)
+    streamapi = streamapi_from_settings(settings, rids=rids, transport=metered("streamapi"))
 
     gate = Gate(authz, audit, clock)
     once = OneShot(claims)
     build_store = BuildStore(db)
-    build_service = BuildService(streampixel, build_store, clock) if streampixel else None
+    build_service = (
+        BuildService(
+            streampixel,
+            build_store,
+            clock,
+            window=timedelta(seconds=settings.streampixel_rate_window_seconds),
+        )
+        if streampixel
+        else None
+    )
 
     def builds() -> BuildService:
         if build_service is None:
@@ -293,7 +305,13 @@ def build_container(
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
-    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    subscriptions = SubscriptionService(
+        SubscriptionStore(db),
+        WebhookStore(db),
+        gate,
+        clock,
+        projects=streampixel.list_projects if streampixel else None,
+    )
     audit_reads = AuditService(AuditLog(db), gate, clock)
     intake = WebhookIntake(db, clock, settings.default_channel)
     audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)

@@ -54,7 +54,14 @@ _BACKENDS = [
 
 #: Web API methods the suite called on any fake Slack and that it accepted (see test_manifest).
 SLACK_METHODS_CALLED: set[str] = set()
-_NOT_A_GRANT = {"missing_scope", "unknown_method", "invalid_auth", "not_authed"}
+_NOT_A_GRANT = {
+    "missing_scope",
+    "unknown_method",
+    "invalid_auth",
+    "not_authed",
+    "not_allowed_token_type",
+    "access_denied",
+}
 _TESTS = Path(__file__).resolve().parent
 _WHOLE_SUITE = pytest.StashKey[bool]()
 
