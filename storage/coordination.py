@@ -62,10 +62,10 @@ class ClaimStore:
 
     async def claim(self, key: str, actor_id: str) -> bool:
         """Claim ``key`` for ``actor_id``; True for exactly one caller ever."""
-        # One core INSERT (every slash command is claimed by the replay guard): no ORM
-        # unit of work; the primary key still decides the one winner.
+        # One core INSERT, its own transaction (every slash command is claimed by the
+        # replay guard): no ORM unit of work; the primary key decides the one winner.
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.one() as conn:
                 await conn.execute(
                     _CLAIM,
                     {

@@ -36,10 +36,10 @@ class RoleStore:
 
     async def roles_of(self, user_id: str) -> set[str]:
         """The roles granted to ``user_id`` (not counting configured admins)."""
-        # Asked on every click and command: one core SELECT on a read-only connection
-        # (no ORM session, and on SQLite no write lock), so a grant or revoke made on
-        # any replica counts from the next request on.
-        async with self.db.read() as conn:
+        # Asked on every click and command: one core SELECT on its own (no ORM session,
+        # on SQLite no BEGIN and no write lock), so a grant or revoke made on any
+        # replica counts from the next request on.
+        async with self.db.one() as conn:
             rows = await conn.execute(_ROLES_OF, {"user_id": user_id})
             return {str(role) for role in rows.scalars()}
 
