@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import re
 import sys
 import tempfile
@@ -221,8 +222,26 @@ async def burst_async(args: argparse.Namespace) -> None:
                 print(f"  {kind:<10} on ÷ off at p99: {p99['on'] / p99['off']:.3f}×", flush=True)
 
 
+def machine_line(label: str) -> str:
+    """The commit and the machine's load average (1/5/15 min): the box is shared."""
+    from bench.machine import describe
+
+    one, five, fifteen = os.getloadavg()
+    commit = describe(Path(__file__).resolve().parents[1])["commit"]
+    return f"  [{label}] commit {commit}, load average {one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
 async def main_async(args: argparse.Namespace) -> None:
     """Both configurations on SQLite, and on PostgreSQL when a URL is given."""
+    print(machine_line("start"), flush=True)
+    try:
+        await run_async(args)
+    finally:
+        print(machine_line("end"), flush=True)
+
+
+async def run_async(args: argparse.Namespace) -> None:
+    """The steady or the burst scenario."""
     if args.burst:
         await burst_async(args)
         return
