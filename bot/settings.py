@@ -39,6 +39,11 @@ class Settings(BaseSettings):
 
     streampixel_api_key: SecretStr | None = Field(default=None, alias="STREAMPIXEL_API_KEY")
     streampixel_user_id: str | None = Field(default=None, alias="STREAMPIXEL_USER_ID")
+    streampixel_rate_window_seconds: float = Field(
+        default=120.0, alias="STREAMPIXEL_RATE_WINDOW_SECONDS", gt=0
+    )
+    """Streampixel admits one upload and one distribute per account per this long (its
+    documented 2 minutes); change it only if Streampixel does, or for a simulator."""
     streampixel_base_url: str = Field(
         default="https://api.streampixel.io/pixelStripeApi", alias="STREAMPIXEL_BASE_URL"
     )
