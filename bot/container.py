@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -50,6 +50,7 @@ from bot.providers.streampixel import StreampixelClient
 from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
+from bot.response_url import ResponseSession
 from bot.services.actor import Gate
 from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
@@ -142,6 +143,7 @@ class Container:
     media: MediaService
     transfer: MediaTransfer
     files_http: httpx.AsyncClient
+    responses: ResponseSession
     live: LiveService
     home: HomeService
     roles: RoleService
@@ -165,6 +167,7 @@ class Container:
             if client is not None:
                 await client.aclose()
         await self.files_http.aclose()
+        await self.responses.aclose()
         await self.db.dispose()
 
 
@@ -216,7 +219,16 @@ def build_container(
     gate = Gate(authz, audit, clock)
     once = OneShot(claims)
     build_store = BuildStore(db)
-    build_service = BuildService(streampixel, build_store, clock) if streampixel else None
+    build_service = (
+        BuildService(
+            streampixel,
+            build_store,
+            clock,
+            window=timedelta(seconds=settings.streampixel_rate_window_seconds),
+        )
+        if streampixel
+        else None
+    )
 
     def builds() -> BuildService:
         if build_service is None:
@@ -305,6 +317,11 @@ def build_container(
     audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
     jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
+    if not settings.outbox_collapse:
+        # Every notification on its own (the baseline the notification bench compares).
+        outbox_options = replace(
+            outbox_options or OutboxOptions(), collapse=False, digest_backlog=0
+        )
     outbox_worker = OutboxWorker(
         db,
         delivery_client(slack),
@@ -373,6 +390,7 @@ def build_container(
         media=media,
         transfer=transfer,
         files_http=files_http,
+        responses=ResponseSession(),  # every respond() to a response_url (bot.ack_runner)
         live=live,
         home=home,
         roles=roles,

@@ -27,7 +27,6 @@ from bot.providers.streampixel import (
 from storage.builds import DONE, FAILED, Build, BuildStore, Queued
 from storage.coordination import RateSlots
 
-RATE_WINDOW = timedelta(seconds=RATE_LIMIT_SECONDS)
 #: How many userStats calls run at once for ``/build projects``.
 STATS_CONCURRENCY = 5
 
@@ -133,13 +132,22 @@ class BuildService:
         api: the Streampixel client.
         store: known builds, rate slots and the queue.
         clock: the current time (timezone-aware).
+        window: how long one upload or distribute blocks the next on the account
+            (Streampixel's documented 2 minutes; ``STREAMPIXEL_RATE_WINDOW_SECONDS``).
     """
 
-    def __init__(self, api: StreampixelAPI, store: BuildStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        api: StreampixelAPI,
+        store: BuildStore,
+        clock: Clock,
+        window: timedelta = timedelta(seconds=RATE_LIMIT_SECONDS),
+    ) -> None:
         self.api = api
         self.store = store
         self.slots = RateSlots(store.db)
         self.clock = clock
+        self.window = window
 
     @property
     def account(self) -> str:
@@ -215,7 +223,7 @@ class BuildService:
     async def next_distribute_slot(self) -> datetime:
         """When the next distribution may be sent (now if the slot is free)."""
         return await self.slots.next_slot(
-            self.account, "distribute", now=self.clock(), window=RATE_WINDOW
+            self.account, "distribute", now=self.clock(), window=self.window
         )
 
     async def queue(
@@ -277,12 +285,12 @@ class BuildService:
 
     async def _take(self, action: str) -> SlotBusy | None:
         next_at = await self.slots.take_slot(
-            self.account, action, now=self.clock(), window=RATE_WINDOW
+            self.account, action, now=self.clock(), window=self.window
         )
         return None if next_at is None else SlotBusy(next_at)
 
     async def _blocked(self, action: str, exc: RateLimited) -> SlotBusy:
-        wait = timedelta(seconds=exc.retry_after or RATE_LIMIT_SECONDS)
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else self.window
         until = self.clock() + wait
-        await self.slots.block_slot(self.account, action, until=until, window=RATE_WINDOW)
+        await self.slots.block_slot(self.account, action, until=until, window=self.window)
         return SlotBusy(until)

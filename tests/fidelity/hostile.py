@@ -108,7 +108,11 @@ def for_type(tp: Any, name: str = "", owner: type | None = None) -> st.SearchStr
             return st.lists(for_type(args[0], name, owner), max_size=3).map(tuple)
         return st.tuples(*(for_type(a, name, owner) for a in args))
     if origin in (list, Sequence):
-        return st.lists(for_type(args[0], name, owner), max_size=3)
+        item = args[0]
+        if dataclasses.is_dataclass(item) and "id" in {f.name for f in dataclasses.fields(item)}:
+            # Rows the database keys by id never repeat an id (renderers derive block_ids from it).
+            return st.lists(for_type(item, name, owner), max_size=3, unique_by=lambda row: row.id)
+        return st.lists(for_type(item, name, owner), max_size=3)
     if origin in (dict, Mapping):
         return st.dictionaries(hostile_text, for_type(args[1], name, owner), max_size=3)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
