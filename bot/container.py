@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -317,6 +317,11 @@ def build_container(
     audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
     jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
+    if not settings.outbox_collapse:
+        # Every notification on its own (the baseline the notification bench compares).
+        outbox_options = replace(
+            outbox_options or OutboxOptions(), collapse=False, digest_backlog=0
+        )
     outbox_worker = OutboxWorker(
         db,
         delivery_client(slack),

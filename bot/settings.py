@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     #: Wake the delivery worker when outbox rows commit (storage.outbox_wakeup); when
     #: false it only polls (every 0.5 s) — kept as the benchmark's baseline.
     outbox_wakeup: bool = Field(default=True, alias="STREAMOPS_OUTBOX_WAKEUP")
+    #: Under a burst, fold a build's/video's waiting notifications into one edit of its
+    #: message and post a digest when a channel's backlog outruns Slack's pace; when
+    #: false every notification is delivered on its own (the benchmark's baseline).
+    outbox_collapse: bool = Field(default=True, alias="STREAMOPS_OUTBOX_COLLAPSE")
     streamstack_webhook_secret: SecretStr | None = Field(
         default=None, alias="STREAMSTACK_WEBHOOK_SECRET"
     )
