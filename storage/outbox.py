@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
 
+from storage import lengths
 from storage.db import Database
 from storage.notifications import Notification
 from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
@@ -57,7 +58,7 @@ class OutboxRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
     channel: str = Field(max_length=32)
-    subject_key: str = Field(max_length=200)
+    subject_key: str = Field(max_length=lengths.SUBJECT_KEY)
     payload: str = Field(sa_type=Text)
     status: str = Field(default=PENDING, max_length=16)
     progress: int = 0
