@@ -35,3 +35,6 @@ PROJECT_NAME = 200
 
 SUBJECT_KEY = 200
 """``outbox.subject_key``, ``notification_messages.subject_key``: ``<provider>:<subject>``."""
+
+VIDEO_ID = min(WEBHOOK_SUBJECT, SUBJECT_KEY - len("streamstack:"))
+"""A StreamStack video uuid (webhook or reconciliation): delivery subject and subject key."""

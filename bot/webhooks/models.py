@@ -45,7 +45,7 @@ UPLOAD_ID_LEN = min(
     lengths.WEBHOOK_SUBJECT, lengths.UPLOAD_ID, lengths.SUBJECT_KEY - len(STREAMPIXEL_PREFIX)
 )
 #: A video uuid: ``webhook_deliveries.subject`` and the subject key.
-VIDEO_ID_LEN = min(lengths.WEBHOOK_SUBJECT, lengths.SUBJECT_KEY - len(STREAMSTACK_PREFIX))
+VIDEO_ID_LEN = lengths.VIDEO_ID
 
 
 EventName = Annotated[str, StringConstraints(max_length=EVENT_LEN)]
