@@ -260,3 +260,20 @@ async def test_a_digest_past_block_kit_limits_is_split_never_dropped(database, s
     assert "more follow in the next digest" in json.dumps(digests[0]["blocks"])
     rows = await OutboxStore(database).rows(channel="C1")
     assert all(r.digest_ts for r in rows if r.status == "pending")
+
+
+async def test_a_lone_latecomer_behind_a_long_backlog_gets_the_next_digest(database, slack) -> None:
+    """After a digest, one more build arrives behind the backlog: a digest shows it too."""
+    fake, client = slack
+    clock = Clock()
+    worker = _worker(database, client, clock, "w1", digest_interval=0)
+    for i in range(6):
+        await _queue(database, "build.uploaded", f"early{i}", "t0")
+    assert await worker.run_once()
+    assert len(_digests(fake)) == 1
+    await _queue(database, "build.uploaded", "latecomer", "t1")
+    assert await worker.run_once()
+    digests = _digests(fake)
+    assert len(digests) == 2
+    assert "latecomer" in json.dumps(digests[1]["blocks"])
+    assert "early" not in json.dumps(digests[1]["blocks"])  # nothing shown twice
