@@ -277,3 +277,26 @@ async def test_a_lone_latecomer_behind_a_long_backlog_gets_the_next_digest(datab
     assert len(digests) == 2
     assert "latecomer" in json.dumps(digests[1]["blocks"])
     assert "early" not in json.dumps(digests[1]["blocks"])  # nothing shown twice
+
+
+async def test_a_new_build_message_costs_five_transactions(database, slack) -> None:
+    """Lease, message, decisions, pacing (with the 429 check), completion (with the message
+    saved): five transactions for a build's first notification (it was eight)."""
+    from sqlalchemy import event
+
+    fake, client = slack
+    worker = _worker(database, client, Clock(), "w1")
+    await _queue(database, "build.uploaded", "upT", "t0")
+    begins: list[int] = []
+
+    def count(*_: object) -> None:
+        begins.append(1)
+
+    event.listen(database.engine.sync_engine, "begin", count)
+    try:
+        assert await worker.run_once()
+    finally:
+        event.remove(database.engine.sync_engine, "begin", count)
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(begins) == 5
+    assert await WebhookStore(database).message_ts("C1", ["streampixel:upT"])
