@@ -6,9 +6,11 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
+from bot.errors import InvalidInput
 from bot.notifications.subscribe_args import UnknownEvents
 from bot.services.subscriptions import UnknownProject
 from handlers.blocks.subscriptions import (
+    bad_arguments_text,
     deliveries_text,
     subscribed_text,
     subscriptions_text,
@@ -23,21 +25,23 @@ COMMAND = "/streamops"
 SUBSCRIBE_USAGE = (
     "subscribe [#channel] streampixel|streamstack|streamapi [project=name|id] [events=a,b]"
 )
+UNSUBSCRIBE_USAGE = "unsubscribe [#channel] streampixel|streamstack|streamapi [project=name|id]"
 
 
 async def subscribe(
     inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
 ) -> None:
     """``/streamops subscribe [#channel] provider [project=name|id] [events=a,b]``."""
+    usage = f"{COMMAND} {SUBSCRIBE_USAGE}"
     try:
         done = await c.subscriptions.subscribe(
             actor_of_command(inv, c.clock()), inv.args, inv.raw_text
         )
     except UnknownEvents as error:
-        usage = f"{COMMAND} {SUBSCRIBE_USAGE}"
         text = unknown_events_text(error.provider, error.unknown, error.valid, usage)
+    except InvalidInput as error:
+        text = bad_arguments_text(str(error), usage)
     except UnknownProject as error:
-        usage = f"{COMMAND} {SUBSCRIBE_USAGE}"
         text = unknown_project_text(error.wanted, error.projects, error.ambiguous, usage)
     else:
         text = subscribed_text(done)
@@ -48,10 +52,15 @@ async def unsubscribe(
     inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
 ) -> None:
     """``/streamops unsubscribe [#channel] provider [project=name|id]``."""
-    done = await c.subscriptions.unsubscribe(
-        actor_of_command(inv, c.clock()), inv.args, inv.raw_text
-    )
-    await respond(text=unsubscribed_text(done), response_type="ephemeral")
+    try:
+        done = await c.subscriptions.unsubscribe(
+            actor_of_command(inv, c.clock()), inv.args, inv.raw_text
+        )
+    except InvalidInput as error:
+        text = bad_arguments_text(str(error), f"{COMMAND} {UNSUBSCRIBE_USAGE}")
+    else:
+        text = unsubscribed_text(done)
+    await respond(text=text, response_type="ephemeral")
 
 
 async def list_subscriptions(
@@ -81,7 +90,7 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "unsubscribe",
-        "unsubscribe [#channel] streampixel|streamstack|streamapi [project=name|id]",
+        UNSUBSCRIBE_USAGE,
         "stop a provider's notifications in a channel (this one if none is given; admins)",
         unsubscribe,
         1,

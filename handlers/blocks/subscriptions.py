@@ -77,6 +77,11 @@ def unsubscribed_text(done: Unsubscribed) -> str:
     return f":white_check_mark: Removed {done.removed} subscription(s) of {channel} to {provider}."
 
 
+def bad_arguments_text(reason: str, usage: str) -> str:
+    """A refused subscribe/unsubscribe: the reason (it may quote the user's words) and usage."""
+    return f":warning: {esc(reason)}.\nUsage: {code(usage)}"
+
+
 def unknown_events_text(
     provider: str, unknown: Sequence[str], valid: Sequence[str], usage: str
 ) -> str:

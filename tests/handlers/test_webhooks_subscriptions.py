@@ -208,3 +208,14 @@ async def test_project_on_a_provider_without_projects_is_refused(hook_bot) -> No
         answer = await _say(bot, f"subscribe C0X {provider} project=anything")
         assert f"{provider} notifications carry no project" in answer
     assert await _stored(bot) == []
+
+
+async def test_refusals_quote_the_users_words_escaped_with_the_usage_line(hook_bot) -> None:
+    """A bad argument is named back escaped (no `<!channel>` markup) above the usage line."""
+    bot = hook_bot
+    for text in ("subscribe <!channel> streampixel", "unsubscribe <#C0X|x> <!channel>"):
+        answer = await _say(bot, text)
+        assert "unknown provider '&lt;!channel&gt;'" in answer
+        assert "<!channel>" not in answer
+        assert f"Usage: `/streamops {text.split()[0]} [#channel]" in answer
+    assert await _stored(bot) == []
