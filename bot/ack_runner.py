@@ -16,9 +16,11 @@ Bolt's start, error and completion handlers — but:
   ephemeral "busy, try again in a few seconds" (for slash commands Slack shows
   the ack body to the user; for clicks it is ignored and the click is dropped),
   so a flood costs an ack each instead of an ever-growing backlog;
-- ``respond()`` is still Bolt's (a new ``aiohttp`` session per call): a pooled
-  session was tried and broke the web demo's Distribute flow (its
-  ``tests/test_demo_web.py`` browser test), for a reason not found in time.
+- with a :class:`bot.response_url.ResponseSession`, **every ``respond()`` posts
+  on that one pooled session** (:class:`bot.response_url.PooledRespond`)
+  instead of Bolt's new ``aiohttp`` session and connection per call; a
+  middleware's wrapper around ``respond`` (``handlers.respond_guard``) stays
+  around the pooled one.
 
 Lazy listeners and ``process_before_response=True`` are left to Bolt's own runner.
 Install with :func:`install` after the app is built.
@@ -39,6 +41,8 @@ from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+
+from bot.response_url import PooledRespond, ResponseSession
 
 log = logging.getLogger("streamops.ack")
 
@@ -79,6 +83,7 @@ class PostAckRunner(AsyncioListenerRunner):
         *,
         max_pending: int = DEFAULT_MAX_PENDING,
         on_busy: Callable[[], None] | None = None,
+        responses: ResponseSession | None = None,
     ) -> None:
         super().__init__(
             logger=base.logger,
@@ -90,6 +95,7 @@ class PostAckRunner(AsyncioListenerRunner):
         )
         self.max_pending = max_pending
         self.on_busy = on_busy
+        self.responses = responses
         self.pending = 0
         self.refused = 0
 
@@ -112,6 +118,16 @@ class PostAckRunner(AsyncioListenerRunner):
         ack = AckSignal(acked)
         context = request.context
         context["ack"] = ack
+        if self.responses is not None and context.response_url is not None:
+            pooled = PooledRespond(
+                response_url=context.response_url,
+                pool=self.responses,
+                proxy=context.client.proxy if context.client else None,
+                ssl=context.client.ssl if context.client else None,
+            )
+            # A middleware's wrapper (handlers.respond_guard) stays around the pooled one.
+            around = getattr(context.get("respond"), "around", None)
+            context["respond"] = around(pooled) if callable(around) else pooled
         if listener.auto_acknowledgement:
             await ack()
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
@@ -177,10 +193,16 @@ def install(
     *,
     max_pending: int = DEFAULT_MAX_PENDING,
     on_busy: Callable[[], None] | None = None,
+    responses: ResponseSession | None = None,
 ) -> PostAckRunner:
-    """Replace ``app``'s listener runner with a :class:`PostAckRunner`; return it."""
+    """Replace ``app``'s listener runner with a :class:`PostAckRunner`; return it.
+
+    Args:
+        responses: the pooled session ``respond()`` posts on (Bolt's own per-call
+            session without it); its owner closes it.
+    """
     base: AsyncioListenerRunner = app._async_listener_runner  # Bolt has no setter
-    runner = PostAckRunner(base, max_pending=max_pending, on_busy=on_busy)
+    runner = PostAckRunner(base, max_pending=max_pending, on_busy=on_busy, responses=responses)
     app._async_listener_runner = runner
     return runner
 

@@ -49,7 +49,8 @@ def create_bolt_app(container: Container) -> AsyncApp:
         logger=logging.getLogger("streamops.bolt"),
     )
     slack_listeners.register(app, container)
-    ack_runner.install(app)  # acks without Bolt's 10 ms poll; bounded post-ack work
+    # acks without Bolt's 10 ms poll; bounded post-ack work; respond() on one pooled session
+    ack_runner.install(app, responses=container.responses)
     return app
 
 

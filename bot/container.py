@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -45,10 +45,12 @@ from bot.metrics import Metrics
 from bot.providers.metered import MeteredTransport
 from bot.providers.streamapi import StreamAPIClient
 from bot.providers.streamapi import from_settings as streamapi_from_settings
+from bot.providers.streamapi import send_deadline as streamapi_send_deadline
 from bot.providers.streampixel import StreampixelClient
 from bot.providers.streampixel import from_settings as streampixel_from_settings
 from bot.providers.streamstack import StreamStackClient
 from bot.providers.streamstack import from_settings as streamstack_from_settings
+from bot.response_url import ResponseSession
 from bot.services.actor import Gate
 from bot.services.audit_log import AuditService
 from bot.services.audit_verify import AuditVerifier
@@ -141,6 +143,7 @@ class Container:
     media: MediaService
     transfer: MediaTransfer
     files_http: httpx.AsyncClient
+    responses: ResponseSession
     live: LiveService
     home: HomeService
     roles: RoleService
@@ -164,6 +167,7 @@ class Container:
             if client is not None:
                 await client.aclose()
         await self.files_http.aclose()
+        await self.responses.aclose()
         await self.db.dispose()
 
 
@@ -206,14 +210,25 @@ def build_container(
     outbox = OutboxStore(db)
     streampixel = streampixel_from_settings(settings, transport=metered("streampixel"))
     streamstack = streamstack_from_settings(settings, transport=metered("streamstack"))
-    streamapi = streamapi_from_settings(
-        settings, rids=DatabaseRidSource(db), transport=metered("streamapi")
-    )
+    # Replicas take turns sending per API key: a turn lasts one send (at most its
+    # deadline); a replica waits for a few turns of others before it calls StreamAPI busy.
+    deadline = streamapi_send_deadline(settings)
+    rids = DatabaseRidSource(db, wait=3 * deadline, hold=deadline + 5)
+    streamapi = streamapi_from_settings(settings, rids=rids, transport=metered("streamapi"))
 
     gate = Gate(authz, audit, clock)
     once = OneShot(claims)
     build_store = BuildStore(db)
-    build_service = BuildService(streampixel, build_store, clock) if streampixel else None
+    build_service = (
+        BuildService(
+            streampixel,
+            build_store,
+            clock,
+            window=timedelta(seconds=settings.streampixel_rate_window_seconds),
+        )
+        if streampixel
+        else None
+    )
 
     def builds() -> BuildService:
         if build_service is None:
@@ -290,12 +305,23 @@ def build_container(
     live = LiveService(streamapi, gate)
     home = HomeService(db, authz, audit, clock=clock, tallies=tallies)
     roles = RoleService(authz, gate)
-    subscriptions = SubscriptionService(SubscriptionStore(db), WebhookStore(db), gate, clock)
+    subscriptions = SubscriptionService(
+        SubscriptionStore(db),
+        WebhookStore(db),
+        gate,
+        clock,
+        projects=streampixel.list_projects if streampixel else None,
+    )
     audit_reads = AuditService(AuditLog(db), gate, clock)
     intake = WebhookIntake(db, clock, settings.default_channel)
     audit_verifier = AuditVerifier(keyed_log, settings.audit_witness, audit.record, clock, authz)
     jobs.extend(_audit_jobs(settings, audit, audit_verifier, outbox, claims, clock))
 
+    if not settings.outbox_collapse:
+        # Every notification on its own (the baseline the notification bench compares).
+        outbox_options = replace(
+            outbox_options or OutboxOptions(), collapse=False, digest_backlog=0
+        )
     outbox_worker = OutboxWorker(
         db,
         delivery_client(slack),
@@ -364,6 +390,7 @@ def build_container(
         media=media,
         transfer=transfer,
         files_http=files_http,
+        responses=ResponseSession(),  # every respond() to a response_url (bot.ack_runner)
         live=live,
         home=home,
         roles=roles,

@@ -34,7 +34,7 @@ async def serve(
 
     Raises:
         ConfigError: in production (STREAMOPS_ENV) without STREAMOPS_AUDIT_KEY, and with
-            ``socket_mode`` but no SLACK_APP_TOKEN.
+            ``socket_mode`` but no SLACK_APP_TOKEN or one Slack refuses.
     """
     settings.require_audit_key()
     if socket_mode and settings.slack_app_token is None:
@@ -60,12 +60,12 @@ async def serve(
         await server.serve()
         return
 
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from bot.socket_mode import connect_socket_mode
 
     assert settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(app.state.bolt, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
-    log.info("connected to Slack over Socket Mode")
+    handler = await connect_socket_mode(
+        app.state.bolt, settings.slack_app_token.get_secret_value(), container.claims
+    )
     try:
         await server.serve()
     finally:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
 
     streampixel_api_key: SecretStr | None = Field(default=None, alias="STREAMPIXEL_API_KEY")
     streampixel_user_id: str | None = Field(default=None, alias="STREAMPIXEL_USER_ID")
+    streampixel_rate_window_seconds: float = Field(
+        default=120.0, alias="STREAMPIXEL_RATE_WINDOW_SECONDS", gt=0
+    )
+    """Streampixel admits one upload and one distribute per account per this long (its
+    documented 2 minutes); change it only if Streampixel does, or for a simulator."""
     streampixel_base_url: str = Field(
         default="https://api.streampixel.io/pixelStripeApi", alias="STREAMPIXEL_BASE_URL"
     )
@@ -60,6 +65,10 @@ class Settings(BaseSettings):
     #: Wake the delivery worker when outbox rows commit (storage.outbox_wakeup); when
     #: false it only polls (every 0.5 s) — kept as the benchmark's baseline.
     outbox_wakeup: bool = Field(default=True, alias="STREAMOPS_OUTBOX_WAKEUP")
+    #: Under a burst, fold a build's/video's waiting notifications into one edit of its
+    #: message and post a digest when a channel's backlog outruns Slack's pace; when
+    #: false every notification is delivered on its own (the benchmark's baseline).
+    outbox_collapse: bool = Field(default=True, alias="STREAMOPS_OUTBOX_COLLAPSE")
     streamstack_webhook_secret: SecretStr | None = Field(
         default=None, alias="STREAMSTACK_WEBHOOK_SECRET"
     )

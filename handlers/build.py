@@ -25,7 +25,7 @@ from handlers import ids, upload_forms
 from handlers.blocks import approvals as approval_blocks
 from handlers.blocks import builds as blocks
 from handlers.blocks import releases
-from handlers.blocks.parts import Block, slack_date, spend_button
+from handlers.blocks.parts import Block, esc, mention, slack_date, spend_button
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
@@ -75,7 +75,7 @@ async def users(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWe
     """``/build users <project>``."""
     project, stats = await c.releases.users(actor_of_command(inv, c.clock()), inv.args[0])
     await respond(
-        text=f"{project.name}: {stats.live_users} live, {stats.queued_users} queued",
+        text=f"{esc(project.name)}: {stats.live_users} live, {stats.queued_users} queued",
         blocks=blocks.user_stats(project, stats),
         response_type="ephemeral",
     )
@@ -98,13 +98,13 @@ async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
     result = await c.releases.upload(actor, inv.args[0], file_url, auto_release=not flags)
     if isinstance(result, SlotBusy):
         text = (
-            "Streampixel allows one upload per 2 minutes per account; the next slot opens "
+            "Streampixel's upload slot for this account is in use; the next slot opens "
             f"at {slack_date(result.next_at)}. Nothing was sent."
         )
         await respond(text=f":hourglass: {text}", response_type="ephemeral")
         return
     await respond(
-        text=f"Build {result.result.upload_id} queued for processing",
+        text=f"Build {esc(result.result.upload_id)} queued for processing",
         blocks=blocks.upload_accepted(
             result.project,
             result.result,
@@ -128,7 +128,7 @@ async def distribute(
     actor = actor_of_command(inv, c.clock())
     offer = await c.releases.offer(actor, "distribute", inv.args[0], inv.args[1])
     await respond(
-        text=f"Distribute build {inv.args[1]} of {offer.project.name}?",
+        text=f"Distribute build {esc(inv.args[1])} of {esc(offer.project.name)}?",
         blocks=releases.run_offer(
             "distribute",
             offer.project.name,
@@ -166,7 +166,9 @@ async def rollback(inv: Invocation, c: Container, respond: AsyncRespond, _: Asyn
     else:
         assert offer.choices is not None
         shown = releases.rollback_picker(project.name, project.id, offer.choices)
-    await respond(text=f"Roll back {offer.project.name}", blocks=shown, response_type="in_channel")
+    await respond(
+        text=f"Roll back {esc(offer.project.name)}", blocks=shown, response_type="in_channel"
+    )
 
 
 async def builds(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
@@ -174,7 +176,7 @@ async def builds(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
     actor = actor_of_command(inv, c.clock())
     page = await c.releases.builds_page(actor, inv.args[0], page=1, per_page=blocks.BUILDS_PER_PAGE)
     await respond(
-        text=f"{page.total} known builds of {page.project.name}",
+        text=f"{page.total} known builds of {esc(page.project.name)}",
         blocks=page_blocks(page),
         response_type="ephemeral",
     )
@@ -285,7 +287,11 @@ def already_used_text(used: AlreadyUsed) -> str:
 
 def done_text(done: Released) -> str:
     """The fallback text of a finished distribution."""
-    return f"<@{done.actor_id}> {blocks.DONE_VERBS[done.action]} build {done.upload_id}"
+    project = esc(done.project_name or done.project_id)
+    return (
+        f"{mention(done.actor_id)} {blocks.DONE_VERBS[done.action]} build "
+        f"{esc(done.upload_id)} of {project}"
+    )
 
 
 def done_blocks(done: Released) -> list[Block]:
@@ -297,6 +303,7 @@ def done_blocks(done: Released) -> list[Block]:
         actor_id=done.actor_id,
         at=done.at,
         message=done.message,
+        project_name=done.project_name,
     )
 
 
@@ -332,7 +339,7 @@ async def page_clicked(body: dict[str, Any], c: Container, respond: AsyncRespond
         actor, str(value["project_id"]), page=page_number, per_page=blocks.BUILDS_PER_PAGE
     )
     await respond(
-        text=f"{page.total} known builds of {page.project.name}",
+        text=f"{page.total} known builds of {esc(page.project.name)}",
         blocks=page_blocks(page),
         replace_original=True,
     )

@@ -39,7 +39,7 @@ async def info(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWeb
     session = await c.live.info(inv.args[0])
     state = "live" if session.is_live else "not live"
     await respond(
-        text=f"Host {session.public_hostid} is {state}",
+        text=f"Host {esc(session.public_hostid)} is {state}",
         blocks=render.live_info(session),
         response_type="ephemeral",
     )
@@ -76,7 +76,7 @@ async def create(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
             response_type="ephemeral",
         )
     await respond(
-        text=f"New live session, public host {session.public_hostid}",
+        text=f"New live session, public host {esc(session.public_hostid)}",
         blocks=render.public_session_card(created, actor.user_id),
         response_type="in_channel",
         replace_original=False,
@@ -88,7 +88,7 @@ async def hostid(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
     ids = await c.live.lookup(actor_of_command(inv, c.clock()), inv.args[0])
     keep_out_of_logs(ids.private_hostid)
     await respond(
-        text=f"Host {ids.public_hostid}",
+        text=f"Host {esc(ids.public_hostid)}",
         blocks=render.host_ids(ids),
         response_type="ephemeral",
     )

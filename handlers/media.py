@@ -72,7 +72,7 @@ async def info(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWeb
     """``/media info <uuid>``."""
     found = await c.media.info(inv.args[0])
     await respond(
-        text=f"{found.title} ({found.status})",
+        text=f"{esc(found.title)} ({esc(found.status)})",
         blocks=render.media_details(found),
         response_type="ephemeral",
     )
@@ -84,7 +84,7 @@ async def stats(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWe
     period = parse_period(inv.args[1] if len(inv.args) > 1 else None)
     found, numbers = await asyncio.gather(c.media.info(uuid), c.media.stats(uuid, period))
     await respond(
-        text=f"{found.title}: {numbers.views} views over {period}",
+        text=f"{esc(found.title)}: {numbers.views} views over {period}",
         blocks=render.media_stats(numbers, found),
         response_type="ephemeral",
     )
@@ -94,7 +94,7 @@ async def delete(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
     """``/media delete <uuid>``: ask first (the Delete button does it)."""
     found = await c.media.delete_prompt(actor_of_command(inv, c.clock()), inv.args[0])
     await respond(
-        text=f"Delete {found.title}?",
+        text=f"Delete {esc(found.title)}?",
         blocks=render.delete_prompt(found),
         response_type="ephemeral",
     )
@@ -109,7 +109,7 @@ async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
     imported = await c.media.import_url(actor, inv.args[0], inv.args[1:])
     created = imported.media
     await respond(
-        text=f"Importing {created.title} ({created.uuid})",
+        text=f"Importing {esc(created.title)} ({esc(created.uuid)})",
         blocks=render.upload_started(created, actor.user_id, imported.source),
         response_type="in_channel",
     )
@@ -122,7 +122,7 @@ async def presign(inv: Invocation, c: Container, respond: AsyncRespond, _: Async
     upload_target, title = await c.media.presign(actor, filename, inv.args[1:])
     keep_out_of_logs(urlsplit(upload_target.upload_url).query or upload_target.upload_url)
     await respond(
-        text=f"Upload target for {title} ({upload_target.uuid}), only for you",
+        text=f"Upload target for {esc(title)} ({esc(upload_target.uuid)}), only for you",
         blocks=render.presigned(upload_target, title, filename),
         response_type="ephemeral",
     )
@@ -242,7 +242,7 @@ async def details_clicked(body: dict[str, Any], c: Container, respond: AsyncResp
     """The Details button."""
     found = await c.media.info(clicked_value(body))
     await respond(
-        text=f"{found.title} ({found.status})",
+        text=f"{esc(found.title)} ({esc(found.status)})",
         blocks=render.media_details(found),
         response_type="ephemeral",
         replace_original=False,

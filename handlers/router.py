@@ -26,7 +26,7 @@ from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.services.governance import FrozenError
 from handlers.blocks.approvals import frozen_refusal
-from handlers.blocks.parts import code
+from handlers.blocks.parts import code, esc
 from handlers.intake import MAX_COMMAND_TEXT
 from handlers.slack_errors import slack_error_code, slack_error_text
 
@@ -230,7 +230,7 @@ async def run_safely(
 def provider_error_text(exc: ProviderError) -> str:
     """A provider error in words: who said what, and when to retry if known."""
     name = PROVIDER_NAMES.get(exc.provider, exc.provider)
-    text = f"{name} said: {exc.message}"
+    text = f"{name} said: {esc(exc.message)}"
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         text += f" (try again in {int(retry_after)} s)"

@@ -20,6 +20,7 @@ from bot.errors import InvalidInput
 from bot.services.oneshot import AlreadyUsed
 from handlers import ids
 from handlers.blocks import releases as blocks
+from handlers.blocks.parts import esc
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
@@ -53,7 +54,7 @@ async def offer_schedule(action: str, inv: Invocation, c: Container, respond: As
         approvals_needed=offer.approvals_needed,
     )
     await respond(
-        text=f"Schedule {action} of {offer.upload_id} at {offer.when:%Y-%m-%d %H:%M} UTC?",
+        text=f"Schedule {action} of {esc(offer.upload_id)} at {offer.when:%Y-%m-%d %H:%M} UTC?",
         blocks=shown,
         response_type="in_channel",
     )

@@ -6,42 +6,60 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
-from handlers.blocks.subscriptions import deliveries_text, subscriptions_text
+from bot.errors import InvalidInput
+from bot.notifications.subscribe_args import UnknownEvents
+from bot.services.subscriptions import UnknownProject
+from handlers.blocks.subscriptions import (
+    bad_arguments_text,
+    deliveries_text,
+    subscribed_text,
+    subscriptions_text,
+    unknown_events_text,
+    unknown_project_text,
+    unsubscribed_text,
+)
 from handlers.requests import actor_of_command
 from handlers.router import Invocation, Routers, Subcommand
+
+COMMAND = "/streamops"
+SUBSCRIBE_USAGE = (
+    "subscribe [#channel] streampixel|streamstack|streamapi [project=name|id] [events=a,b]"
+)
+UNSUBSCRIBE_USAGE = "unsubscribe [#channel] streampixel|streamstack|streamapi [project=name|id]"
 
 
 async def subscribe(
     inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
 ) -> None:
-    """``/streamops subscribe #channel provider [project=…] [events=a,b]``."""
-    done = await c.subscriptions.subscribe(actor_of_command(inv, c.clock()), inv.args, inv.raw_text)
-    args = done.args
-    verb = "subscribed" if done.new else "updated the subscription of"
-    scope = f" project `{args.project}`" if args.project else ""
-    events = ", ".join(args.events) if args.events else "all events"
-    await respond(
-        text=f":white_check_mark: {verb.capitalize()} <#{args.channel}> to "
-        f"{args.provider}{scope}: {events}.",
-        response_type="ephemeral",
-    )
+    """``/streamops subscribe [#channel] provider [project=name|id] [events=a,b]``."""
+    usage = f"{COMMAND} {SUBSCRIBE_USAGE}"
+    try:
+        done = await c.subscriptions.subscribe(
+            actor_of_command(inv, c.clock()), inv.args, inv.raw_text
+        )
+    except UnknownEvents as error:
+        text = unknown_events_text(error.provider, error.unknown, error.valid, usage)
+    except InvalidInput as error:
+        text = bad_arguments_text(str(error), usage)
+    except UnknownProject as error:
+        text = unknown_project_text(error.wanted, error.projects, error.ambiguous, usage)
+    else:
+        text = subscribed_text(done)
+    await respond(text=text, response_type="ephemeral")
 
 
 async def unsubscribe(
     inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient
 ) -> None:
-    """``/streamops unsubscribe #channel provider [project=…]``."""
-    done = await c.subscriptions.unsubscribe(
-        actor_of_command(inv, c.clock()), inv.args, inv.raw_text
-    )
-    args = done.args
-    if not done.removed:
-        text = f"<#{args.channel}> had no {args.provider} subscription to remove."
-    else:
-        text = (
-            f":white_check_mark: Removed {done.removed} subscription(s) of <#{args.channel}> "
-            f"to {args.provider}."
+    """``/streamops unsubscribe [#channel] provider [project=name|id]``."""
+    try:
+        done = await c.subscriptions.unsubscribe(
+            actor_of_command(inv, c.clock()), inv.args, inv.raw_text
         )
+    except InvalidInput as error:
+        text = bad_arguments_text(str(error), f"{COMMAND} {UNSUBSCRIBE_USAGE}")
+    else:
+        text = unsubscribed_text(done)
     await respond(text=text, response_type="ephemeral")
 
 
@@ -64,18 +82,18 @@ async def events(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
 SUBCOMMANDS = (
     Subcommand(
         "subscribe",
-        "subscribe #channel streampixel|streamstack|streamapi [project=…] [events=a,b]",
-        "send a provider's notifications to a channel (admins)",
+        SUBSCRIBE_USAGE,
+        "send a provider's notifications to a channel (this one if none is given; admins)",
         subscribe,
-        2,
+        1,
         4,
     ),
     Subcommand(
         "unsubscribe",
-        "unsubscribe #channel streampixel|streamstack|streamapi [project=…]",
-        "stop a provider's notifications in a channel (admins)",
+        UNSUBSCRIBE_USAGE,
+        "stop a provider's notifications in a channel (this one if none is given; admins)",
         unsubscribe,
-        2,
+        1,
         3,
     ),
     Subcommand(

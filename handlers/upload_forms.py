@@ -104,7 +104,7 @@ def build_submitted(container: Container) -> Any:
             return
         if isinstance(result, SlotBusy):
             text = (
-                ":hourglass: Streampixel allows one upload per 2 minutes per account; the next "
+                ":hourglass: Streampixel's upload slot for this account is in use; the next "
                 f"slot opens at {slack_date(result.next_at)}. Nothing was sent."
             )
             await _tell(client, channel, actor.user_id, text)

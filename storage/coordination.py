@@ -228,6 +228,25 @@ class Pacing:
             session.add(row)
         return slot
 
+    async def reserve_unless_deferred(
+        self, key: str, method_key: str, now: datetime, interval: timedelta, *, burst: int = 1
+    ) -> tuple[datetime | None, datetime | None]:
+        """:meth:`reserve_slot` unless ``method_key`` is deferred past ``now``, in one transaction.
+
+        Returns ``(slot, None)``, or ``(None, until)`` when the method may not be called
+        before ``until`` (a 429's Retry-After); then no slot is reserved.
+        """
+        tolerance = interval * (max(burst, 1) - 1)
+        async with self.db.session() as session:
+            method = await session.get(SlackPacing, method_key)
+            if method is not None and method.next_allowed_at > now:
+                return None, method.next_allowed_at
+            row = await self._locked_pacing(session, key, now)
+            slot = max(now, row.next_allowed_at - tolerance)
+            row.next_allowed_at = max(row.next_allowed_at, slot) + interval
+            session.add(row)
+        return slot, None
+
     async def defer(self, key: str, until: datetime) -> None:
         """Hold every call for ``key`` until ``until`` (a 429's Retry-After); never shortens."""
         async with self.db.session() as session:

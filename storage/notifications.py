@@ -33,6 +33,13 @@ LIVE_EVENTS = (LIVE_STARTED, LIVE_ENDED)
 WEBHOOK_TEST = "webhook.test"
 #: A queued distribution's result, posted to the channel it was queued from.
 QUEUED_RESULT = "build.queued_result"
+#: The events each provider's notifications are routed by (what ``/streamops subscribe
+#: … events=`` may name); results such as :data:`QUEUED_RESULT` go to a fixed channel.
+PROVIDER_EVENTS: Mapping[str, tuple[str, ...]] = {
+    "streampixel": (*BUILD_EVENTS, WEBHOOK_TEST),
+    "streamstack": MEDIA_EVENTS,
+    "streamapi": LIVE_EVENTS,
+}
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,19 @@ deadlines, shared by every replica through the database.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lengths
 from storage.db import Database
 from storage.notifications import Notification
+from storage.outbox_groups import SUBJECT_INDEX, channel_backlog, subject_rows, undigested_rows
 from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
 from storage.timeutil import UTCDateTime
 
@@ -39,6 +42,9 @@ class OutboxRow(SQLModel, table=True):
 
     ``progress`` counts the Slack calls of this row already made (see
     ``bot.jobs.outbox_worker``), so a retried row does not repeat a call that succeeded.
+    ``collapsed_into``: the earlier row of the same build/video whose delivery carries this
+    one too (it is finished with that row). ``digest_ts``: the channel digest message that
+    already showed it (its own message still follows).
     """
 
     __tablename__ = "outbox"
@@ -47,6 +53,15 @@ class OutboxRow(SQLModel, table=True):
         Index(
             INDEX_NAME,
             "channel",
+            "id",
+            sqlite_where=text(INDEX_PREDICATE),
+            postgresql_where=text(INDEX_PREDICATE),
+        ),
+        # A subject's pending rows, for collapsing them (storage.outbox_groups, 0020).
+        Index(
+            SUBJECT_INDEX,
+            "channel",
+            "subject_key",
             "id",
             sqlite_where=text(INDEX_PREDICATE),
             postgresql_where=text(INDEX_PREDICATE),
@@ -70,15 +85,33 @@ class OutboxRow(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    collapsed_into: int | None = None
+    digest_ts: str | None = Field(default=None, max_length=32)
+
+
+#: Work done in the same transaction as a row's progress or completion.
+Also = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Lease:
-    """A row leased to one worker until ``until``."""
+    """A row leased to one worker until ``until``.
+
+    Attributes:
+        group: later pending rows of the same build/video folded into this delivery
+            (``collapsed_into`` = this row), oldest first; finished with it.
+        backlog: pending rows of the channel when leased (counted up to a limit).
+    """
 
     row: OutboxRow
     owner: str
     until: datetime
+    group: tuple[OutboxRow, ...] = ()
+    backlog: int = 0
+
+    def rows(self) -> tuple[OutboxRow, ...]:
+        """The leased row and its group, oldest first."""
+        return (self.row, *self.group)
 
 
 class OutboxStore:
@@ -119,13 +152,29 @@ class OutboxStore:
                 OutboxRow(**self.row_values(channel, payload, now, subject_key=subject_key))
             )
 
-    async def lease(self, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:
+    async def lease(
+        self,
+        owner: str,
+        now: datetime,
+        lease_for: timedelta,
+        *,
+        collapse: Callable[[OutboxRow], bool] | None = None,
+        collapse_limit: int = 200,
+        backlog_limit: int = 0,
+    ) -> Lease | None:
         """Lease the next deliverable row (the oldest pending row of its channel), if any.
 
         A row is deliverable when it is due, not leased (or its lease has
         expired), and no older pending row exists for the same channel.
         Leasing counts an attempt. The search is ``storage.outbox_lease``:
         O(channels · log backlog), on the partial index of pending rows.
+
+        With ``collapse`` (which rows may be folded together), the later pending
+        rows of the leased row's subject in its channel join its delivery
+        (``Lease.group``), in order, up to the first one ``collapse`` refuses. A row
+        that already made a Slack call keeps the group it had. With
+        ``backlog_limit``, the channel's pending rows are counted up to it. All in
+        the lease's one transaction.
         """
         query = select(OutboxRow).where(
             OutboxRow.status == PENDING,
@@ -148,22 +197,56 @@ class OutboxStore:
             row.lease_until = until
             row.attempts += 1
             session.add(row)
-        return Lease(row=row, owner=owner, until=until)
+            group: tuple[OutboxRow, ...] = ()
+            if collapse is not None and row.subject_key and collapse(row):
+                group = await self._group(session, row, collapse, collapse_limit)
+            backlog = (
+                await channel_backlog(session, row.channel, backlog_limit) if backlog_limit else 0
+            )
+        return Lease(row=row, owner=owner, until=until, group=group, backlog=backlog)
 
-    async def advance(self, lease: Lease, progress: int) -> bool:
+    @staticmethod
+    async def _group(
+        session: AsyncSession, head: OutboxRow, collapse: Callable[[OutboxRow], bool], limit: int
+    ) -> tuple[OutboxRow, ...]:
+        """The rows folded into ``head``'s delivery (claimed now while it made no call yet)."""
+        assert head.id is not None
+        ids = await subject_rows(session, head.channel, head.subject_key, head.id, limit)
+        if not ids:
+            return ()
+        query = select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
+        rows = list((await session.exec(query)).all())
+        group: list[OutboxRow] = []
+        for row in rows:
+            if row.collapsed_into == head.id:
+                group.append(row)
+                continue
+            if head.progress > 0 or row.collapsed_into is not None or not collapse(row):
+                break
+            row.collapsed_into = head.id
+            session.add(row)
+            group.append(row)
+        return tuple(group)
+
+    async def advance(self, lease: Lease, progress: int, *, also: Also | None = None) -> bool:
         """Record that the first ``progress`` Slack calls of the row are done.
 
         Returns False when the lease was lost (another worker owns the row now).
+        ``also`` runs in the same transaction (e.g. the message's new state saved).
         """
-        return await self._update_owned(lease, progress=progress)
+        return await self._update_owned(lease, also=also, progress=progress)
 
-    async def complete(self, lease: Lease, now: datetime, result_ts: str | None) -> bool:
+    async def complete(
+        self, lease: Lease, now: datetime, result_ts: str | None, *, also: Also | None = None
+    ) -> bool:
         """Mark the row sent (``result_ts``: the ts of the last message posted).
 
-        Its webhook delivery is marked ``posted`` in the same transaction.
+        Its webhook delivery is marked ``posted`` in the same transaction, and
+        ``also`` runs in it (whether or not the lease was still held).
         """
         return await self._update_owned(
             lease,
+            also=also,
             delivery_outcome="posted",
             status=SENT,
             result_ts=result_ts,
@@ -192,7 +275,12 @@ class OutboxStore:
         )
 
     async def _update_owned(
-        self, lease: Lease, *, delivery_outcome: str | None = None, **values: object
+        self,
+        lease: Lease,
+        *,
+        delivery_outcome: str | None = None,
+        also: Also | None = None,
+        **values: object,
     ) -> bool:
         statement = (
             update(OutboxRow)
@@ -204,15 +292,70 @@ class OutboxStore:
             .values(**values)
         )
         async with self.db.session() as session:
+            if also is not None:
+                await also(session)
             result = await session.exec(statement)
             owned = bool(result.rowcount)
-            if owned and delivery_outcome and lease.row.delivery_id is not None:
+            if owned and delivery_outcome and lease.group:
+                # The folded rows end with it (their lease fields were never set).
+                finished = {
+                    k: v for k, v in values.items() if k not in ("lease_owner", "lease_until")
+                }
+                await session.exec(
+                    update(OutboxRow)
+                    .where(
+                        col(OutboxRow.id).in_([r.id for r in lease.group]),
+                        col(OutboxRow.collapsed_into) == lease.row.id,
+                        col(OutboxRow.status) == PENDING,
+                    )
+                    .values(**finished)
+                )
+            delivery_ids = [r.delivery_id for r in lease.rows() if r.delivery_id is not None]
+            if owned and delivery_outcome and delivery_ids:
                 await session.exec(
                     update(_deliveries)
-                    .where(_deliveries.c.id == lease.row.delivery_id)
+                    .where(_deliveries.c.id.in_(delivery_ids))
                     .values(outcome=delivery_outcome)
                 )
             return owned
+
+    async def undigested(self, channel: str, limit: int) -> list[OutboxRow]:
+        """Pending subject rows of ``channel`` no digest has shown yet, oldest first."""
+        async with self.db.session() as session:
+            ids = await undigested_rows(session, channel, limit)
+            if not ids:
+                return []
+            query = select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
+            return list((await session.exec(query)).all())
+
+    async def mark_digested(self, lease: Lease, rows: Sequence[OutboxRow], ts: str) -> bool:
+        """Record that digest ``ts`` showed ``rows``, and give the leased head back.
+
+        The head's lease ends without counting an attempt (its own delivery is next).
+        Returns False when the lease was lost (nothing is marked then).
+        """
+        async with self.db.session() as session:
+            released = await session.exec(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.id) == lease.row.id,
+                    col(OutboxRow.lease_owner) == lease.owner,
+                    col(OutboxRow.status) == PENDING,
+                )
+                .values(lease_owner=None, lease_until=None, attempts=OutboxRow.attempts - 1)
+            )
+            if not released.rowcount:
+                return False
+            await session.exec(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.id).in_([r.id for r in rows]),
+                    col(OutboxRow.status) == PENDING,
+                    col(OutboxRow.digest_ts).is_(None),
+                )
+                .values(digest_ts=ts)
+            )
+            return True
 
     async def rows(self, *, channel: str | None = None) -> list[OutboxRow]:
         """Every row (of ``channel``), oldest first: for tests and diagnostics."""

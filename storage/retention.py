@@ -4,6 +4,11 @@ What goes, once older than the cutoff:
 
 * outbox rows that were **sent** (by ``finished_at``); pending rows are never touched, and failed
   rows stay so an admin can still see and retry them;
+* replay-guard claims of Slack deliveries (``slack-event:``, ``slack-command:``,
+  ``slack-envelope:`` keys, by ``claimed_at``): they only matter within Slack's retry and
+  signature windows (an hour at most), so the job passes a cutoff of a day, not the
+  retention window. Button claims (one-shot actions) are kept: a spent button must keep
+  saying who used it;
 * webhook deliveries (by ``received_at``) that are no longer ``queued`` and have no outbox row
   left. Their ``dedupe_key`` goes with them, so a provider replaying an event older than the
   retention window would be taken as new: keep the window longer than any provider's retry
@@ -18,12 +23,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Delete, delete, exists, func, select
+from sqlalchemy import Delete, delete, exists, func, or_, select
 from sqlmodel import col
 
+from storage.coordination import ActionClaim
 from storage.db import Database
 from storage.outbox import SENT, OutboxRow
 from storage.webhooks import QUEUED, WebhookDelivery
+
+#: Claim keys of Slack deliveries run once by the replay guard and the Socket Mode handler.
+DELIVERY_CLAIM_PREFIXES = ("slack-event:", "slack-command:", "slack-envelope:")
 
 
 class RetentionStore:
@@ -60,6 +69,19 @@ class RetentionStore:
         return await self._delete(
             delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(batch.scalar_subquery()))
         )
+
+    async def prune_delivery_claims(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` Slack delivery claims made before ``cutoff``."""
+        key = col(ActionClaim.claim_key)
+        batch = (
+            select(key)
+            .where(
+                or_(*(key.startswith(prefix) for prefix in DELIVERY_CLAIM_PREFIXES)),
+                col(ActionClaim.claimed_at) < cutoff,
+            )
+            .limit(limit)
+        )
+        return await self._delete(delete(ActionClaim).where(key.in_(batch.scalar_subquery())))
 
     async def _delete(self, statement: Delete) -> int:
         async with self.db.session() as session:

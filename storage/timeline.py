@@ -29,6 +29,7 @@ from datetime import datetime
 
 from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lengths
 from storage.db import Database, Write
@@ -259,16 +260,27 @@ class TimelineStore:
     async def stamps(self, project_id: str, upload_id: str) -> list[Stamp]:
         """The decisions taken on one build through the bot, oldest first."""
         async with self.db.session() as session:
-            rows = await session.exec(
-                select(ReleaseEvent)
-                .where(
-                    ReleaseEvent.project_id == project_id,
-                    ReleaseEvent.upload_id == upload_id,
-                    col(ReleaseEvent.actor_id).is_not(None),
-                )
-                .order_by(col(ReleaseEvent.at), col(ReleaseEvent.id))
+            return await self._stamps(session, project_id, upload_id)
+
+    async def decisions(self, project_id: str, upload_id: str) -> tuple[str | None, list[Stamp]]:
+        """The project's last known name and the build's stamps, in one transaction."""
+        async with self.db.session() as session:
+            row = await session.get(ProjectName, project_id)
+            stamps = await self._stamps(session, project_id, upload_id)
+            return (None if row is None else row.name), stamps
+
+    @staticmethod
+    async def _stamps(session: AsyncSession, project_id: str, upload_id: str) -> list[Stamp]:
+        rows = await session.exec(
+            select(ReleaseEvent)
+            .where(
+                ReleaseEvent.project_id == project_id,
+                ReleaseEvent.upload_id == upload_id,
+                col(ReleaseEvent.actor_id).is_not(None),
             )
-            return [_stamp(r) for r in rows.all()]
+            .order_by(col(ReleaseEvent.at), col(ReleaseEvent.id))
+        )
+        return [_stamp(r) for r in rows.all()]
 
     # -- project names -----------------------------------------------------------
 

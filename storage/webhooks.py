@@ -250,16 +250,34 @@ class WebhookStore:
         async with self.db.session() as session:
             return await session.get(NotificationMessage, (channel, subject_key))
 
+    async def message_ts(self, channel: str, subject_keys: list[str]) -> dict[str, str]:
+        """The ``ts`` of each of ``subject_keys`` that has a message in ``channel``."""
+        if not subject_keys:
+            return {}
+        query = select(NotificationMessage.subject_key, NotificationMessage.ts).where(
+            NotificationMessage.channel == channel,
+            col(NotificationMessage.subject_key).in_(subject_keys),
+        )
+        async with self.db.session() as session:
+            return {key: ts for key, ts in (await session.exec(query)).all()}
+
     async def save_message(
         self, channel: str, subject_key: str, ts: str, state: str, now: datetime
     ) -> None:
         """Remember (or update) the message of ``subject_key`` in ``channel``."""
         async with self.db.session() as session:
-            row = await session.get(NotificationMessage, (channel, subject_key))
-            if row is None:
-                row = NotificationMessage(
-                    channel=channel, subject_key=subject_key, ts=ts, state=state, updated_at=now
-                )
-            else:
-                row.ts, row.state, row.updated_at = ts, state, now
-            session.add(row)
+            await self.save_message_in(session, channel, subject_key, ts, state, now)
+
+    @staticmethod
+    async def save_message_in(
+        session: AsyncSession, channel: str, subject_key: str, ts: str, state: str, now: datetime
+    ) -> None:
+        """:meth:`save_message` inside the caller's transaction."""
+        row = await session.get(NotificationMessage, (channel, subject_key))
+        if row is None:
+            row = NotificationMessage(
+                channel=channel, subject_key=subject_key, ts=ts, state=state, updated_at=now
+            )
+        else:
+            row.ts, row.state, row.updated_at = ts, state, now
+        session.add(row)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,34 @@ _BACKENDS = [
 
 #: Web API methods the suite called on any fake Slack and that it accepted (see test_manifest).
 SLACK_METHODS_CALLED: set[str] = set()
-_NOT_A_GRANT = {"missing_scope", "unknown_method", "invalid_auth", "not_authed"}
+_NOT_A_GRANT = {
+    "missing_scope",
+    "unknown_method",
+    "invalid_auth",
+    "not_authed",
+    "not_allowed_token_type",
+    "access_denied",
+}
 _TESTS = Path(__file__).resolve().parent
 _WHOLE_SUITE = pytest.StashKey[bool]()
+
+
+_CLI_LOGGERS = ("", "streamops.bolt", "slack_bolt", "httpx")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Undo what an in-process ``streamops`` command does to logging (levels, root handlers).
+
+    ``streamops demo`` quiets ``streamops.bolt`` to ERROR for its chat window; left so, a
+    later test's ``caplog`` would never see that logger's warnings.
+    """
+    levels = {name: logging.getLogger(name).level for name in _CLI_LOGGERS}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger().handlers[:] = handlers
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -115,3 +115,19 @@ def test_notify_delay_bench_sees_every_notification() -> None:
     assert "sqlite     poll  n=4 " in proc.stdout, proc.stdout
     assert "sqlite     wake  n=4 " in proc.stdout, proc.stdout
     assert proc.stdout.count("never arrived 0") == 2, proc.stdout
+
+
+def test_notify_delay_burst_bench_shows_every_event() -> None:
+    """bench/notify_delay.py --burst, 2 s at 10 webhooks/s: with collapse/digest on, every
+    event is visible; both configurations are printed with how many the burst's end saw."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "notify_delay.py"), "--burst", "--rate", "10",
+         "--duration", "2", "--drain", "15"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sqlite     off  visible when the burst ended " in proc.stdout, proc.stdout
+    assert "sqlite     on   visible when the burst ended " in proc.stdout, proc.stdout
+    on = next(line for line in proc.stdout.splitlines() if "sqlite     on   visible" in line)
+    assert on.endswith("after the burst 0"), proc.stdout
+    assert "on ÷ off at p99" in proc.stdout, proc.stdout

@@ -225,7 +225,7 @@ async def test_demo_web_command_serves_the_page_until_interrupted(tmp_path: Path
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
         assert line.startswith("StreamOps demo: open http://127.0.0.1:"), line
         url = line.split("open ", 1)[1].split(" ", 1)[0]
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(timeout=30.0) as http:  # a loaded machine is slow
             page = await http.get(url)
             assert page.status_code == 200 and "<title>StreamOps demo</title>" in page.text
             assert "script-src 'self'" in page.headers["content-security-policy"]

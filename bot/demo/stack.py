@@ -38,6 +38,10 @@ from storage.audit_keys import generate_key
 #: Where the console types, and where notifications go (the default channel).
 CHANNEL = Channel("C0DEMOOPS", "streamops-demo")
 _BOT_TOKEN = "demo-bot-token-not-real"  # noqa: S105 (the demo's fake Slack issued it)
+#: Streampixel's upload/distribute window in the demo (the real one is 120 s), whatever the
+#: pace: long enough that the walkthrough's rollback, clicked seconds after a distribution,
+#: always finds the slot in use and is queued; short enough that the queued run comes soon.
+DEMO_RATE_WINDOW_SECONDS = 15.0
 
 
 @dataclass
@@ -74,7 +78,12 @@ class _Deferred:
 
 
 def demo_settings(
-    *, slack_url: str, database_url: str, webhook_token: str, provider_settings: dict[str, str]
+    *,
+    slack_url: str,
+    database_url: str,
+    webhook_token: str,
+    provider_settings: dict[str, str],
+    rate_window_seconds: float = DEMO_RATE_WINDOW_SECONDS,
 ) -> Settings:
     """The bot's settings for the demo, built literally (no environment, no ``.env``)."""
     values: dict[str, Any] = {
@@ -88,6 +97,8 @@ def demo_settings(
         "STREAMOPS_LOG_LEVEL": "WARNING",
         # A fresh audit key per run: the demo's log is keyed like production's.
         "STREAMOPS_AUDIT_KEY": generate_key(),
+        # The bot keeps the simulator's (shortened) Streampixel window.
+        "STREAMPIXEL_RATE_WINDOW_SECONDS": rate_window_seconds,
         **provider_settings,
     }
     return Settings(_env_file=None, **values)
@@ -175,6 +186,7 @@ async def run_demo_stack(
             webhook_token=webhook_token,
             provider_settings=sandbox.settings,
         )
+        sandbox.streampixel.rate_limit_seconds = settings.streampixel_rate_window_seconds
         app = create_app(settings)
         await migrate.upgrade(app.state.container.db)
         bot_app.app = app

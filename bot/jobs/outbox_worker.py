@@ -11,6 +11,19 @@ Per row (one notification for one channel):
   failures). ``progress`` on the row records the calls already made, so a
   retry never repeats one that succeeded.
 
+Under a burst (see ``OutboxOptions.collapse`` and ``digest_backlog``):
+
+* **collapse**: the later pending rows of the same build/video in the channel join
+  the leased row's delivery (``Lease.group``, claimed in the lease's transaction, so
+  two replicas never share one): its message is posted or edited once, to the
+  latest state, and the steps go to its thread as one reply (each broadcast step —
+  a rejection, a failure — still as a reply of its own);
+* **digest**: when more rows wait in a channel than Slack's pace carries within a
+  few seconds, the worker holding the channel's head posts the waiting build/video
+  notifications as one digest message (at most one per ``digest_interval`` per
+  channel, so the items' own messages keep going out in between) and marks them
+  ``digest_ts``; their own messages follow, edited to the final state.
+
 Posting is paced to one message per ``channel_interval`` per channel across
 replicas (slots reserved in the database). A 429 stores the method's
 ``Retry-After`` deadline in the database, and no worker calls that method
@@ -38,16 +51,18 @@ from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.jobs.loop import repeat
 from bot.metrics import Metrics
-from bot.notifications.timeline import Timeline
-from bot.notifications.types import Notice
+from bot.notifications.digest import DigestEntry, digest_entries
+from bot.notifications.timeline import BROADCAST, Timeline
+from bot.notifications.types import BUILD_EVENTS, LIVE_EVENTS, MEDIA_EVENTS, Notice
 from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.governance_notices import IN_PLACE_EVENTS
-from storage.outbox import Lease, OutboxRow, OutboxStore
+from storage.outbox import Also, Lease, OutboxRow, OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.release_notices import BUILD_REFRESH
 from storage.timeline import Stamp, TimelineStore
@@ -93,6 +108,12 @@ class OutboxOptions:
             the channel was quiet (Slack tolerates short bursts; long-run pace
             stays one per ``channel_interval``); 1 spaces every post strictly.
         concurrency: rows delivered at once (to different channels) by one worker.
+        collapse: fold the pending rows of one build/video in a channel into one
+            delivery (one edit of its message, one thread reply).
+        digest_backlog: a channel with more pending rows than this gets a digest
+            message of what waits (0: never).
+        digest_interval: the least time between two digests to one channel.
+        digest_rows: the most waiting rows one digest looks at.
     """
 
     poll_interval: float = 0.5
@@ -102,6 +123,10 @@ class OutboxOptions:
     channel_interval: float = 1.0
     channel_burst: int = 2
     concurrency: int = 4
+    collapse: bool = True
+    digest_backlog: int = 4
+    digest_interval: float = 2.0
+    digest_rows: int = 1000
 
 
 class _Retry(Exception):
@@ -150,6 +175,16 @@ class NotificationRenderer(Protocol):
 
     def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply of one step, and whether to broadcast it."""
+        ...
+
+    def steps_reply(self, notifications: Sequence[Notice]) -> str:
+        """One thread reply for several steps that arrived together."""
+        ...
+
+    def digest(
+        self, entries: Sequence[DigestEntry], channel: str
+    ) -> tuple[str, list[dict[str, Any]], int]:
+        """A digest of ``entries`` for ``channel``: ``(text, blocks, entries shown)``."""
         ...
 
 
@@ -219,14 +254,22 @@ class OutboxWorker:
 
     async def run_once(self) -> bool:
         """Lease one due row and try to deliver it; False when nothing was due."""
+        options = self.options
         lease = await self.store.lease(
-            self.owner, self.clock(), timedelta(seconds=self.options.lease_seconds)
+            self.owner,
+            self.clock(),
+            timedelta(seconds=options.lease_seconds),
+            collapse=_collapsible if options.collapse else None,
+            backlog_limit=options.digest_backlog + 1 if options.digest_backlog else 0,
         )
         if lease is None:
             return False
         row = lease.row
         try:
-            result_ts = await self._deliver(lease)
+            busy = options.digest_backlog and lease.backlog > options.digest_backlog
+            if busy and await self._digest(lease):
+                return True
+            result_ts, also = await self._deliver(lease)
         except _LeaseLost:
             log.warning("outbox row %s: lease lost, another worker has it", row.id)
         except _Permanent as exc:
@@ -238,8 +281,9 @@ class OutboxWorker:
             await self.store.retry_later(lease, at, exc.reason)
         else:
             finished = self.clock()
-            if await self.store.complete(lease, finished, result_ts):
-                self._observe_delay(row, finished)
+            if await self.store.complete(lease, finished, result_ts, also=also):
+                for done in lease.rows():
+                    self._observe_delay(done, finished)
         return True
 
     def _observe_delay(self, row: OutboxRow, finished: datetime) -> None:
@@ -264,16 +308,19 @@ class OutboxWorker:
 
     # -- one row -------------------------------------------------------------
 
-    async def _deliver(self, lease: Lease) -> str | None:
+    async def _deliver(self, lease: Lease) -> tuple[str | None, Also | None]:
+        """Make the row's Slack calls; returns the last ts and what completion also saves."""
         row = lease.row
         payload: dict[str, Any] = json.loads(row.payload)
         if not row.subject_key:
             text, blocks = self.renderer.standalone(payload)
-            return await self._post(row.channel, text, blocks=blocks)
+            return await self._post(row.channel, text, blocks=blocks), None
         if payload.get("event") in IN_PLACE_EVENTS:
-            return await self._in_place(row.channel, row.subject_key, payload)
+            return await self._in_place(row.channel, row.subject_key, payload), None
         if payload.get("event") == BUILD_REFRESH:
-            return await self._refresh(row.channel, row.subject_key)
+            return await self._refresh(row.channel, row.subject_key), None
+        if lease.group:
+            return await self._deliver_group(lease)
         notification = Notice.from_payload(payload)
         message = await self.webhooks.message(row.channel, row.subject_key)
         timeline = Timeline.from_json(message.state) if message else Timeline.start(notification)
@@ -282,20 +329,117 @@ class OutboxWorker:
         text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
         if message is None:
             ts = await self._post(row.channel, text, blocks=blocks)
-            await self.webhooks.save_message(
-                row.channel, row.subject_key, ts, timeline.to_json(), self.clock()
-            )
-            return ts
+            return ts, self._saving(row, ts, timeline)  # saved with the row's completion
         parent_ts = message.ts
         if row.progress < 1:
             parent_ts = await self._update_parent(row.channel, parent_ts, text, blocks)
-            await self.webhooks.save_message(
-                row.channel, row.subject_key, parent_ts, timeline.to_json(), self.clock()
-            )
-            if not await self.store.advance(lease, 1):
-                raise _LeaseLost
+            await self._advance(lease, 1, 2, also=self._saving(row, parent_ts, timeline))
         reply, broadcast = self.renderer.step_reply(notification)
-        return await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
+        ts = await self._post(row.channel, reply, thread_ts=parent_ts, reply_broadcast=broadcast)
+        return ts, None
+
+    def _saving(self, row: OutboxRow, ts: str, timeline: Timeline) -> Also:
+        """Saving the message of ``row``'s subject, to run in the transaction that records it."""
+        state, now = timeline.to_json(), self.clock()
+
+        async def save(session: AsyncSession) -> None:
+            await WebhookStore.save_message_in(
+                session, row.channel, row.subject_key, ts, state, now
+            )
+
+        return save
+
+    async def _deliver_group(self, lease: Lease) -> tuple[str | None, Also | None]:
+        """One build's/video's waiting rows at once: one post or edit, then its thread.
+
+        The calls, in order (``progress`` counts those done, so a retry repeats none):
+        the message posted (first time in the channel) or edited to the latest state;
+        one thread reply listing the plain steps; one reply per broadcast step. The
+        step the message was first posted with is not repeated in the thread.
+        """
+        row = lease.row
+        notices = [Notice.from_payload(json.loads(r.payload)) for r in lease.rows()]
+        message = await self.webhooks.message(row.channel, row.subject_key)
+        timeline = Timeline.from_json(message.state) if message else Timeline.start(notices[0])
+        for notice in notices:
+            timeline.apply(notice)
+        project_name, stamps = await self._decisions(timeline)
+        text, blocks = self.renderer.pipeline(timeline, project_name=project_name, stamps=stamps)
+        said = _thread_steps(timeline, notices)
+        plain = [n for n in said if n.event not in BROADCAST]
+        broadcast = [n for n in said if n.event in BROADCAST]
+        calls = 1 + bool(plain) + len(broadcast)
+        last_ts: str | None = message.ts if message else None
+        if row.progress < 1:
+            if message is None:
+                last_ts = await self._post(row.channel, text, blocks=blocks)
+            else:
+                last_ts = await self._update_parent(row.channel, message.ts, text, blocks)
+            save = self._saving(row, last_ts, timeline)
+            if calls == 1:
+                return last_ts, save
+            await self._advance(lease, 1, calls, also=save)
+        parent_ts = last_ts
+        if parent_ts is None:
+            raise _Retry(None, "the message of this build is not recorded")
+        step = 1
+        if plain:
+            step += 1
+            if row.progress < step:
+                reply = self.renderer.steps_reply(plain)
+                last_ts = await self._post(row.channel, reply, thread_ts=parent_ts)
+                await self._advance(lease, step, calls)
+        for notice in broadcast:
+            step += 1
+            if row.progress < step:
+                reply, _ = self.renderer.step_reply(notice)
+                last_ts = await self._post(
+                    row.channel, reply, thread_ts=parent_ts, reply_broadcast=True
+                )
+                await self._advance(lease, step, calls)
+        return last_ts, None
+
+    async def _advance(
+        self, lease: Lease, progress: int, calls: int, *, also: Also | None = None
+    ) -> None:
+        """Record ``progress`` calls done (the last one is recorded by completion)."""
+        if progress < calls and not await self.store.advance(lease, progress, also=also):
+            raise _LeaseLost
+
+    async def _digest(self, lease: Lease) -> bool:
+        """Post one digest of what waits in the lease's channel; False when none is due.
+
+        Only the worker holding the channel's head gets here, so two replicas never
+        digest the same rows. The head is given back afterwards (its own delivery is
+        next); a digest that Slack refuses for good is skipped, not retried.
+        """
+        channel = lease.row.channel
+        key = f"digest:{channel}"
+        until = await self.pacing.deferred_until(key)
+        if until is not None and until > self.clock():
+            return False
+        rows = [
+            (r, Notice.from_payload(json.loads(r.payload)))
+            for r in await self.store.undigested(channel, self.options.digest_rows)
+            if _collapsible(r)
+        ]
+        keys = list(dict.fromkeys(r.subject_key for r, _ in rows))
+        if not keys or keys == [lease.row.subject_key]:
+            return False  # only the head's own steps wait: its delivery, next, shows them
+        shown_ts = await self.webhooks.message_ts(channel, keys)
+        entries = digest_entries(((r.subject_key, n) for r, n in rows), shown_ts)
+        text, blocks, shown = self.renderer.digest(entries, channel)
+        included = {e.key for e in entries[:shown]}
+        try:
+            ts = await self._post(channel, text, blocks=blocks)
+        except _Permanent as exc:
+            log.warning("digest to %s refused: %s", channel, exc.reason)
+            return False
+        await self.pacing.defer(key, self.clock() + timedelta(seconds=self.options.digest_interval))
+        marked = [r for r, _ in rows if r.subject_key in included]
+        if not await self.store.mark_digested(lease, marked, ts):
+            log.warning("outbox row %s: lease lost during a digest", lease.row.id)
+        return True
 
     async def _refresh(self, channel: str, subject_key: str) -> str | None:
         """Re-render a build's message after a decision (its stamps are read fresh)."""
@@ -311,8 +455,7 @@ class OutboxWorker:
         """A build's project name and decision stamps, read fresh for every render."""
         if timeline.provider != "streampixel" or not timeline.project or not timeline.subject:
             return None, []
-        name = await self.releases.project_name(timeline.project)
-        return name, await self.releases.stamps(timeline.project, timeline.subject)
+        return await self.releases.decisions(timeline.project, timeline.subject)
 
     async def _in_place(self, channel: str, subject_key: str, notification: dict[str, Any]) -> str:
         """A message kept up to date (an approval request): posted once, then updated in place."""
@@ -349,13 +492,16 @@ class OutboxWorker:
         thread_ts: str | None = None,
         reply_broadcast: bool = False,
     ) -> str:
-        await self._wait_for_method("chat.postMessage")
-        slot = await self.pacing.reserve_slot(
+        slot, deferred = await self.pacing.reserve_unless_deferred(
             f"channel:{channel}",
+            "method:chat.postMessage",
             self.clock(),
             timedelta(seconds=self.options.channel_interval),
             burst=self.options.channel_burst,
         )
+        if slot is None:
+            assert deferred is not None
+            raise _Retry(deferred, f"chat.postMessage is rate-limited until {deferred.isoformat()}")
         wait = (slot - self.clock()).total_seconds()
         if wait > 0:
             await self.sleep(wait)
@@ -408,6 +554,37 @@ class OutboxWorker:
             raise
         data: Mapping[str, Any] = response.data if hasattr(response, "data") else response
         return data
+
+
+#: Events of a build/video/live pipeline: rows that may be folded together and digested.
+_PIPELINE_EVENTS = frozenset((*BUILD_EVENTS, *MEDIA_EVENTS, *LIVE_EVENTS))
+
+
+def _collapsible(row: OutboxRow) -> bool:
+    """A step of a build/video/live pipeline (not an approval message or a refresh)."""
+    if not row.subject_key:
+        return False
+    try:
+        event = json.loads(row.payload).get("event")
+    except ValueError:
+        return False
+    return event in _PIPELINE_EVENTS
+
+
+def _thread_steps(timeline: Timeline, notices: Sequence[Notice]) -> list[Notice]:
+    """The steps a group says in the thread: each once, minus the one the message began with."""
+    first = timeline.steps[0] if timeline.steps else None
+    said: list[Notice] = []
+    seen: set[tuple[str, str | None]] = set()
+    for notice in notices:
+        step = (notice.event, notice.timestamp)
+        if step in seen:
+            continue
+        seen.add(step)
+        if notice is notices[0] and first is not None and step == (first.event, first.timestamp):
+            continue  # the message itself was posted with this step
+        said.append(notice)
+    return said
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float:

@@ -3,7 +3,8 @@
 Every ``interval`` seconds the replica whose turn it is (:class:`bot.jobs.turns.Turns`) deletes,
 in batches of ``batch_size`` rows with a short pause between batches, the outbox rows sent and
 the webhook deliveries received more than ``STREAMOPS_RETENTION_DAYS`` ago
-(:mod:`storage.retention`). Pending and failed notifications, and the audit log, are kept.
+(:mod:`storage.retention`), and the replay-guard claims of Slack deliveries older than a day.
+Pending and failed notifications, button claims and the audit log are kept.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from storage.retention import RetentionStore
 
 log = logging.getLogger("streamops.retention")
 
+#: How long a Slack delivery's claim is kept: far past Slack's retries (about an hour) and
+#: the five-minute signature window within which a captured request could be replayed.
+DELIVERY_CLAIM_DAYS = 1.0
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -30,6 +35,7 @@ class Pruned:
 
     outbox: int = 0
     deliveries: int = 0
+    claims: int = 0
 
 
 class RetentionJob:
@@ -71,14 +77,18 @@ class RetentionJob:
         outbox = await self._drain(self.store.prune_sent_outbox, cutoff)
         # Deliveries after the outbox rows that point at them are gone.
         deliveries = await self._drain(self.store.prune_deliveries, cutoff)
-        if outbox or deliveries:
+        claim_cutoff = self.clock() - timedelta(days=DELIVERY_CLAIM_DAYS)
+        claims = await self._drain(self.store.prune_delivery_claims, claim_cutoff)
+        if outbox or deliveries or claims:
             log.info(
-                "retention: deleted %d sent notifications and %d webhook deliveries before %s",
+                "retention: deleted %d sent notifications and %d webhook deliveries before %s, "
+                "and %d Slack delivery claims",
                 outbox,
                 deliveries,
                 cutoff.isoformat(),
+                claims,
             )
-        return Pruned(outbox=outbox, deliveries=deliveries)
+        return Pruned(outbox=outbox, deliveries=deliveries, claims=claims)
 
     async def _drain(
         self, prune: Callable[[datetime, int], Awaitable[int]], cutoff: datetime

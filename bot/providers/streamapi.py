@@ -1,22 +1,46 @@
 """StreamAPI client: signed calls over one injected ``httpx.AsyncClient``.
 
 Every request carries ``key``, ``rid`` and ``sig`` (see :mod:`.streamapi_sign`).
-Because the server refuses a ``rid`` not greater than the last one it accepted,
-each attempt is signed afresh with a new id from a :class:`RidSource`, and one
-client sends one request at a time: two requests in flight could arrive out of
-order, and the later id would then be refused (code 203).
+StreamAPI refuses a ``rid`` not greater than the last one it accepted for the key
+(code 203, "Invalid request ID value"), so each attempt is signed afresh with a new id,
+and the ids must *reach* StreamAPI in order, not only be handed out in order.
+
+Ordering across replicas. Each request is sent inside its key's *turn*
+(:meth:`RidSource.turn`): the id is taken and the request signed, sent and answered
+before the next request for that key may take an id. Within a process an
+``asyncio.Lock`` gives the turn; across replicas on PostgreSQL,
+``storage.streamapi_rid.DatabaseRidSource`` adds a transaction-scoped advisory lock
+keyed by the API key. Why both, in that order: the in-process lock comes first, so
+however many calls a replica has queued, only one of them holds a database
+connection for the advisory lock (the pool cost is one connection per replica
+while it sends). Why a lock rather than only retrying 203: with two replicas
+racing, a request refused with 203 is re-sent with a fresh id that can lose the
+same race again, so retries alone cannot bound the failures (the two-replica
+test had 2-4 refused calls in 200 with one retry per read and none per write).
+Bounds, so a hung provider cannot stall every replica: a send may take at most
+``deadline`` seconds (then it fails as a timeout and the turn ends); a replica
+waits at most ``wait`` for the turn (then the call fails as "busy" and nothing was
+sent); and PostgreSQL ends a turn held longer than ``hold`` (a frozen replica).
 
 Retries live here rather than in :class:`ProviderHTTP`, which would resend the
-same, already used ``rid``. Reads are retried on timeouts, connection errors,
-5xx and code 100 (Unknown Error) with backoff and jitter, wait out a 429 that
-says how long, and are retried once on 203 (the request was refused before it
-had any effect; a replica without the shared database mark, or clock skew, can
-cause it). ``create_session`` is sent exactly once.
+same, already used ``rid``. A 203 is re-sent at once with a fresh id, up to
+:data:`RID_ATTEMPTS` sends in all, for writes (``create_session``) too: the rid
+exists to make StreamAPI refuse replayed requests ("the rid prevents the replaying
+of previous requests", seed ``004_…``, providers.md §3.1), which only works if a
+refused request is not carried out, and providers.md §3.4 (A3, A4) places the rid
+check before any of the call's own work. So a 203 proves nothing happened, and the
+retry cannot create a second session. A 203 can still occur with the lock: a
+request that timed out on our side and arrives late, a database mark rolled back,
+SQLite run by several processes (unsupported), or another client using the key.
+Reads are also retried on timeouts, connection errors, 5xx and code 100 (Unknown
+Error) with backoff and jitter, and wait out a 429 that says how long; a write is
+otherwise sent once (a timeout may mean it happened).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime
 from xml.etree.ElementTree import Element
@@ -66,7 +90,13 @@ __all__ = [
     "Theme",
     "Video",
     "from_settings",
+    "send_deadline",
 ]
+
+#: Sends of one call while StreamAPI answers 203 (each with a fresh id).
+RID_ATTEMPTS = 3
+#: Code 203: "Invalid request ID value" (the rid was not greater than the last one).
+STALE_RID = 203
 
 
 def _transient(error: ProviderError) -> bool:
@@ -91,6 +121,8 @@ class StreamAPIClient:
         rids: where request ids come from; defaults to an in-process :class:`ClockRidSource`.
             Pass ``storage.streamapi_rid.DatabaseRidSource`` to survive restarts and replicas.
         retry: the retry policy for reads.
+        deadline: the longest one send may take, answer included (the turn is held
+            meanwhile, so this bounds how long a hung provider stalls other callers).
         sleep: injectable for tests.
     """
 
@@ -102,8 +134,10 @@ class StreamAPIClient:
         secret: str | SecretStr,
         rids: RidSource | None = None,
         retry: RetryPolicy | None = None,
+        deadline: float = 30.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        self._deadline = deadline
         self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         self._secret = secret if isinstance(secret, SecretStr) else SecretStr(secret)
         self._secrets = (self._key.get_secret_value(), self._secret.get_secret_value())
@@ -133,7 +167,7 @@ class StreamAPIClient:
         fme_key: str | None = None,
         is_video_private: bool | None = None,
     ) -> Session:
-        """Create a session (``POST /session/create``); sent once, never retried.
+        """Create a session (``POST /session/create``); re-sent only after a 203.
 
         Args:
             site_user_id: digits; becomes the public host id instead of a generated one.
@@ -232,33 +266,48 @@ class StreamAPIClient:
             self._retry, idempotent=idempotent, sleep=self._sleep, transient=_transient
         ):
             with attempt:
-                try:
-                    return await self._attempt(method, path, params, idempotent=idempotent)
-                except ProviderError as error:
-                    # 203: the request id arrived out of order and nothing happened;
-                    # a read is sent once more at once, signed with a fresh id.
-                    if not idempotent or error.code != 203:
-                        raise
+                return await self._send_until_in_order(method, path, params, idempotent)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_until_in_order(
+        self, method: str, path: str, params: Mapping[str, str], idempotent: bool
+    ) -> Element:
+        """One call, re-sent at once with a fresh id while StreamAPI answers 203."""
+        for sent in range(1, RID_ATTEMPTS + 1):
+            try:
                 return await self._attempt(method, path, params, idempotent=idempotent)
+            except ProviderError as error:
+                # 203: refused as out of order before it had any effect (module doc).
+                if error.code != STALE_RID or sent == RID_ATTEMPTS:
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
         self, method: str, path: str, params: Mapping[str, str], *, idempotent: bool
     ) -> Element:
         key = self._key.get_secret_value()
-        async with self._in_flight:
-            rid = await self._rids.next_rid(key)
+        async with self._in_flight, contextlib.AsyncExitStack() as turn:
+            try:
+                rid = await turn.enter_async_context(self._rids.turn(key))
+            except TimeoutError:
+                raise ProviderUnavailable(
+                    PROVIDER, "busy: another replica's request is taking too long"
+                ) from None
             signed = {**params, "key": key}
             signed["sig"] = signature(signed, self._secret.get_secret_value(), rid)
             signed["rid"] = str(rid)
-            response = await self._http.send(
-                method,
-                path,
-                idempotent=idempotent,
-                params=signed if method == "GET" else None,
-                data=signed if method != "GET" else None,
-                error_from=self._error_from,
-            )
+            try:
+                async with asyncio.timeout(self._deadline):
+                    response = await self._http.send(
+                        method,
+                        path,
+                        idempotent=idempotent,
+                        params=signed if method == "GET" else None,
+                        data=signed if method != "GET" else None,
+                        error_from=self._error_from,
+                    )
+            except TimeoutError:
+                raise ProviderUnavailable(PROVIDER, "timed out") from None
         root = parse_reply(response.content, status=response.status_code)
         return check(root, status=response.status_code, secrets=self._secrets)
 
@@ -279,6 +328,11 @@ class StreamAPIClient:
         return error_for_code(
             code, root.findtext("msg"), status=response.status_code, secrets=self._secrets
         )
+
+
+def send_deadline(settings: Settings) -> float:
+    """The longest one StreamAPI send may take: connecting plus answering, each ``http_timeout``."""
+    return 2 * settings.http_timeout
 
 
 def from_settings(
@@ -309,5 +363,6 @@ def from_settings(
         api_key=settings.streamapi_key,
         secret=settings.streamapi_secret,
         rids=rids,
+        deadline=send_deadline(settings),
         sleep=sleep,
     )

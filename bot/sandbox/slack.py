@@ -15,6 +15,12 @@ that does not exist ``channel_not_found``, to one the bot has not joined
 ``response_url`` used more than 5 times or after 30 minutes ``used_url`` /
 ``expired_url``; a ``trigger_id`` older than 3 seconds ``expired_trigger_id``.
 Every refusal is recorded with the call (:attr:`SlackCall.error`).
+
+Tokens are typed as Slack types them: ``apps.connections.open`` takes only an
+app-level token (``xapp-…``) and every other method only a bot token; the wrong
+kind answers ``not_allowed_token_type``. With a Socket Mode server attached
+(:class:`bot.sandbox.slack_socket.SocketModeServer`), ``apps.connections.open``
+answers the ``ws://`` URL of a new connection.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -47,6 +53,9 @@ RESPONSE_URL_SECONDS = 30 * 60
 #: How long a ``trigger_id`` can be exchanged for a modal.
 TRIGGER_ID_SECONDS = 3.0
 
+#: How app-level tokens begin: they open Socket Mode connections and call nothing else.
+APP_TOKEN_PREFIX = "xapp-"  # noqa: S105 (a prefix, not a token)
+
 _CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{1,20}$")
 _CHANNEL_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 _MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
@@ -57,6 +66,14 @@ def _default_scopes() -> frozenset[str] | None:
         return slack_limits.manifest_scopes()
     except OSError:  # installed without the repository's manifest.yml: no scope checks
         return None
+
+
+class SocketModeLinks(Protocol):
+    """What ``apps.connections.open`` needs from a Socket Mode server."""
+
+    def issue_url(self) -> str:
+        """A new one-connection ``ws://`` URL."""
+        ...
 
 
 @dataclass
@@ -93,6 +110,10 @@ class FakeSlack:
         method_retry_after: per method, answer 429 with this Retry-After.
         scopes: the bot scopes granted (``manifest.yml``'s by default; None: no checks).
         token: the only bot token accepted (None: any non-empty token).
+        app_token: the only app-level token accepted by ``apps.connections.open``
+            (None: any ``xapp-`` token).
+        socket_mode: the Socket Mode server whose URLs ``apps.connections.open`` hands out
+            (None: Socket Mode is off and the method answers ``access_denied``).
         joined: channels the bot is a member of (matters without ``chat:write.public``).
         unknown_channels: channel ids that do not exist in this workspace.
         clock: monotonic seconds (tests advance it to expire URLs and trigger ids).
@@ -109,6 +130,8 @@ class FakeSlack:
     method_retry_after: dict[str, int] = field(default_factory=dict)
     scopes: frozenset[str] | None = field(default_factory=_default_scopes)
     token: str | None = None
+    app_token: str | None = None
+    socket_mode: SocketModeLinks | None = None
     joined: set[str] = field(default_factory=set)
     unknown_channels: set[str] = field(default_factory=set)
     clock: Callable[[], float] = time.monotonic
@@ -259,9 +282,30 @@ class FakeSlack:
         if not authorization.startswith("Bearer ") or not authorization[7:]:
             return "not_authed"
         token = authorization[7:]
+        if token.startswith(APP_TOKEN_PREFIX):
+            return "not_allowed_token_type"
         if self.token is not None:
             return None if secrets.compare_digest(token, self.token) else "invalid_auth"
         return None
+
+    def authenticate_app(self, authorization: str) -> str | None:
+        """The error for an ``apps.connections.open`` call with this header, else None.
+
+        Slack takes only an app-level token there, and only in the header.
+        """
+        if not authorization.startswith("Bearer ") or not authorization[7:]:
+            return "not_authed"
+        token = authorization[7:]
+        if not token.startswith(APP_TOKEN_PREFIX):
+            return "not_allowed_token_type"
+        if self.app_token is not None and not secrets.compare_digest(token, self.app_token):
+            return "invalid_auth"
+        return None
+
+    def _m_apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode is None:
+            return {"ok": False, "error": "access_denied"}
+        return {"ok": True, "url": self.socket_mode.issue_url()}
 
     def _m_auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -369,9 +413,11 @@ def create_app(slack: FakeSlack) -> Starlette:
         payload = await _payload(request)
         call = SlackCall(method, payload)
         retry_after = slack.method_retry_after.get(method, slack.retry_after)
-        auth_error = slack.authenticate(request.headers.get("authorization", ""))
+        authorization = request.headers.get("authorization", "")
         if method == "apps.connections.open":
-            auth_error = None  # an app-level token: answered by the Socket Mode server
+            auth_error = slack.authenticate_app(authorization)
+        else:
+            auth_error = slack.authenticate(authorization)
         if auth_error is not None:
             call.error = auth_error
             await slack._record(call)

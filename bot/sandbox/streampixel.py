@@ -39,6 +39,7 @@ from bot.sandbox.streampixel_models import (
     DEMO_READONLY_API_KEY,
     DEMO_READONLY_USER_ID,
     DEMO_USER_ID,
+    RATE_LIMIT_SECONDS,
     SimError,
     SimProject,
     StageTimings,
@@ -121,7 +122,10 @@ async def _body(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
 
 def _rate_limit(sim: StreampixelSimulator, user_id: str, action: str) -> None:
     if not sim.take_rate_slot(user_id, action):
-        raise SimError(429, RATE_LIMITED)
+        window = sim.rate_limit_seconds
+        if window == RATE_LIMIT_SECONDS:
+            raise SimError(429, RATE_LIMITED)  # Streampixel's own words
+        raise SimError(429, f"Rate limit exceeded. Try again in {window:g} seconds.")
 
 
 async def projects_status(sim: StreampixelSimulator, request: Request) -> Response:

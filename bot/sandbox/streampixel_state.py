@@ -70,6 +70,8 @@ class StreampixelSimulator:
         sleep: how the pipeline waits (inject to make stages instant or observable).
         webhook_transport: an alternative transport for webhook POSTs.
         seed: makes generated ids reproducible.
+        rate_limit_seconds: the upload/distribute window per account (Streampixel's 120 s;
+            the demo shortens it so a rollback need not wait two minutes).
     """
 
     clock: Clock = time.time
@@ -77,6 +79,7 @@ class StreampixelSimulator:
     sleep: Sleep = asyncio.sleep
     webhook_transport: httpx.AsyncBaseTransport | None = None
     seed: int | None = None
+    rate_limit_seconds: float = RATE_LIMIT_SECONDS
     accounts: dict[str, Account] = field(default_factory=dict)
     projects: dict[str, SimProject] = field(default_factory=dict)
     uploads: dict[str, Upload] = field(default_factory=dict)
@@ -249,10 +252,10 @@ class StreampixelSimulator:
         return SimError(self._fault.status, self._fault.message)
 
     def take_rate_slot(self, user_id: str, action: str) -> bool:
-        """Admit one ``action`` by ``user_id`` if its 2-minute window has passed."""
+        """Admit one ``action`` by ``user_id`` if its window has passed."""
         now = self.clock()
         last = self._last_call.get((user_id, action))
-        if last is not None and now - last < RATE_LIMIT_SECONDS:
+        if last is not None and now - last < self.rate_limit_seconds:
             return False
         self._last_call[(user_id, action)] = now
         return True

@@ -27,7 +27,6 @@ from bot.providers.streampixel import (
 from storage.builds import DONE, FAILED, Build, BuildStore, Queued
 from storage.coordination import RateSlots
 
-RATE_WINDOW = timedelta(seconds=RATE_LIMIT_SECONDS)
 #: How many userStats calls run at once for ``/build projects``.
 STATS_CONCURRENCY = 5
 
@@ -93,6 +92,18 @@ class HasMessage(Protocol):
 RunQueued = Callable[[Queued], Awaitable[HasMessage | SlotBusy]]
 
 
+def project_candidates(projects: list[Project], text: str) -> list[Project]:
+    """The projects ``text`` may name: the one with that id, else those with that name, else
+    those whose name starts with it (names compare case-insensitively)."""
+    wanted = text.strip()
+    for project in projects:
+        if project.id == wanted:
+            return [project]
+    folded = wanted.casefold()
+    exact = [p for p in projects if p.name.casefold() == folded]
+    return exact or [p for p in projects if p.name.casefold().startswith(folded)]
+
+
 def match_project(projects: list[Project], text: str) -> Project:
     """The project named by ``text``: its id, its name, or a unique prefix of its name.
 
@@ -103,12 +114,7 @@ def match_project(projects: list[Project], text: str) -> Project:
         InvalidInput: several projects match; the message lists them.
     """
     wanted = text.strip()
-    for project in projects:
-        if project.id == wanted:
-            return project
-    folded = wanted.casefold()
-    exact = [p for p in projects if p.name.casefold() == folded]
-    candidates = exact or [p for p in projects if p.name.casefold().startswith(folded)]
+    candidates = project_candidates(projects, wanted)
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -126,13 +132,22 @@ class BuildService:
         api: the Streampixel client.
         store: known builds, rate slots and the queue.
         clock: the current time (timezone-aware).
+        window: how long one upload or distribute blocks the next on the account
+            (Streampixel's documented 2 minutes; ``STREAMPIXEL_RATE_WINDOW_SECONDS``).
     """
 
-    def __init__(self, api: StreampixelAPI, store: BuildStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        api: StreampixelAPI,
+        store: BuildStore,
+        clock: Clock,
+        window: timedelta = timedelta(seconds=RATE_LIMIT_SECONDS),
+    ) -> None:
         self.api = api
         self.store = store
         self.slots = RateSlots(store.db)
         self.clock = clock
+        self.window = window
 
     @property
     def account(self) -> str:
@@ -208,7 +223,7 @@ class BuildService:
     async def next_distribute_slot(self) -> datetime:
         """When the next distribution may be sent (now if the slot is free)."""
         return await self.slots.next_slot(
-            self.account, "distribute", now=self.clock(), window=RATE_WINDOW
+            self.account, "distribute", now=self.clock(), window=self.window
         )
 
     async def queue(
@@ -270,12 +285,12 @@ class BuildService:
 
     async def _take(self, action: str) -> SlotBusy | None:
         next_at = await self.slots.take_slot(
-            self.account, action, now=self.clock(), window=RATE_WINDOW
+            self.account, action, now=self.clock(), window=self.window
         )
         return None if next_at is None else SlotBusy(next_at)
 
     async def _blocked(self, action: str, exc: RateLimited) -> SlotBusy:
-        wait = timedelta(seconds=exc.retry_after or RATE_LIMIT_SECONDS)
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else self.window
         until = self.clock() + wait
-        await self.slots.block_slot(self.account, action, until=until, window=RATE_WINDOW)
+        await self.slots.block_slot(self.account, action, until=until, window=self.window)
         return SlotBusy(until)

@@ -81,6 +81,8 @@ class Released:
     message: str
     on_notification: bool = False
     """The clicked button sat on the build's notification (re-rendered through the outbox)."""
+    project_name: str | None = None
+    """The project's name as last listed (None: never listed)."""
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ class Releases:
             raise
         if isinstance(result, SlotBusy):
             text = (
-                "Streampixel allows one upload per 2 minutes per account; the next slot opens "
+                "Streampixel's upload slot for this account is in use; the next slot opens "
                 f"at {result.next_at:%H:%M} UTC. Nothing was sent."
             )
             await trail.record("upload", "denied", target, text)
@@ -362,7 +364,14 @@ class Releases:
             button.channel_id, button.message_ts
         )
         return Released(
-            action, project_id, upload_id, actor.user_id, at, result.message, on_notification
+            action,
+            project_id,
+            upload_id,
+            actor.user_id,
+            at,
+            result.message,
+            on_notification,
+            await self.timeline.timeline.project_name(project_id),
         )
 
     async def _stamp_approvals(

@@ -217,13 +217,21 @@ def rollback_choices(project: Project, builds: Sequence[Build]) -> list[Block]:
 
 
 def run_done(
-    action: str, project_id: str, upload_id: str, *, actor_id: str, at: datetime, message: str
+    action: str,
+    project_id: str,
+    upload_id: str,
+    *,
+    actor_id: str,
+    at: datetime,
+    message: str,
+    project_name: str | None = None,
 ) -> list[Block]:
     """The spent message: who distributed (or rolled back to) which build, and when."""
+    project = f"*{esc(project_name)}* ({code(project_id)})" if project_name else code(project_id)
     return [
         section(
             f":white_check_mark: {mention(actor_id)} {esc(DONE_VERBS.get(action, action))} "
-            f"build {code(upload_id)} of {code(project_id)} at {slack_date(at)}.\n"
+            f"build {code(upload_id)} of {project} at {slack_date(at)}.\n"
             f"Streampixel: {esc(message)}"
         )
     ]
@@ -242,7 +250,7 @@ def slot_busy(action: str, project_id: str, upload_id: str, next_at: datetime) -
     """Streampixel's slot is in use: when it opens, and a button to queue for then."""
     return [
         section(
-            f":hourglass: Streampixel allows one distribution per 2 minutes per account. "
+            f":hourglass: Streampixel's distribute slot for this account is in use. "
             f"The next slot opens at {slack_date(next_at)}.\n"
             f"Build {code(upload_id)} of {code(project_id)} was *not* {DONE_VERBS[action]} yet."
         ),

@@ -302,7 +302,7 @@ def delete_undone(pending: PendingDelete, actor_id: str, at: datetime) -> str:
     """What the message says once a scheduled delete was undone."""
     title = esc(pending.title or pending.media_uuid)
     return (
-        f":leftwards_arrow_with_hook: Delete of *{title}* (`{esc(pending.media_uuid)}`) undone "
+        f":leftwards_arrow_with_hook: Delete of *{title}* ({code(pending.media_uuid)}) undone "
         f"by <@{actor_id}> {slack_date(at)}; the video stays."
     )
 

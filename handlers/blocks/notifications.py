@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.notifications.digest import DigestEntry
 from bot.notifications.timeline import BROADCAST, Timeline
 from bot.notifications.types import DELETE_RESULT, QUEUED_RESULT, DeleteResult, Notice, QueuedResult
 from bot.records import SCHEDULE_REPORT, Stamp, schedule_from_payload
@@ -17,6 +18,7 @@ from handlers.blocks.approvals import governance_message
 from handlers.blocks.audit_notices import audit_notice
 from handlers.blocks.build_message import build_message
 from handlers.blocks.builds import VERBS, queued_result
+from handlers.blocks.digest import digest_message
 from handlers.blocks.media import delete_confirm, delete_result_message
 from handlers.blocks.parts import actions, button, code, context, esc, link, section
 from handlers.blocks.releases import schedule_report
@@ -140,6 +142,18 @@ def step_reply(notification: Notice) -> tuple[str, bool]:
     return text[:_MAX_REPLY], event in BROADCAST
 
 
+def steps_reply(notifications: Sequence[Notice]) -> str:
+    """One thread reply for several steps that arrived together (one line each)."""
+    lines = [step_reply(n)[0] for n in notifications]
+    text = ""
+    for i, line in enumerate(lines):
+        candidate = f"{text}\n{line}" if text else line
+        if len(candidate) > _MAX_REPLY:
+            return f"{text}\n… and {len(lines) - i} more steps"
+        text = candidate
+    return text
+
+
 def standalone_message(notification: Mapping[str, Any]) -> tuple[str, Blocks]:
     """A notification that is a message of its own (not a step of a pipeline)."""
     audit = audit_notice(notification)
@@ -212,6 +226,14 @@ class SlackNotifications:
     def step_reply(self, notification: Notice) -> tuple[str, bool]:
         """The thread reply for one step."""
         return step_reply(notification)
+
+    def steps_reply(self, notifications: Sequence[Notice]) -> str:
+        """One thread reply for several steps."""
+        return steps_reply(notifications)
+
+    def digest(self, entries: Sequence[DigestEntry], channel: str) -> tuple[str, Blocks, int]:
+        """A channel digest of ``entries``, and how many of them it shows."""
+        return digest_message(entries, channel, status_of=status_of)
 
 
 #: The renderer instance the composition root hands to the delivery worker.

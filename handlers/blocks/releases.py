@@ -470,14 +470,14 @@ def builds_page(
     ]
     if live is not None:
         blocks.append(
-            context(f":large_green_circle: Live: `{esc(live.upload_id)}` {live_line(live)}")
+            context(f":large_green_circle: Live: {code(live.upload_id)} {live_line(live)}")
         )
     if not builds:
         blocks.append(context("The bot knows no builds of this project yet."))
         return blocks
     for view in builds[:40]:
         blocks.append(section(build_line(view)))
-    pages = max(1, -(-total // per_page))
+    pages = max(1, -(-total // max(per_page, 1)))
     blocks.append(context(f"Page {page} of {pages} · {total} builds"))
     nav: list[Block] = []
     if page > 1:

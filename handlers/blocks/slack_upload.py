@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.slack_files import SlackFile
-from handlers.blocks.parts import Block, button, esc, section
+from handlers.blocks.parts import Block, button, code, esc, section
 from handlers.ids import MEDIA_SLACK_UPLOAD_OFFER
 
 #: Slack's limit on a button's value.
@@ -57,7 +57,7 @@ def progress_text(user_id: str, file: SlackFile, sent: int, total: int | None) -
 def done_text(user_id: str, title: str, uuid: str, size: int) -> str:
     """The thread reply once StreamStack has the whole file."""
     return (
-        f":white_check_mark: Uploaded to StreamStack as `{esc(uuid)}` ({_mb(size)}, "
+        f":white_check_mark: Uploaded to StreamStack as {code(uuid)} ({_mb(size)}, "
         f"title *{esc(title)}*, by <@{user_id}>); transcoding … StreamStack's notifications "
         "follow in the channel."
     )

@@ -1,4 +1,4 @@
-"""The post-ack runner: acks as soon as ack() is called and bounds the work after it.
+"""The post-ack runner: acks as soon as ack() is called, bounds the work after it, pools replies.
 
 A real Bolt app (signature check, middleware, listener matching) behind its
 Starlette handler, served on loopback HTTP; ``respond()`` posts go to a real
@@ -22,20 +22,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import ack_runner
+from bot.response_url import ResponseSession
 from bot.serving import BackgroundServer, serve_in_background
 from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_command
 
 
 class _Slack:
-    """Loopback ``response_url`` receiver: records every post."""
+    """Loopback ``response_url`` receiver: records every post and the client connection."""
 
     def __init__(self) -> None:
         self.posts: list[dict[str, object]] = []
+        self.peers: set[object] = set()
         self.arrived = asyncio.Event()
 
     def app(self) -> Starlette:
         async def response(request: Request) -> Response:
             self.posts.append(json.loads(await request.body()))
+            self.peers.add(request.client)
             self.arrived.set()
             return Response("ok")
 
@@ -60,7 +63,10 @@ async def slack() -> AsyncIterator[tuple[_Slack, BackgroundServer]]:
 
 
 def _bolt(
-    release: asyncio.Event, max_pending: int, slack_url: str
+    release: asyncio.Event,
+    max_pending: int,
+    slack_url: str,
+    responses: ResponseSession | None = None,
 ) -> tuple[Starlette, ack_runner.PostAckRunner]:
     bolt = AsyncApp(
         client=AsyncWebClient(token="xoxb-test", base_url=f"{slack_url}/api/"),
@@ -75,7 +81,7 @@ def _bolt(
         await release.wait()  # the post-ack work is held until the test releases it
         await respond(text="done", response_type="ephemeral")
 
-    runner = ack_runner.install(bolt, max_pending=max_pending)
+    runner = ack_runner.install(bolt, max_pending=max_pending, responses=responses)
     handler = AsyncSlackRequestHandler(bolt)
 
     async def events(request: Request) -> Response:
@@ -95,7 +101,8 @@ async def test_the_ack_returns_while_the_work_runs_and_past_the_bound_it_says_bu
     """Two commands run (acked empty), the third is answered busy at once; all work lands."""
     receiver, receiver_server = slack
     release = asyncio.Event()
-    app, runner = _bolt(release, max_pending=2, slack_url=receiver_server.url)
+    pool = ResponseSession()
+    app, runner = _bolt(release, max_pending=2, slack_url=receiver_server.url, responses=pool)
     async with serve_in_background(app) as server, httpx.AsyncClient() as client:
         url = f"{server.url}/slack/events"
         first = await _send(client, url, f"{receiver_server.url}/response/1")
@@ -115,10 +122,15 @@ async def test_the_ack_returns_while_the_work_runs_and_past_the_bound_it_says_bu
             receiver.arrived.clear()
         await asyncio.wait_for(_until(lambda: runner.pending == 0), 10)
         assert receiver.posts == [{"text": "done", "response_type": "ephemeral"}] * 2
+        peers = set(receiver.peers)  # two concurrent posts: up to two pooled connections
 
         again = await _send(client, url, f"{receiver_server.url}/response/4")
         assert (again.status_code, again.text) == (200, "")
         await asyncio.wait_for(_until(lambda: len(receiver.posts) == 3), 10)
+        assert receiver.peers == peers  # the later post reused a pooled keep-alive connection
+    assert pool.opened
+    await pool.aclose()
+    assert not pool.opened
 
 
 async def test_a_bad_signature_is_still_refused_before_the_runner(

@@ -121,3 +121,25 @@ async def test_queued_distribution_waits_for_the_slot(database: Database) -> Non
     clock.now = T0 + timedelta(minutes=2)
     run = await service.run_next_due()
     assert run is not None and run.outcome == "ok"
+
+
+async def test_the_slot_window_follows_the_setting(database: Database) -> None:
+    """With a 30 s window (STREAMPIXEL_RATE_WINDOW_SECONDS), the next slot opens 30 s later."""
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(json.loads(request.content)["uploadId"])
+        return httpx.Response(200, json={"message": "Distribution triggered"})
+
+    clock = Clock()
+    service = BuildService(
+        client(httpx.MockTransport(answer)),
+        BuildStore(database),
+        clock,
+        window=timedelta(seconds=30),
+    )
+    assert not isinstance(await service.distribute("p1", "u1"), SlotBusy)
+    assert await service.distribute("p1", "u2") == SlotBusy(T0 + timedelta(seconds=30))
+    clock.now = T0 + timedelta(seconds=30)
+    assert not isinstance(await service.distribute("p1", "u2"), SlotBusy)
+    assert calls == ["u1", "u2"]

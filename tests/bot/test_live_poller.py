@@ -98,6 +98,8 @@ async def test_a_session_is_one_message_updated_when_it_ends(database, sim_url) 
         )
         poller = _poller(database, client)
         await poller.poll_once()
+        while await worker.run_once():  # the went-live message is out before it ends
+            pass
         sim.end_live(ALICE)
         await poller.poll_once()
         while await worker.run_once():

@@ -67,7 +67,7 @@ async def _queue(db, event: str, key: str, subject: str = "up1") -> None:
     )
 
 
-def _worker(db, client: AsyncWebClient, clock: Clock, **options: float) -> OutboxWorker:
+def _worker(db, client: AsyncWebClient, clock: Clock, **options: float | bool) -> OutboxWorker:
     return OutboxWorker(
         db,
         client,
@@ -125,7 +125,7 @@ async def test_posts_to_one_channel_are_paced(database, slack) -> None:
     """Three steps of one build post (parent + 2 replies) at least one interval apart."""
     fake, client = slack
     clock = Clock()
-    worker = _worker(database, client, clock, channel_interval=1.0, channel_burst=1)
+    worker = _worker(database, client, clock, channel_interval=1.0, channel_burst=1, collapse=False)
     for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
         await _queue(database, event, f"k{i}")
     while await worker.run_once():
@@ -139,7 +139,7 @@ async def test_a_quiet_channel_takes_a_burst_of_two_then_one_per_interval(databa
     """With the default burst of 2, the second post goes at once, the third waits an interval."""
     fake, client = slack
     clock = Clock()
-    worker = _worker(database, client, clock, channel_interval=1.0)
+    worker = _worker(database, client, clock, channel_interval=1.0, collapse=False)
     for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
         await _queue(database, event, f"k{i}")
     while await worker.run_once():

@@ -108,7 +108,11 @@ def for_type(tp: Any, name: str = "", owner: type | None = None) -> st.SearchStr
             return st.lists(for_type(args[0], name, owner), max_size=3).map(tuple)
         return st.tuples(*(for_type(a, name, owner) for a in args))
     if origin in (list, Sequence):
-        return st.lists(for_type(args[0], name, owner), max_size=3)
+        item = args[0]
+        if dataclasses.is_dataclass(item) and "id" in {f.name for f in dataclasses.fields(item)}:
+            # Rows the database keys by id never repeat an id (renderers derive block_ids from it).
+            return st.lists(for_type(item, name, owner), max_size=3, unique_by=lambda row: row.id)
+        return st.lists(for_type(item, name, owner), max_size=3)
     if origin in (dict, Mapping):
         return st.dictionaries(hostile_text, for_type(args[1], name, owner), max_size=3)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
@@ -156,6 +160,7 @@ def mrkdwn_strings(rendered: Any) -> list[str]:
 
 
 _TOKEN = re.compile(r"<([^<>]*)>")
+_PERMALINK = re.compile(rf"https://slack\.com/archives/({'|'.join(TRUSTED_CHANNELS)})/p[0-9]+")
 _DATE = re.compile(r"!date\^\d+\^\{[a-z_]+\}( \{[a-z_]+\})?\|[^|]*")
 
 
@@ -172,6 +177,8 @@ def unsolicited_markup(text: str) -> list[str]:
         if _DATE.fullmatch(inner):
             continue
         if target in {u.replace("&", "&amp;") for u in ALLOWED_URLS}:
+            continue
+        if _PERMALINK.fullmatch(target):  # a message link the bot builds from a trusted channel
             continue
         bad.append(match.group(0))
     return bad

@@ -85,7 +85,8 @@ async def test_second_upload_within_the_window_is_not_sent(env: Env) -> None:
     env.clock.advance(30)
     await env.bot.command("/build", f"upload showroom {BUILD_URL}", user_id=RELEASER)
     second = (await env.reply_count(2))[1]
-    assert "one upload per 2 minutes" in second["text"] and "Nothing was sent" in second["text"]
+    assert "upload slot for this account is in use" in second["text"]
+    assert "Nothing was sent" in second["text"]
     assert sum(1 for u in env.sim.uploads.values() if u.file_url == BUILD_URL) == 1
     outcomes = [e.outcome for e in env.bot.container.audit.events]  # type: ignore[attr-defined]
     assert outcomes == ["ok", "denied"]

@@ -55,20 +55,29 @@ def _replies(slack: FakeSlack, channel: str, ts: str) -> list:
     return [m for m in slack.channel_messages(channel) if m.thread_ts == ts]
 
 
+def _thread_lines(slack: FakeSlack, channel: str, ts: str) -> list[str]:
+    """Every step said in the thread, in order: steps that waited together share one reply."""
+    return [line for m in _replies(slack, channel, ts) for line in m.text.splitlines()]
+
+
 async def test_auto_release_build_is_one_message_updated_in_place_with_replies(hook_bot) -> None:
     bot = hook_bot
-    """uploaded→…→distributing→approved: one message, edited per step, each step a thread reply."""
+    """uploaded→…→distributing→approved: one message edited in place, each step in its thread.
+
+    Steps that wait together are collapsed (one edit, one reply listing them), so the
+    number of edits depends on the worker's timing; what the channel shows does not.
+    """
     events = [*PIPELINE, "build.distributing", "build.approved"]
     async with running_worker(bot):
         await _send_all(bot, events)
         await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
-    assert parent.edits == len(events) - 1
+    assert parent.edits <= len(events) - 1
     assert UPLOAD in parent.text and "Approved and distributed" in parent.text
     assert _buttons(parent.blocks) == []
-    replies = _replies(bot.slack, "C0DEFAULT", parent.ts)
-    assert len(replies) == len(events) - 1
-    assert "Approved" in replies[-1].text
+    lines = _thread_lines(bot.slack, "C0DEFAULT", parent.ts)
+    assert len(lines) == len(events) - 1
+    assert "Approved" in lines[-1]
     posts = bot.slack.calls_to("chat.postMessage")
     assert not any(p.get("reply_broadcast") in (True, "true", "1") for p in posts)
 
@@ -137,9 +146,9 @@ async def test_published_video_links_the_player(hook_bot) -> None:
             await post_webhook(bot, "streamstack", streamstack(event, status="published"))
         await drained(bot.container.db)
     [parent] = _parents(bot.slack, "C0DEFAULT")
-    assert parent.edits == 2
+    assert parent.edits <= 2
     assert f"https://streamstack.it/player/{VIDEO}" in json.dumps(parent.blocks)
-    assert len(_replies(bot.slack, "C0DEFAULT", parent.ts)) == 2
+    assert len(_thread_lines(bot.slack, "C0DEFAULT", parent.ts)) == 2
 
 
 async def test_webhook_test_answers_in_the_channel(hook_bot) -> None:
@@ -166,15 +175,15 @@ async def test_slack_outage_then_recovery_loses_and_doubles_nothing(database) ->
     assert slack.failures == 0
     [parent] = _parents(slack, "C0DEFAULT")[:1]
     assert len(_parents(slack, "C0DEFAULT")) == 2  # the build's message and the test answer
-    replies = _replies(slack, "C0DEFAULT", parent.ts)
-    assert [r.text.split(" ", 1)[1] for r in replies] == [
+    lines = _thread_lines(slack, "C0DEFAULT", parent.ts)
+    assert [line.split(" ", 1)[1] for line in lines] == [
         "Downloading files",
         "Extracting & scanning",
         "Saving to repository",
         "Distributing to GPU workers",
         "Approved",
     ]
-    assert parent.edits == 5
+    assert parent.edits <= 5 and "Approved" in parent.text
 
 
 async def test_rate_limited_slack_is_waited_out_and_then_delivered_once(database) -> None:
@@ -205,8 +214,10 @@ async def test_restart_with_pending_deliveries_delivers_each_once(database) -> N
     async with quiet_bot(database, up) as second, running_worker(second):
         await drained(second.deps.db)
     [parent] = _parents(up, "C0DEFAULT")
-    assert len(_replies(up, "C0DEFAULT", parent.ts)) == 3
-    assert parent.edits == 3
+    # The four waiting steps are collapsed: the message posted at its latest state, one reply.
+    assert len(_thread_lines(up, "C0DEFAULT", parent.ts)) == 3
+    assert len(_replies(up, "C0DEFAULT", parent.ts)) == 1
+    assert parent.edits == 0 and "Saving" in parent.text
 
 
 async def test_permanent_slack_error_marks_the_row_and_delivery_failed(database) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import AuthFailed, Forbidden, InvalidRequest, ProviderNotFound, ProviderUnavailable
-from bot.providers.streamapi import StreamAPIClient
+from bot.providers.streamapi import RID_ATTEMPTS, StreamAPIClient
 from bot.providers.streamapi_rid import ClockRidSource
 from bot.sandbox.streamapi import StreamAPISimulator
 from bot.sandbox.streamapi_state import DEMO_API_KEY, DEMO_SECRET, PARTNER_API_KEY
@@ -235,27 +235,45 @@ async def test_wrong_secret_is_auth_failed_signature(base_url: str) -> None:
     assert (info.value.code, info.value.message) == (202, "Invalid sig (or signature) value")
 
 
-async def test_stale_rid_read_is_retried_once_then_refused(
+async def test_stale_rid_read_is_resent_with_fresh_rids_then_refused(
     api: StreamAPIClient, sim: StreamAPISimulator
 ) -> None:
-    """A read refused with 203 is retried once with a fresh rid, then the 203 is raised."""
+    """A read refused with 203 is re-sent with fresh, larger rids; the third 203 is raised."""
     sim.set_rid_mark(DEMO_API_KEY, 10**15)
     with pytest.raises(InvalidRequest) as info:
         await api.themes()
     assert info.value.code == 203
-    assert [c.code for c in sim.calls] == [203, 203]
-    first, second = (int(c.rid or 0) for c in sim.calls)
-    assert second > first
+    assert [c.code for c in sim.calls] == [203] * RID_ATTEMPTS
+    rids = [int(c.rid or 0) for c in sim.calls]
+    assert rids == sorted(set(rids))
 
 
-async def test_stale_rid_create_is_not_retried(
+async def test_create_refused_as_out_of_order_is_resent_and_creates_one_session(
+    base_url: str, sim: StreamAPISimulator
+) -> None:
+    """create_session answered 203 (nothing happened) is re-sent with a fresh rid: one session."""
+    clock = FakeClock(T0)
+    sim.set_rid_mark(DEMO_API_KEY, int(T0 * 1000) + 1)  # another sender is 2 ids ahead
+    before = set(sim.sessions)
+    async with client_for(base_url, rids=ClockRidSource(clock)) as api:
+        session = await api.create_session(username="eve")
+    assert [(c.path, c.code) for c in sim.calls] == [("/session/create", 203)] * 2 + [
+        ("/session/create", 0)
+    ]
+    assert set(sim.sessions) - before == {session.public_hostid}
+
+
+async def test_create_refused_as_out_of_order_every_time_gives_up(
     api: StreamAPIClient, sim: StreamAPISimulator
 ) -> None:
-    """create_session refused with 203 is sent only once."""
+    """A create that StreamAPI keeps refusing with 203 is sent a bounded number of times."""
     sim.set_rid_mark(DEMO_API_KEY, 10**15)
-    with pytest.raises(InvalidRequest):
+    before = len(sim.sessions)
+    with pytest.raises(InvalidRequest) as info:
         await api.create_session(username="eve")
-    assert [(c.path, c.code) for c in sim.calls] == [("/session/create", 203)]
+    assert info.value.code == 203
+    assert [(c.path, c.code) for c in sim.calls] == [("/session/create", 203)] * RID_ATTEMPTS
+    assert len(sim.sessions) == before
 
 
 async def test_unknown_error_on_read_is_retried(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 
 from bot.providers.streamapi_rid import ClockRidSource, key_digest
 from storage.db import Database
 from storage.streamapi_rid import DatabaseRidSource
+from tests.conftest import POSTGRES_URL
 
 KEY = "APIKEY0123456789"
 
@@ -99,3 +101,76 @@ async def test_database_source_stores_only_a_digest_of_the_key(database: Databas
     assert all(KEY not in row[0] for row in rows)
     assert await source.last_rid("never-used") is None
     assert KEY not in repr(source)
+
+
+# -- send turns ---------------------------------------------------------------------------
+
+needs_postgres = pytest.mark.skipif(
+    not POSTGRES_URL, reason="STREAMOPS_TEST_POSTGRES_URL is not set: advisory locks untested"
+)
+
+
+async def test_turns_hand_out_increasing_ids(database: Database) -> None:
+    """Each turn yields a fresh id above the last, on either backend and for any source."""
+    clock = FrozenClock(1_700_000_000.0)
+    a, b = DatabaseRidSource(database, clock), DatabaseRidSource(database, clock)
+    rids = []
+    for source in (a, b, a, b):
+        async with source.turn(KEY) as rid:
+            rids.append(rid)
+    assert rids == [1_700_000_000_000 + n for n in range(4)]
+    async with ClockRidSource(clock).turn(KEY) as rid:
+        assert rid == 1_700_000_000_000
+
+
+@needs_postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_a_second_replica_waits_for_the_turn(database: Database) -> None:
+    """While one source holds a key's turn, another's turn for that key waits; then continues."""
+    clock = FrozenClock(1_700_000_000.0)
+    one, two = DatabaseRidSource(database, clock), DatabaseRidSource(database, clock)
+    entered: list[int] = []
+
+    async def second() -> None:
+        async with two.turn(KEY) as rid:
+            entered.append(rid)
+
+    async with one.turn(KEY) as first:
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.5)  # time enough to take an unheld lock many times over
+        assert entered == []
+    await waiting
+    assert entered == [first + 1]
+
+
+@needs_postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_turns_of_different_keys_do_not_wait(database: Database) -> None:
+    """One key's turn does not hold up another key's."""
+    one, two = DatabaseRidSource(database), DatabaseRidSource(database, wait=5)
+    async with one.turn(KEY), two.turn("OTHERKEY") as other:
+        assert other > 0
+
+
+@needs_postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_a_turn_not_granted_in_time_is_a_timeout(database: Database) -> None:
+    """A source that cannot get the turn within ``wait`` raises TimeoutError, taking no id."""
+    one, impatient = DatabaseRidSource(database), DatabaseRidSource(database, wait=0.2)
+    async with one.turn(KEY) as rid:
+        with pytest.raises(TimeoutError):
+            async with impatient.turn(KEY):
+                pytest.fail("the turn was granted while held")  # pragma: no cover
+        assert await one.last_rid(KEY) == rid
+
+
+@needs_postgres
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_a_turn_held_past_hold_is_ended_by_the_database(database: Database) -> None:
+    """A hung holder loses its turn after ``hold``; the other replica proceeds; no error leaks."""
+    frozen = DatabaseRidSource(database, hold=0.3)
+    other = DatabaseRidSource(database, wait=10)
+    # The second turn is granted once the server ends the frozen holder's session.
+    async with frozen.turn(KEY) as stuck, other.turn(KEY) as rid:
+        assert rid > stuck
+    assert await other.last_rid(KEY) == rid

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.providers.streampixel import retry_after_from
 from bot.sandbox.streampixel import (
     DEMO_API_KEY,
     DEMO_OTHER_API_KEY,
@@ -316,3 +317,16 @@ def test_account_repr_hides_the_key() -> None:
     """The simulator's account repr does not show the API key."""
     sim = demo_simulator()
     assert DEMO_API_KEY not in repr(sim.accounts[DEMO_USER_ID])
+
+
+async def test_a_shortened_window_is_named_and_then_opens(
+    env: Running, http: httpx.AsyncClient
+) -> None:
+    """A simulator with a shorter window (the demo's) says so in its 429 and admits after it."""
+    env.sim.rate_limit_seconds = 5.0
+    assert (await _upload(http)).status_code == 200
+    limited = await _upload(http)
+    assert limited.json() == {"message": "Rate limit exceeded. Try again in 5 seconds."}
+    assert retry_after_from(limited.json()["message"]) == 5.0
+    env.clock.advance(5)
+    assert (await _upload(http)).status_code == 200

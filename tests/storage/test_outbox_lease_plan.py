@@ -17,6 +17,7 @@ from sqlalchemy import insert, text
 
 from storage.db import Database
 from storage.outbox import OutboxRow, OutboxStore
+from storage.outbox_groups import SUBJECT_INDEX, group_statement
 from storage.outbox_lease import INDEX_NAME, heads_statement
 
 T0 = datetime(2026, 4, 21, 12, 0, tzinfo=UTC)
@@ -44,11 +45,15 @@ async def _backlog(db: Database, rows: int, channels: int) -> None:
         await conn.execute(insert(OutboxRow), values)
 
 
-async def _plan(db: Database) -> str:
-    """The database's plan for the heads query, as one text block."""
-    params = {"now": T0, "limit": 8}
+async def _plan(db: Database, name: str = "heads") -> str:
+    """The database's plan for the heads query (or a burst query), as one text block."""
+    params = {"now": T0, "limit": 8, "channel": "C0001", "subject_key": "build:1", "after": 0}
     explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
-    query = heads_statement(db.dialect)
+    if name == "heads":
+        query = heads_statement(db.dialect)
+    else:
+        query = group_statement(name, db.dialect)
+        params = {k: v for k, v in params.items() if f":{k}" in query.text}
     statement = text(f"{explain} {query.text}").bindparams(*query._bindparams.values())
     async with db.engine.connect() as conn:
         result = await conn.execute(statement, params)
@@ -90,3 +95,24 @@ async def test_the_lease_behind_a_leased_head_finds_the_next_channel(database: D
     assert (first.row.channel, second.row.channel) == ("C0000", "C0001")
     assert (first.row.id, second.row.id) == (1, 2)
     assert await store.lease("c", T0, timedelta(seconds=30)) is None
+
+
+async def test_the_burst_queries_probe_a_pending_index_and_never_scan_the_outbox(
+    database: Database,
+) -> None:
+    """Backlog count, a subject's rows, rows not yet digested: each an index probe, no stats."""
+    await _backlog(database, rows=2000, channels=20)
+    for name, index in (
+        ("backlog", INDEX_NAME),
+        ("subject", SUBJECT_INDEX),
+        ("undigested", INDEX_NAME),
+    ):
+        plan = await _plan(database, name)
+        assert index in plan, (name, plan)
+        if database.dialect == "postgresql":
+            assert "Seq Scan on outbox" not in plan, (name, plan)
+        else:
+            assert re.search(rf"SEARCH o USING (COVERING )?INDEX {index} \(channel=", plan), (
+                name,
+                plan,
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -169,3 +170,46 @@ async def test_the_loop_waits_an_interval_then_prunes_each_interval(database: Da
         await job.run()
     assert sleeps == [60.0, 60.0, 60.0]
     assert await _count(database, "outbox") == 0
+
+
+async def test_slack_delivery_claims_go_after_a_day_and_button_claims_stay(
+    database: Database,
+) -> None:
+    """Replay-guard claims older than a day are pruned; one-shot button claims never are."""
+    from storage.coordination import ActionClaim, ClaimStore
+
+    day_and_a_bit = NOW - timedelta(days=1, minutes=1)
+    hour_ago = NOW - timedelta(hours=1)
+    rows = {
+        "slack-command:old": day_and_a_bit,
+        "slack-event:Ev0001": day_and_a_bit,
+        "slack-envelope:env-1": OLD,
+        "slack-command:fresh": hour_ago,
+        "distribute:p1:u1:C1:1.1": OLD,  # a spent button keeps saying who used it
+        "audit-verify:7": OLD,
+    }
+    async with database.session() as session:
+        for key, at in rows.items():
+            session.add(ActionClaim(claim_key=key, actor_id="U1", claimed_at=at))
+
+    pruned = await _job(database).prune()
+
+    assert pruned == Pruned(claims=3)
+    claims = ClaimStore(database)
+    kept = {key for key in rows if await claims.get(key) is not None}
+    assert kept == {"slack-command:fresh", "distribute:p1:u1:C1:1.1", "audit-verify:7"}
+    # A pruned delivery can be claimed again: by then Slack no longer retries or replays it.
+    assert await claims.claim("slack-command:old", "U1")
+
+
+def test_the_pruned_prefixes_are_the_keys_the_guards_claim() -> None:
+    """The replay guard's and the Socket Mode handler's keys are the ones retention prunes."""
+    from handlers.replay_guard import delivery_key
+    from storage.retention import DELIVERY_CLAIM_PREFIXES
+
+    event = delivery_key({"type": "event_callback", "event_id": "Ev1"})
+    command = delivery_key({"command": "/build", "trigger_id": "1.2.abc"})
+    assert event is not None and command is not None
+    assert event.startswith(DELIVERY_CLAIM_PREFIXES) and command.startswith(DELIVERY_CLAIM_PREFIXES)
+    source = (Path(__file__).parents[2] / "bot" / "socket_mode.py").read_text()
+    assert 'f"slack-envelope:{req.envelope_id}"' in source
