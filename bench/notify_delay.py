@@ -209,6 +209,7 @@ async def burst_async(args: argparse.Namespace) -> None:
                     f"  {kind:<10} {mode:<4} visible when the burst ended"
                     f" {run.visible_at_end}/{len(delays)}"
                     f"  p50 {shown(pct(delays, 50), floor)} ms  p99 {shown(p99[mode], floor)} ms"
+                    f"  max {shown(pct(delays, 100), floor)} ms"
                     f"  not visible {args.drain:g} s after the burst {never}",
                     flush=True,
                 )

@@ -7,7 +7,8 @@ grows with the whole backlog:
 
 - the backlog count stops at ``limit`` rows (``ix_outbox_pending``: channel, id);
 - a subject's rows: ``ix_outbox_pending_subject`` (channel, subject_key, id), migration 0020
-  (ordered by all three, so PostgreSQL picks it without statistics);
+  (the row comparison is an index condition only there, so PostgreSQL picks it without
+  statistics);
 - rows not yet in a digest: ``ix_outbox_pending`` from the channel's head on.
 """
 
@@ -30,7 +31,7 @@ SELECT count(*) FROM (
 _SUBJECT_SQL = """
 SELECT o.id FROM outbox AS o{hint}
 WHERE o.status = 'pending' AND o.channel = :channel AND o.subject_key = :subject_key
-  AND o.id > :after
+  AND (o.channel, o.subject_key, o.id) > (:channel, :subject_key, :after)
 ORDER BY o.channel, o.subject_key, o.id LIMIT :limit
 """
 

@@ -424,8 +424,8 @@ class OutboxWorker:
             if _collapsible(r)
         ]
         keys = list(dict.fromkeys(r.subject_key for r, _ in rows))
-        if len(keys) < 2:
-            return False  # one item's waiting steps are one collapsed delivery anyway
+        if not keys or keys == [lease.row.subject_key]:
+            return False  # only the head's own steps wait: its delivery, next, shows them
         shown_ts = await self.webhooks.message_ts(channel, keys)
         entries = digest_entries(((r.subject_key, n) for r, n in rows), shown_ts)
         text, blocks, shown = self.renderer.digest(entries, channel)
