@@ -22,6 +22,7 @@ from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.coordination import SlackPacing
 from storage.db import Database
 from storage.notifications import Notification
 from storage.outbox_groups import SUBJECT_INDEX, channel_backlog, subject_rows, undigested_rows
@@ -88,6 +89,11 @@ class OutboxRow(SQLModel, table=True):
     digest_ts: str | None = Field(default=None, max_length=32)
 
 
+def digest_key(channel: str) -> str:
+    """The pacing key that spaces a channel's digests (``slack_pacing``)."""
+    return f"digest:{channel}"
+
+
 #: Work done in the same transaction as a row's progress or completion.
 Also = Callable[[AsyncSession], Awaitable[None]]
 
@@ -100,6 +106,8 @@ class Lease:
         group: later pending rows of the same build/video folded into this delivery
             (``collapsed_into`` = this row), oldest first; finished with it.
         backlog: pending rows of the channel when leased (counted up to a limit).
+        digest_gate: when the channel's next digest may go out (read only when the
+            backlog reached the limit; None: any time).
     """
 
     row: OutboxRow
@@ -107,6 +115,7 @@ class Lease:
     until: datetime
     group: tuple[OutboxRow, ...] = ()
     backlog: int = 0
+    digest_gate: datetime | None = None
 
     def rows(self) -> tuple[OutboxRow, ...]:
         """The leased row and its group, oldest first."""
@@ -202,7 +211,13 @@ class OutboxStore:
             backlog = (
                 await channel_backlog(session, row.channel, backlog_limit) if backlog_limit else 0
             )
-        return Lease(row=row, owner=owner, until=until, group=group, backlog=backlog)
+            gate = None
+            if backlog_limit and backlog >= backlog_limit:
+                pacing = await session.get(SlackPacing, digest_key(row.channel))
+                gate = pacing.next_allowed_at if pacing is not None else None
+        return Lease(
+            row=row, owner=owner, until=until, group=group, backlog=backlog, digest_gate=gate
+        )
 
     @staticmethod
     async def _group(
@@ -327,10 +342,13 @@ class OutboxStore:
             query = select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
             return list((await session.exec(query)).all())
 
-    async def mark_digested(self, lease: Lease, rows: Sequence[OutboxRow], ts: str) -> bool:
+    async def mark_digested(
+        self, lease: Lease, rows: Sequence[OutboxRow], ts: str, next_digest: datetime
+    ) -> bool:
         """Record that digest ``ts`` showed ``rows``, and give the leased head back.
 
-        The head's lease ends without counting an attempt (its own delivery is next).
+        The head's lease ends without counting an attempt (its own delivery is next),
+        and the channel's next digest waits until ``next_digest``: one transaction.
         Returns False when the lease was lost (nothing is marked then).
         """
         async with self.db.session() as session:
@@ -353,6 +371,13 @@ class OutboxStore:
                     col(OutboxRow.digest_ts).is_(None),
                 )
                 .values(digest_ts=ts)
+            )
+            await session.exec(
+                self.db.insert(SlackPacing)
+                .values(key=digest_key(lease.row.channel), next_allowed_at=next_digest)
+                .on_conflict_do_update(
+                    index_elements=["key"], set_={"next_allowed_at": next_digest}
+                )
             )
             return True
 
