@@ -89,6 +89,15 @@ class OutboxRow(SQLModel, table=True):
     digest_ts: str | None = Field(default=None, max_length=32)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A pending row as a digest reads it."""
+
+    id: int
+    subject_key: str
+    payload: str
+
+
 def digest_key(channel: str) -> str:
     """The pacing key that spaces a channel's digests (``slack_pacing``)."""
     return f"digest:{channel}"
@@ -333,17 +342,25 @@ class OutboxStore:
                 )
             return owned
 
-    async def undigested(self, channel: str, limit: int) -> list[OutboxRow]:
-        """Pending subject rows of ``channel`` no digest has shown yet, oldest first."""
-        async with self.db.session() as session:
-            ids = await undigested_rows(session, channel, limit)
+    async def undigested(self, channel: str, limit: int) -> list[Waiting]:
+        """Pending subject rows of ``channel`` no digest has shown yet, oldest first.
+
+        A read-only transaction (on SQLite it takes no write lock, so intake is not held
+        up while a large digest is read).
+        """
+        async with self.db.read() as conn:
+            ids = await undigested_rows(conn, channel, limit)
             if not ids:
                 return []
-            query = select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
-            return list((await session.exec(query)).all())
+            query = (
+                select(OutboxRow.id, OutboxRow.subject_key, OutboxRow.payload)
+                .where(col(OutboxRow.id).in_(ids))
+                .order_by(col(OutboxRow.id))
+            )
+            return [Waiting(int(i), k, p) for i, k, p in (await conn.execute(query)).all()]
 
     async def mark_digested(
-        self, lease: Lease, rows: Sequence[OutboxRow], ts: str, next_digest: datetime
+        self, lease: Lease, rows: Sequence[Waiting], ts: str, next_digest: datetime
     ) -> bool:
         """Record that digest ``ts`` showed ``rows``, and give the leased head back.
 

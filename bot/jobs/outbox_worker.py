@@ -62,7 +62,7 @@ from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.governance_notices import IN_PLACE_EVENTS
-from storage.outbox import Also, Lease, OutboxRow, OutboxStore
+from storage.outbox import Also, Lease, OutboxRow, OutboxStore, Waiting
 from storage.outbox_wakeup import OutboxWakeup
 from storage.release_notices import BUILD_REFRESH
 from storage.timeline import Stamp, TimelineStore
@@ -558,7 +558,7 @@ class OutboxWorker:
 _PIPELINE_EVENTS = frozenset((*BUILD_EVENTS, *MEDIA_EVENTS, *LIVE_EVENTS))
 
 
-def _collapsible(row: OutboxRow) -> bool:
+def _collapsible(row: OutboxRow | Waiting) -> bool:
     """A step of a build/video/live pipeline (not an approval message or a refresh)."""
     if not row.subject_key:
         return False
