@@ -121,6 +121,8 @@ PER_BUILDER: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("digest_line", "channel"): st.sampled_from(TRUSTED_CHANNELS),
     ("digest_message", "channel"): st.sampled_from(TRUSTED_CHANNELS),
     ("home_view", "notice"): st.one_of(st.none(), st.just(":white_check_mark: Retried.")),
+    # an InvalidInput message: user words in it were escaped where it was raised
+    ("bad_arguments_text", "reason"): st.just("unknown provider '&lt;!channel&gt;'"),
     ("standalone_message", "notification"): _notification,
 }
 
