@@ -15,6 +15,7 @@ grows with the whole backlog:
 from __future__ import annotations
 
 from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 #: The index of pending rows by channel and subject (migration 0020).
@@ -64,8 +65,8 @@ def group_statement(name: str, dialect: str) -> TextClause:
     return _STATEMENTS[(name, dialect)]
 
 
-async def _ids(session: AsyncSession, name: str, **params: object) -> list[int]:
-    connection = await session.connection()
+async def _ids(session: AsyncSession | AsyncConnection, name: str, **params: object) -> list[int]:
+    connection = session if isinstance(session, AsyncConnection) else await session.connection()
     statement = _STATEMENTS[(name, connection.dialect.name)]
     result = await connection.execute(statement, params)
     return [int(value) for (value,) in result.all()]
@@ -88,6 +89,6 @@ async def subject_rows(
     )
 
 
-async def undigested_rows(session: AsyncSession, channel: str, limit: int) -> list[int]:
+async def undigested_rows(conn: AsyncConnection, channel: str, limit: int) -> list[int]:
     """Ids of pending subject rows of ``channel`` not yet shown in a digest, oldest first."""
-    return await _ids(session, "undigested", channel=channel, limit=limit)
+    return await _ids(conn, "undigested", channel=channel, limit=limit)

@@ -258,8 +258,8 @@ class WebhookStore:
             NotificationMessage.channel == channel,
             col(NotificationMessage.subject_key).in_(subject_keys),
         )
-        async with self.db.session() as session:
-            return {key: ts for key, ts in (await session.exec(query)).all()}
+        async with self.db.read() as conn:  # no write lock on SQLite
+            return {str(key): str(ts) for key, ts in (await conn.execute(query)).all()}
 
     async def save_message(
         self, channel: str, subject_key: str, ts: str, state: str, now: datetime
