@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from bot.errors import InvalidInput
+from bot.mrkdwn import esc
 from storage.audit_events import OUTCOMES, SOURCES, AuditEvent, AuditFilters, Outcome, Source
 
 __all__ = [
@@ -109,12 +110,14 @@ def parse_filters(text: str, *, now: datetime | None = None) -> AuditFilters:
         key, sep, raw = token.partition("=")
         key = key.lower()
         if not sep or not raw:
-            raise InvalidInput(f"'{token}' is not a filter: write key=value, e.g. since=7d")
+            raise InvalidInput(f"'{esc(token)}' is not a filter: write key=value, e.g. since=7d")
         if key not in _KEYS:
-            raise InvalidInput(f"unknown filter '{key}': use one of {', '.join(sorted(_KEYS))}")
+            raise InvalidInput(
+                f"unknown filter '{esc(key)}': use one of {', '.join(sorted(_KEYS))}"
+            )
         field_name = _KEYS[key]
         if field_name in values:
-            raise InvalidInput(f"filter '{key}' is given twice")
+            raise InvalidInput(f"filter '{esc(key)}' is given twice")
         values[field_name] = _parse_value(key, raw, now)
     since, until = values.get("since"), values.get("until")
     if isinstance(since, datetime) and isinstance(until, datetime) and since >= until:
@@ -129,18 +132,18 @@ def _parse_value(key: str, raw: str, now: datetime) -> object:
     if key in ("since", "until"):
         return _parse_time(key, raw, now)
     if not _TOKEN.match(raw):
-        raise InvalidInput(f"'{raw}' is not a valid value for {key}")
+        raise InvalidInput(f"'{esc(raw)}' is not a valid value for {key}")
     if key == "provider":
         if raw.lower() not in PROVIDERS:
-            raise InvalidInput(f"unknown provider '{raw}': use one of {', '.join(PROVIDERS)}")
+            raise InvalidInput(f"unknown provider '{esc(raw)}': use one of {', '.join(PROVIDERS)}")
         return raw.lower()
     if key == "outcome":
         if raw.lower() not in OUTCOMES:
-            raise InvalidInput(f"unknown outcome '{raw}': use one of {', '.join(OUTCOMES)}")
+            raise InvalidInput(f"unknown outcome '{esc(raw)}': use one of {', '.join(OUTCOMES)}")
         return raw.lower()
     if key == "page":
         if not raw.isdigit() or int(raw) < 1 or int(raw) > 100_000:
-            raise InvalidInput(f"page must be a whole number from 1, not '{raw}'")
+            raise InvalidInput(f"page must be a whole number from 1, not '{esc(raw)}'")
         return int(raw)
     return raw
 
@@ -158,7 +161,7 @@ def _parse_time(key: str, raw: str, now: datetime) -> datetime:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
-            f"'{raw}' is not a time for {key}: use e.g. 30m, 24h, 7d, 2026-11-01"
+            f"'{esc(raw)}' is not a time for {key}: use e.g. 30m, 24h, 7d, 2026-11-01"
             " or 2026-11-01T12:00"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.errors import InvalidInput, NotAuthorized
+from bot.mrkdwn import code
 from storage.roles import RoleStore
 
 
@@ -45,7 +46,7 @@ def parse_role(text: str) -> Role:
         return Role(text.strip().lower())
     except ValueError:
         names = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"unknown role `{text}`; roles are {names}") from None
+        raise InvalidInput(f"unknown role {code(text)}; roles are {names}") from None
 
 
 class Authorizer:

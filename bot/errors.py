@@ -19,6 +19,11 @@
 
 Provider errors carry the provider's own message, never a secret: the clients
 build them from response bodies and status codes, not from request URLs.
+
+A :class:`UserFacingError`'s message is Slack mrkdwn, shown as it is: any word a user
+typed or a provider sent is escaped where the error is raised (``bot.mrkdwn.esc`` /
+``code``). A :class:`ProviderError`'s message is the provider's raw text, escaped where
+it is shown.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from handlers import ids, upload_forms
 from handlers.blocks import approvals as approval_blocks
 from handlers.blocks import builds as blocks
 from handlers.blocks import releases
-from handlers.blocks.parts import Block, esc, mention, slack_date, spend_button
+from handlers.blocks.parts import Block, code, esc, mention, slack_date, spend_button
 from handlers.requests import (
     actor_of_click,
     actor_of_command,
@@ -92,7 +92,7 @@ async def upload(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncW
         )
     flags = inv.args[2:]
     if flags and flags[0].lower() != NO_AUTO_RELEASE:
-        raise InvalidInput(f"unknown option `{flags[0]}`; the only option is {NO_AUTO_RELEASE}")
+        raise InvalidInput(f"unknown option {code(flags[0])}; the only option is {NO_AUTO_RELEASE}")
     actor = actor_of_command(inv, c.clock())
     file_url = bare_url(inv.args[1])
     result = await c.releases.upload(actor, inv.args[0], file_url, auto_release=not flags)

@@ -7,7 +7,9 @@ for the Slack route. Before Bolt parses anything it refuses:
   or the streamed bytes), so a huge body is never buffered;
 - a missing or non-numeric ``X-Slack-Request-Timestamp``: 401, as Bolt answers a
   bad signature (Bolt itself would raise on ``int()`` and answer 500);
-- a body that is not UTF-8: 400 (Bolt would fail decoding it and answer 500).
+- a body that is not UTF-8: 400 (Bolt would fail decoding it and answer 500);
+- a body Bolt cannot read into a request (:func:`bolt_can_read`): 400 (Bolt
+  would raise while parsing it, before the signature check, and answer 500).
 
 :func:`quiet_slack_request_logs` keeps request bodies and ``response_url`` values
 out of the logs: Bolt logs a bad-signature request *with its body* at INFO, and
@@ -20,6 +22,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -72,9 +76,12 @@ class SlackIntakeGuard:
                 break
         body = b"".join(chunks)
         try:
-            body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             await _answer(send, 400, {"error": "request body is not UTF-8"})
+            return
+        if not bolt_can_read(text, headers):
+            await _answer(send, 400, {"error": "request body is not a Slack payload"})
             return
         replayed = False
 
@@ -86,6 +93,24 @@ class SlackIntakeGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def bolt_can_read(text: str, headers: dict[str, bytes]) -> bool:
+    """Whether Bolt reads ``text`` into a request without raising.
+
+    Bolt parses the body (JSON, or a form whose ``payload`` field is JSON) and reads
+    its team/enterprise ids *before* it checks the signature; a body starting with
+    ``{`` that is not JSON, a ``payload=`` that is not a JSON object, or
+    ``{"enterprise": 5}`` makes it raise, and the request would get a 500. The check
+    is Bolt's own request constructor, so it reads exactly as Bolt will.
+    """
+    try:
+        request = AsyncBoltRequest(
+            body=text, headers={k: v.decode("latin-1") for k, v in headers.items()}
+        )
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+        return False
+    return isinstance(request.body, dict)
 
 
 async def _answer(send: Send, status: int, payload: dict[str, str]) -> None:

@@ -29,7 +29,7 @@ from bot.services.media import (
 from bot.services.oneshot import AlreadyUsed
 from handlers import upload_forms
 from handlers.blocks import media as render
-from handlers.blocks.parts import esc, section, slack_date, spend_button
+from handlers.blocks.parts import code, esc, section, slack_date, spend_button
 from handlers.ids import (
     MEDIA_DELETE,
     MEDIA_DETAILS,
@@ -57,7 +57,7 @@ def parse_page(text: str | None) -> int:
     if text is None:
         return 1
     if not text.isdigit() or not 1 <= int(text) <= 100_000:
-        raise InvalidInput(f"`{text[:20]}` is not a page number (1, 2, 3...)")
+        raise InvalidInput(f"{code(text[:20])} is not a page number (1, 2, 3...)")
     return int(text)
 
 

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.authz import parse_role
 from bot.container import Container
 from bot.errors import InvalidInput
+from bot.mrkdwn import code
 from bot.services.roles import RoleChange, RoleListing
 from handlers.requests import actor_of_command
 from handlers.router import Invocation, Routers, Subcommand
@@ -30,14 +31,14 @@ def parse_user(text: str) -> str:
         return mention.group(1)
     if _BARE_ID.match(text.strip()):
         return text.strip()
-    raise InvalidInput(f"`{text}` is not a user: mention them (`@name`) or give their id")
+    raise InvalidInput(f"{code(text)} is not a user: mention them (`@name`) or give their id")
 
 
 async def roles(inv: Invocation, c: Container, respond: AsyncRespond, _: AsyncWebClient) -> None:
     """``/streamops roles grant|revoke <@user> <role>`` and ``roles list``."""
     verb = inv.args[0].lower()
     if verb not in ("grant", "revoke", "list"):
-        raise InvalidInput(f"unknown roles action `{inv.args[0]}`. Usage: `/streamops {USAGE}`")
+        raise InvalidInput(f"unknown roles action {code(inv.args[0])}. Usage: `/streamops {USAGE}`")
     if len(inv.args) != (1 if verb == "list" else 3):
         raise InvalidInput(f"usage: `/streamops {USAGE}`")
     actor = actor_of_command(inv, c.clock())

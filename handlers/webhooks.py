@@ -4,9 +4,13 @@ Order of checks, each answered before anything is stored:
 
 1. the path token equals ``STREAMOPS_WEBHOOK_TOKEN`` (constant time); unset
    or wrong → 404, so the endpoint does not reveal that it exists;
-2. StreamStack only, when ``STREAMSTACK_WEBHOOK_SECRET`` is set: the
+2. the body is at most :data:`MAX_BODY_BYTES` → otherwise 413, decided from
+   ``Content-Length`` or while reading the stream (a larger body is never buffered);
+3. StreamStack only, when ``STREAMSTACK_WEBHOOK_SECRET`` is set: the
    ``X-StreamStack-Signature`` HMAC of the raw body → 401 when missing or wrong;
-3. the body parses and has its required fields → otherwise 400 with the reason.
+4. the body is UTF-8 JSON no deeper than 32 levels, without NUL or lone
+   surrogates, and its envelope validates (required fields, strings no longer
+   than their columns) → otherwise 400 with the reason (``bot.webhooks.parse``).
 
 Then one transaction stores the delivery (deduplicated) and its outbox rows,
 and only then is the 2xx sent: 200 for a stored or duplicate known event, 202
@@ -35,6 +39,7 @@ log = logging.getLogger("streamops.webhooks")
 
 #: Larger bodies are refused (a webhook envelope is a few hundred bytes).
 MAX_BODY_BYTES = 256 * 1024
+BODY_TOO_LARGE = "body too large"
 
 
 def routes(container: Container) -> list[Route]:
@@ -54,10 +59,10 @@ def routes(container: Container) -> list[Route]:
             if not token_matches(token, expected.get_secret_value() if expected else None):
                 count(provider, "unauthorized")
                 return Response("Not Found", status_code=404)
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
+            body = await read_capped(request, MAX_BODY_BYTES)
+            if body is None:
                 count(provider, "too_large")
-                return _error(413, "body too large")
+                return _error(413, BODY_TOO_LARGE)
             secret = container.settings.streamstack_webhook_secret
             if provider == "streamstack" and secret is not None:
                 header = request.headers.get(STREAMSTACK_SIGNATURE_HEADER)
@@ -96,6 +101,26 @@ def routes(container: Container) -> list[Route]:
             methods=["POST"],
         ),
     ]
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to exceed ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before reading; a
+    streamed (chunked) body is refused at the first chunk that crosses it, so
+    at most ``limit`` bytes plus one chunk are ever held.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _error(status: int, reason: str) -> Response:

@@ -25,6 +25,7 @@ from sqlalchemy.sql.expression import Executable
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lengths
 from storage.db import Database, Write
 from storage.timeutil import UTCDateTime
 
@@ -39,13 +40,13 @@ class KnownBuild(SQLModel, table=True):
 
     __tablename__ = "known_builds"
 
-    project_id: str = Field(primary_key=True, max_length=64)
-    upload_id: str = Field(primary_key=True, max_length=64)
+    project_id: str = Field(primary_key=True, max_length=lengths.PROJECT_ID)
+    upload_id: str = Field(primary_key=True, max_length=lengths.UPLOAD_ID)
     file_url: str | None = Field(default=None, sa_type=Text)
     auto_release: bool | None = Field(default=None)
     requested_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
-    last_status: str | None = Field(default=None, max_length=64)
+    last_status: str | None = Field(default=None, max_length=lengths.BUILD_STATUS)
     last_status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     objection: str | None = Field(default=None, sa_type=Text)
 
@@ -56,8 +57,8 @@ class QueuedDistribution(SQLModel, table=True):
     __tablename__ = "queued_distributions"
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: str = Field(max_length=64, index=True)
-    upload_id: str = Field(max_length=64)
+    project_id: str = Field(max_length=lengths.PROJECT_ID, index=True)
+    upload_id: str = Field(max_length=lengths.UPLOAD_ID)
     action: str = Field(max_length=32)
     requested_by: str = Field(max_length=64)
     channel_id: str = Field(max_length=64)

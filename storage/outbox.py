@@ -22,6 +22,8 @@ from sqlalchemy import Index, Text, column, or_, table, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lengths
+from storage.coordination import SlackPacing
 from storage.db import Database
 from storage.notifications import Notification
 from storage.outbox_groups import SUBJECT_INDEX, channel_backlog, subject_rows, undigested_rows
@@ -72,7 +74,7 @@ class OutboxRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int | None = None
     channel: str = Field(max_length=32)
-    subject_key: str = Field(max_length=200)
+    subject_key: str = Field(max_length=lengths.SUBJECT_KEY)
     payload: str = Field(sa_type=Text)
     status: str = Field(default=PENDING, max_length=16)
     progress: int = 0
@@ -88,6 +90,20 @@ class OutboxRow(SQLModel, table=True):
     digest_ts: str | None = Field(default=None, max_length=32)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A pending row as a digest reads it."""
+
+    id: int
+    subject_key: str
+    payload: str
+
+
+def digest_key(channel: str) -> str:
+    """The pacing key that spaces a channel's digests (``slack_pacing``)."""
+    return f"digest:{channel}"
+
+
 #: Work done in the same transaction as a row's progress or completion.
 Also = Callable[[AsyncSession], Awaitable[None]]
 
@@ -100,6 +116,8 @@ class Lease:
         group: later pending rows of the same build/video folded into this delivery
             (``collapsed_into`` = this row), oldest first; finished with it.
         backlog: pending rows of the channel when leased (counted up to a limit).
+        digest_gate: when the channel's next digest may go out (read only when the
+            backlog reached the limit; None: any time).
     """
 
     row: OutboxRow
@@ -107,6 +125,7 @@ class Lease:
     until: datetime
     group: tuple[OutboxRow, ...] = ()
     backlog: int = 0
+    digest_gate: datetime | None = None
 
     def rows(self) -> tuple[OutboxRow, ...]:
         """The leased row and its group, oldest first."""
@@ -202,7 +221,13 @@ class OutboxStore:
             backlog = (
                 await channel_backlog(session, row.channel, backlog_limit) if backlog_limit else 0
             )
-        return Lease(row=row, owner=owner, until=until, group=group, backlog=backlog)
+            gate = None
+            if backlog_limit and backlog >= backlog_limit:
+                pacing = await session.get(SlackPacing, digest_key(row.channel))
+                gate = pacing.next_allowed_at if pacing is not None else None
+        return Lease(
+            row=row, owner=owner, until=until, group=group, backlog=backlog, digest_gate=gate
+        )
 
     @staticmethod
     async def _group(
@@ -318,19 +343,30 @@ class OutboxStore:
                 )
             return owned
 
-    async def undigested(self, channel: str, limit: int) -> list[OutboxRow]:
-        """Pending subject rows of ``channel`` no digest has shown yet, oldest first."""
-        async with self.db.session() as session:
-            ids = await undigested_rows(session, channel, limit)
+    async def undigested(self, channel: str, limit: int) -> list[Waiting]:
+        """Pending subject rows of ``channel`` no digest has shown yet, oldest first.
+
+        A read-only transaction (on SQLite it takes no write lock, so intake is not held
+        up while a large digest is read).
+        """
+        async with self.db.read() as conn:
+            ids = await undigested_rows(conn, channel, limit)
             if not ids:
                 return []
-            query = select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
-            return list((await session.exec(query)).all())
+            query = (
+                select(OutboxRow.id, OutboxRow.subject_key, OutboxRow.payload)
+                .where(col(OutboxRow.id).in_(ids))
+                .order_by(col(OutboxRow.id))
+            )
+            return [Waiting(int(i), k, p) for i, k, p in (await conn.execute(query)).all()]
 
-    async def mark_digested(self, lease: Lease, rows: Sequence[OutboxRow], ts: str) -> bool:
+    async def mark_digested(
+        self, lease: Lease, rows: Sequence[Waiting], ts: str, next_digest: datetime
+    ) -> bool:
         """Record that digest ``ts`` showed ``rows``, and give the leased head back.
 
-        The head's lease ends without counting an attempt (its own delivery is next).
+        The head's lease ends without counting an attempt (its own delivery is next),
+        and the channel's next digest waits until ``next_digest``: one transaction.
         Returns False when the lease was lost (nothing is marked then).
         """
         async with self.db.session() as session:
@@ -353,6 +389,13 @@ class OutboxStore:
                     col(OutboxRow.digest_ts).is_(None),
                 )
                 .values(digest_ts=ts)
+            )
+            await session.exec(
+                self.db.insert(SlackPacing)
+                .values(key=digest_key(lease.row.channel), next_allowed_at=next_digest)
+                .on_conflict_do_update(
+                    index_elements=["key"], set_={"next_allowed_at": next_digest}
+                )
             )
             return True
 

@@ -7,13 +7,15 @@ grows with the whole backlog:
 
 - the backlog count stops at ``limit`` rows (``ix_outbox_pending``: channel, id);
 - a subject's rows: ``ix_outbox_pending_subject`` (channel, subject_key, id), migration 0020
-  (ordered by all three, so PostgreSQL picks it without statistics);
+  (the row comparison is an index condition only there, so PostgreSQL picks it without
+  statistics);
 - rows not yet in a digest: ``ix_outbox_pending`` from the channel's head on.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 #: The index of pending rows by channel and subject (migration 0020).
@@ -30,7 +32,7 @@ SELECT count(*) FROM (
 _SUBJECT_SQL = """
 SELECT o.id FROM outbox AS o{hint}
 WHERE o.status = 'pending' AND o.channel = :channel AND o.subject_key = :subject_key
-  AND o.id > :after
+  AND (o.channel, o.subject_key, o.id) > (:channel, :subject_key, :after)
 ORDER BY o.channel, o.subject_key, o.id LIMIT :limit
 """
 
@@ -63,8 +65,8 @@ def group_statement(name: str, dialect: str) -> TextClause:
     return _STATEMENTS[(name, dialect)]
 
 
-async def _ids(session: AsyncSession, name: str, **params: object) -> list[int]:
-    connection = await session.connection()
+async def _ids(session: AsyncSession | AsyncConnection, name: str, **params: object) -> list[int]:
+    connection = session if isinstance(session, AsyncConnection) else await session.connection()
     statement = _STATEMENTS[(name, connection.dialect.name)]
     result = await connection.execute(statement, params)
     return [int(value) for (value,) in result.all()]
@@ -87,6 +89,6 @@ async def subject_rows(
     )
 
 
-async def undigested_rows(session: AsyncSession, channel: str, limit: int) -> list[int]:
+async def undigested_rows(conn: AsyncConnection, channel: str, limit: int) -> list[int]:
     """Ids of pending subject rows of ``channel`` not yet shown in a digest, oldest first."""
-    return await _ids(session, "undigested", channel=channel, limit=limit)
+    return await _ids(conn, "undigested", channel=channel, limit=limit)

@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lengths
 from storage.db import Database
 from storage.timeutil import UTCDateTime
 
@@ -31,8 +32,8 @@ class Subscription(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
-    provider: str = Field(max_length=16)
-    project: str = Field(default="", max_length=128)
+    provider: str = Field(max_length=lengths.PROVIDER)
+    project: str = Field(default="", max_length=lengths.WEBHOOK_PROJECT)
     events: str = Field(default="", max_length=500)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime)

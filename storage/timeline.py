@@ -31,6 +31,7 @@ from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lengths
 from storage.db import Database, Write
 from storage.timeutil import UTCDateTime
 
@@ -59,8 +60,8 @@ class ReleaseEvent(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: str = Field(max_length=64)
-    upload_id: str = Field(max_length=64)
+    project_id: str = Field(max_length=lengths.PROJECT_ID)
+    upload_id: str = Field(max_length=lengths.UPLOAD_ID)
     kind: str = Field(max_length=16)
     via: str | None = Field(default=None, max_length=16)
     actor_id: str | None = Field(default=None, max_length=64)
@@ -74,8 +75,8 @@ class ProjectName(SQLModel, table=True):
 
     __tablename__ = "streampixel_project_names"
 
-    project_id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
+    project_id: str = Field(primary_key=True, max_length=lengths.PROJECT_ID)
+    name: str = Field(max_length=lengths.PROJECT_NAME)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Index, Text, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lengths
 from storage.db import Database, Write
 from storage.group_commit import GroupCommitter
 from storage.notifications import Notice
@@ -44,10 +45,10 @@ class WebhookDelivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    provider: str = Field(max_length=16)
-    event: str = Field(max_length=64)
-    subject: str | None = Field(default=None, max_length=128)
-    project: str | None = Field(default=None, max_length=128)
+    provider: str = Field(max_length=lengths.PROVIDER)
+    event: str = Field(max_length=lengths.EVENT)
+    subject: str | None = Field(default=None, max_length=lengths.WEBHOOK_SUBJECT)
+    project: str | None = Field(default=None, max_length=lengths.WEBHOOK_PROJECT)
     dedupe_key: str = Field(max_length=64, unique=True)
     payload: str = Field(sa_type=Text)
     received_at: datetime = Field(sa_type=UTCDateTime)
@@ -60,7 +61,7 @@ class NotificationMessage(SQLModel, table=True):
     __tablename__ = "notification_messages"
 
     channel: str = Field(primary_key=True, max_length=32)
-    subject_key: str = Field(primary_key=True, max_length=200)
+    subject_key: str = Field(primary_key=True, max_length=lengths.SUBJECT_KEY)
     ts: str = Field(max_length=32)
     state: str = Field(sa_type=Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
@@ -257,8 +258,8 @@ class WebhookStore:
             NotificationMessage.channel == channel,
             col(NotificationMessage.subject_key).in_(subject_keys),
         )
-        async with self.db.session() as session:
-            return {key: ts for key, ts in (await session.exec(query)).all()}
+        async with self.db.read() as conn:  # no write lock on SQLite
+            return {str(key): str(ts) for key, ts in (await conn.execute(query)).all()}
 
     async def save_message(
         self, channel: str, subject_key: str, ts: str, state: str, now: datetime

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, Phase, settings
 from storage import migrate
 from storage.db import Database
 
-# Property tests: a small, quick default; `HYPOTHESIS_PROFILE=thorough` for the slow,
-# 10,000-example runs the `slow` marker selects (see tests/fidelity).
+# Property tests: a small, quick default; `HYPOTHESIS_PROFILE=thorough` draws 10,000 fresh
+# examples for every property. The `slow`-marked tests (`pytest -m slow`, not in the default
+# run) ask for 10,000 examples themselves (tests/fidelity/test_*_fuzz.py).
 settings.register_profile(
     "default",
     max_examples=25,

@@ -62,7 +62,7 @@ from storage import outbox_wakeup
 from storage.coordination import Pacing
 from storage.db import Database
 from storage.governance_notices import IN_PLACE_EVENTS
-from storage.outbox import Also, Lease, OutboxRow, OutboxStore
+from storage.outbox import Also, Lease, OutboxRow, OutboxStore, Waiting
 from storage.outbox_wakeup import OutboxWakeup
 from storage.release_notices import BUILD_REFRESH
 from storage.timeline import Stamp, TimelineStore
@@ -414,18 +414,16 @@ class OutboxWorker:
         next); a digest that Slack refuses for good is skipped, not retried.
         """
         channel = lease.row.channel
-        key = f"digest:{channel}"
-        until = await self.pacing.deferred_until(key)
-        if until is not None and until > self.clock():
-            return False
+        if lease.digest_gate is not None and lease.digest_gate > self.clock():
+            return False  # (read in the lease's transaction)
         rows = [
             (r, Notice.from_payload(json.loads(r.payload)))
             for r in await self.store.undigested(channel, self.options.digest_rows)
             if _collapsible(r)
         ]
         keys = list(dict.fromkeys(r.subject_key for r, _ in rows))
-        if len(keys) < 2:
-            return False  # one item's waiting steps are one collapsed delivery anyway
+        if not keys or keys == [lease.row.subject_key]:
+            return False  # only the head's own steps wait: its delivery, next, shows them
         shown_ts = await self.webhooks.message_ts(channel, keys)
         entries = digest_entries(((r.subject_key, n) for r, n in rows), shown_ts)
         text, blocks, shown = self.renderer.digest(entries, channel)
@@ -435,9 +433,9 @@ class OutboxWorker:
         except _Permanent as exc:
             log.warning("digest to %s refused: %s", channel, exc.reason)
             return False
-        await self.pacing.defer(key, self.clock() + timedelta(seconds=self.options.digest_interval))
         marked = [r for r, _ in rows if r.subject_key in included]
-        if not await self.store.mark_digested(lease, marked, ts):
+        next_digest = self.clock() + timedelta(seconds=self.options.digest_interval)
+        if not await self.store.mark_digested(lease, marked, ts, next_digest):
             log.warning("outbox row %s: lease lost during a digest", lease.row.id)
         return True
 
@@ -560,7 +558,7 @@ class OutboxWorker:
 _PIPELINE_EVENTS = frozenset((*BUILD_EVENTS, *MEDIA_EVENTS, *LIVE_EVENTS))
 
 
-def _collapsible(row: OutboxRow) -> bool:
+def _collapsible(row: OutboxRow | Waiting) -> bool:
     """A step of a build/video/live pipeline (not an approval message or a refresh)."""
     if not row.subject_key:
         return False

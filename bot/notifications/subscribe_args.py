@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import InvalidInput
+from bot.mrkdwn import esc
 from bot.notifications.types import PROVIDER_EVENTS
 
 PROVIDERS = tuple(PROVIDER_EVENTS)
@@ -68,7 +69,7 @@ def parse_channel(text: str) -> str:
     match = _CHANNEL.match(text.strip())
     if not match:
         raise InvalidInput(
-            f"'{text}' is not a channel: pick it with # so Slack sends its id, or give the id"
+            f"'{esc(text)}' is not a channel: pick it with # so Slack sends its id, or give the id"
         )
     return match.group(1) or match.group(2)
 
@@ -105,7 +106,7 @@ def parse_subscribe(
         raise InvalidInput(f"give a provider: one of {', '.join(PROVIDERS)}")
     provider = rest[0].lower()
     if provider not in PROVIDERS:
-        raise InvalidInput(f"unknown provider '{rest[0]}': use one of {', '.join(PROVIDERS)}")
+        raise InvalidInput(f"unknown provider '{esc(rest[0])}': use one of {', '.join(PROVIDERS)}")
     project: str | None = None
     events: tuple[str, ...] = ()
     for option in rest[1:]:
@@ -113,13 +114,13 @@ def parse_subscribe(
         key = key.lower()
         value = value.strip()
         if not sep or not value:
-            raise InvalidInput(f"'{option}' is not an option: write project=… or events=…")
+            raise InvalidInput(f"'{esc(option)}' is not an option: write project=… or events=…")
         if key == "project":
             project = _project(provider, value)
         elif key == "events" and allow_events:
             events = _events(provider, value)
         else:
-            raise InvalidInput(f"unknown option '{key}'")
+            raise InvalidInput(f"unknown option '{esc(key)}'")
     return SubscribeArgs(channel=channel, provider=provider, project=project, events=events)
 
 

@@ -15,20 +15,30 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.errors import Forbidden, ProviderError, ProviderNotFound, ProviderUnavailable
 from bot.providers._cache import ReadCache
 from bot.providers._http import ProviderHTTP, RetryPolicy, Sleep, error_for_status, make_client
+from bot.providers.streampixel_models import (
+    DistributeReply,
+    FileItem,
+    ProjectsReply,
+    TestWebhookReply,
+    UploadReply,
+    UserStatsReply,
+)
 from bot.redact import redact
 from bot.settings import Settings
 
 PROVIDER = "streampixel"
+
+_ReplyT = TypeVar("_ReplyT", bound=BaseModel)
 
 #: The documented rate limit on upload and distribute: 1 request / 2 min / user.
 RATE_LIMIT_SECONDS = 120.0
@@ -103,17 +113,6 @@ class WebhookTestResult:
     status_code: int
 
 
-def _parse_date(value: object) -> datetime | None:
-    """An ISO 8601 date from the API as aware UTC, or None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def retry_after_from(message: str) -> float:
     """Seconds to wait, read from a 429 message ("Try again in 2 minutes")."""
     match = _WAIT_WORDS.search(message)
@@ -171,19 +170,16 @@ class StreampixelClient:
         Raises:
             ProviderError: e.g. ``AuthFailed`` ("Invalid User", "Unauthorized: Invalid API Key").
         """
-        body = await self._get("/projects/projects-status")
-        try:
-            return [
-                Project(
-                    id=str(item["_id"]),
-                    name=str(item["name"]),
-                    enabled=bool(item["status"]),
-                    subscription_status=str(item.get("subscriptionStatus", "")),
-                )
-                for item in body["projects"]
-            ]
-        except (KeyError, TypeError) as exc:
-            raise self._unexpected() from exc
+        reply = self._read(ProjectsReply, await self._get("/projects/projects-status"))
+        return [
+            Project(
+                id=item.id,
+                name=item.name,
+                enabled=bool(item.status),
+                subscription_status=item.subscription_status,
+            )
+            for item in reply.projects
+        ]
 
     async def user_stats(self, project_id: str) -> UserStats:
         """Live and queued user counts of ``project_id``.
@@ -193,10 +189,8 @@ class StreampixelClient:
                 ("Access denied": not yours, or disabled), ``AuthFailed``.
         """
         body = await self._get(f"/projects/userStats/{quote(project_id, safe='')}")
-        try:
-            return UserStats(live_users=int(body["liveUser"]), queued_users=int(body["queueUser"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._unexpected() from exc
+        reply = self._read(UserStatsReply, body)
+        return UserStats(live_users=reply.live_users, queued_users=reply.queued_users)
 
     async def project_files(self, project_id: str) -> list[ProjectFile]:
         """The processed builds (``files``) of ``project_id`` from ``GET /projects/{id}``.
@@ -213,15 +207,17 @@ class StreampixelClient:
             raise self._unexpected()
         found = []
         for item in files:
-            if not isinstance(item, dict) or not item.get("_id"):
+            try:  # an entry without a usable id (or one no column can hold) is skipped
+                file = FileItem.model_validate(item)
+            except ValidationError:
                 continue
             found.append(
                 ProjectFile(
-                    upload_id=str(item["_id"]),
-                    status=str(item.get("status") or ""),
-                    url=str(item["url"]) if item.get("url") else None,
-                    date=_parse_date(item.get("date")),
-                    objection=str(item["objection"]) if item.get("objection") else None,
+                    upload_id=file.upload_id,
+                    status=file.status,
+                    url=file.url,
+                    date=file.date,
+                    objection=file.objection,
                 )
             )
         return found
@@ -243,10 +239,8 @@ class StreampixelClient:
             "/projects/upload-file",
             {"projectId": project_id, "fileUrl": file_url, "autoRelease": auto_release},
         )
-        try:
-            return UploadResult(upload_id=str(body["uploadId"]), message=str(body["message"]))
-        except (KeyError, TypeError) as exc:
-            raise self._unexpected() from exc
+        reply = self._read(UploadReply, body)
+        return UploadResult(upload_id=reply.upload_id, message=reply.message)
 
     async def distribute(self, project_id: str, upload_id: str) -> DistributeResult:
         """Release an approved build (or an older one: rollback). Sent once, never retried.
@@ -258,15 +252,10 @@ class StreampixelClient:
         body = await self._post(
             "/projects/distribute-file", {"projectId": project_id, "uploadId": upload_id}
         )
-        try:
-            region = body.get("region")
-            return DistributeResult(
-                upload_id=str(body.get("uploadId") or upload_id),
-                message=str(body["message"]),
-                region=None if region is None else str(region),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise self._unexpected() from exc
+        reply = self._read(DistributeReply, body)
+        return DistributeResult(
+            upload_id=reply.upload_id or upload_id, message=reply.message, region=reply.region
+        )
 
     async def test_webhook(self, project_id: str) -> WebhookTestResult:
         """Ask Streampixel to send ``webhook.test`` to the project's webhook URL.
@@ -277,14 +266,10 @@ class StreampixelClient:
             ProviderError: ``ProviderNotFound`` ("No webhook URL configured"), ...
         """
         body = await self._post("/projects/test-webhook", {"projectId": project_id})
-        try:
-            return WebhookTestResult(
-                delivered=bool(body["success"]),
-                message=str(body["message"]),
-                status_code=int(body.get("statusCode") or 0),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise self._unexpected() from exc
+        reply = self._read(TestWebhookReply, body)
+        return WebhookTestResult(
+            delivered=bool(reply.success), message=reply.message, status_code=reply.status_code
+        )
 
     async def _get(self, path: str) -> Any:
         params = {"userId": self.user_id, "apikey": self._api_key.get_secret_value()}
@@ -312,6 +297,13 @@ class StreampixelClient:
         if not isinstance(body, dict):
             raise self._unexpected()
         return body
+
+    def _read(self, model: type[_ReplyT], body: Any) -> _ReplyT:
+        """``body`` as ``model``; a reply that does not fit is "unexpected"."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise self._unexpected() from exc
 
     def _unexpected(self) -> ProviderUnavailable:
         return ProviderUnavailable(PROVIDER, "unexpected reply")

@@ -11,7 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from bot.storable import storable
+from storage import lengths
 
 #: The ten statistics periods StreamStack accepts (``?period=``), shortest first.
 PERIODS: tuple[str, ...] = ("15m", "1h", "6h", "24h", "7d", "30d", "3m", "6m", "1y", "all")
@@ -159,34 +172,79 @@ def _counts(value: Any) -> dict[str, int]:
     return {str(k): _int(v) for k, v in value.items() if _float(v) is not None}
 
 
+def _text(value: Any) -> str:
+    return _str(value) or ""
+
+
+class _MediaReply(BaseModel):
+    """One media object as StreamStack sends it (S3), read leniently but stored safely.
+
+    The uuid is stored (``webhook_deliveries.subject`` by reconciliation, the subject
+    key) and the title too (``pending_deletes.title``): both must be text a column
+    can hold (:func:`bot.storable.storable`), the uuid no longer than
+    :data:`storage.lengths.VIDEO_ID`. Everything else is shown only and is read as
+    before: numbers as strings, odd types dropped.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+    uuid: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=lengths.VIDEO_ID),
+        AfterValidator(storable),
+    ]
+    title: Annotated[str, BeforeValidator(_text), AfterValidator(storable)] = ""
+    status: Annotated[str, BeforeValidator(lambda v: _str(v) or "unknown")] = "unknown"
+    duration: Annotated[float | None, BeforeValidator(_float)] = None
+    resolution: Annotated[str | None, BeforeValidator(_str)] = None
+    profiles: Annotated[
+        tuple[str, ...], BeforeValidator(lambda v: tuple(p for p in map(_str, _list(v)) if p))
+    ] = ()
+    urls: Annotated[dict[str, Any], BeforeValidator(_dict)] = {}
+    created_at: Annotated[datetime | None, BeforeValidator(_datetime)] = None
+    updated_at: Annotated[datetime | None, BeforeValidator(_datetime)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_is_uuid(cls, raw: Any) -> Any:
+        """``id`` stands for a missing ``uuid``; a number is read as its digits."""
+        if isinstance(raw, dict):
+            uuid = _str(raw.get("uuid") or raw.get("id"))
+            return {**raw, "uuid": uuid or ""}
+        return raw
+
+
 def parse_media(raw: Any) -> Media:
     """A :class:`Media` from one media object (or its ``data`` envelope).
 
     Raises:
-        MalformedReply: the object has no ``uuid``.
+        MalformedReply: the object has no uuid, or a uuid or title no column can
+            hold (too long, a NUL or a lone surrogate).
     """
     raw = unwrap(raw)
     if not isinstance(raw, dict):
         raise MalformedReply("media object is not a JSON object")
-    uuid = _str(raw.get("uuid") or raw.get("id"))
-    if not uuid:
+    if not _str(raw.get("uuid") or raw.get("id")):
         raise MalformedReply("media object has no uuid")
-    urls = _dict(raw.get("urls"))
-    profiles = _list(raw.get("profiles"))
+    try:
+        media = _MediaReply.model_validate(raw)
+    except ValidationError as exc:
+        field = ".".join(map(str, exc.errors()[0]["loc"])) or "object"
+        raise MalformedReply(f"media object has an unusable {field}") from None
     return Media(
-        uuid=uuid,
-        title=_str(raw.get("title")) or "",
-        status=_str(raw.get("status")) or "unknown",
-        duration=_float(raw.get("duration")),
-        resolution=_str(raw.get("resolution")),
-        profiles=tuple(p for p in (_str(p) for p in profiles) if p),
+        uuid=media.uuid,
+        title=media.title,
+        status=media.status,
+        duration=media.duration,
+        resolution=media.resolution,
+        profiles=media.profiles,
         urls=MediaUrls(
-            hls=_str(urls.get("hls")),
-            player=_str(urls.get("player")),
-            thumbnail=_str(urls.get("thumbnail")),
+            hls=_str(media.urls.get("hls")),
+            player=_str(media.urls.get("player")),
+            thumbnail=_str(media.urls.get("thumbnail")),
         ),
-        created_at=_datetime(raw.get("created_at")),
-        updated_at=_datetime(raw.get("updated_at")),
+        created_at=media.created_at,
+        updated_at=media.updated_at,
     )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.errors import InvalidInput, NotFound, ProviderError, RateLimited, UserFacingError
+from bot.mrkdwn import code
 from bot.providers.streampixel import (
     RATE_LIMIT_SECONDS,
     DistributeResult,
@@ -118,10 +119,10 @@ def match_project(projects: list[Project], text: str) -> Project:
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise NotFound(f"no Streampixel project is called or has the id `{wanted}`")
+        raise NotFound(f"no Streampixel project is called or has the id {code(wanted)}")
     names = ", ".join(f"{p.name} (`{p.id}`)" for p in candidates[:10])
     raise InvalidInput(
-        f"`{wanted}` matches several projects: {names}. Use more of the name or the id"
+        f"{code(wanted)} matches several projects: {names}. Use more of the name or the id"
     )
 
 

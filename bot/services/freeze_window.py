@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import InvalidInput
+from bot.mrkdwn import code
 
 #: The longest freeze one command may set.
 MAX_FREEZE = timedelta(days=90)
@@ -43,12 +44,14 @@ def parse_duration(text: str) -> timedelta:
     """
     cleaned = text.strip().lower()
     if not cleaned or _PART.sub("", cleaned):
-        raise InvalidInput(f"`{text}` is not a duration; write e.g. `2h`, `90m`, `1h30m` or `3d`")
+        raise InvalidInput(
+            f"{code(text)} is not a duration; write e.g. `2h`, `90m`, `1h30m` or `3d`"
+        )
     total = timedelta()
     for amount, unit in _PART.findall(cleaned):
         total += timedelta(**{_UNITS[unit]: int(amount)})
     if total <= timedelta():
-        raise InvalidInput(f"`{text}` is no time at all; give a duration longer than zero")
+        raise InvalidInput(f"{code(text)} is no time at all; give a duration longer than zero")
     return total
 
 
@@ -64,7 +67,7 @@ def parse_time(text: str) -> datetime:
         moment = datetime.fromisoformat(candidate)
     except ValueError:
         raise InvalidInput(
-            f"`{text}` is not a time; write it as ISO 8601, e.g. `2026-12-24T18:00Z`"
+            f"{code(text)} is not a time; write it as ISO 8601, e.g. `2026-12-24T18:00Z`"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -92,7 +95,7 @@ def parse_window(words: list[str], now: datetime) -> Window:
     ends_at = start + parse_duration(value) if keyword == "for" else parse_time(value)
     if ends_at <= now:
         raise InvalidInput(
-            f"`{value}` is in the past ({ends_at:%Y-%m-%d %H:%M} UTC); a freeze must end later"
+            f"{code(value)} is in the past ({ends_at:%Y-%m-%d %H:%M} UTC); a freeze must end later"
         )
     if ends_at <= starts_at:
         raise InvalidInput("the freeze would end before it starts")

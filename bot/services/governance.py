@@ -44,6 +44,7 @@ from typing import Protocol
 from bot.audit import Auditor, Outcome
 from bot.authz import Authorizer, Role
 from bot.errors import InvalidInput, NotAuthorized, NotFound, UserFacingError
+from bot.mrkdwn import code, esc
 from bot.services.actor import Actor, AuditTrail, Target
 from storage.approvals import (
     APPROVED,
@@ -131,11 +132,11 @@ class FrozenError(UserFacingError):
 
 def freeze_refusal(freeze: Freeze, action: str) -> str:
     """Why ``action`` was refused, in words (mrkdwn; the reason escaped)."""
-    scope = "every project" if freeze.is_all else f"*{_esc(freeze.project_name)}*"
+    scope = "every project" if freeze.is_all else f"*{esc(freeze.project_name)}*"
     until = _date(freeze.until)
     return (
         f":snowflake: {action.capitalize()} refused: {scope} is frozen until {until} "
-        f"by <@{freeze.frozen_by}>: {_esc(freeze.reason)}. Nothing was sent."
+        f"by <@{freeze.frozen_by}>: {esc(freeze.reason)}. Nothing was sent."
     )
 
 
@@ -312,7 +313,7 @@ class Governance:
         current = await self.approvals.policy(project_id)
         role = (approvers or current.approvers).lower()
         if role not in APPROVER_ROLES:
-            raise InvalidInput(f"approvers must be `releaser` or `admin`, not `{approvers}`")
+            raise InvalidInput(f"approvers must be `releaser` or `admin`, not {code(approvers)}")
         policy = await self.approvals.set_policy(
             project_id, approvals, role, by=actor.user_id, at=self.clock()
         )
@@ -684,10 +685,6 @@ def _overrides(
         and override.project_id == project_id
         and (subject is None or override.subject == subject)
     )
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _date(moment: datetime) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.mrkdwn import code
 from bot.providers.streampixel import Project
 from bot.services.actor import Actor
 from bot.services.freeze_window import parse_window
@@ -117,7 +118,7 @@ class GovernanceActions:
             raise InvalidInput("say how many approvals: `approvals=<0|1|2|3>`")
         raw = values["approvals"]
         if not raw.isdigit():
-            raise InvalidInput(f"approvals must be a number from 0 to 3, not `{raw}`")
+            raise InvalidInput(f"approvals must be a number from 0 to 3, not {code(raw)}")
         policy = await self.governance.set_policy(
             actor, found.id, int(raw), values.get("approvers")
         )
@@ -210,9 +211,11 @@ def parse_settings(words: list[str]) -> dict[str, str]:
         key = key.strip().lower()
         if not sep or not value:
             raise InvalidInput(
-                f"`{word}` is not a setting; write `approvals=2` or `approvers=admin`"
+                f"{code(word)} is not a setting; write `approvals=2` or `approvers=admin`"
             )
         if key not in ("approvals", "approvers"):
-            raise InvalidInput(f"unknown setting `{key}`; the settings are approvals and approvers")
+            raise InvalidInput(
+                f"unknown setting {code(key)}; the settings are approvals and approvers"
+            )
         values[key] = value.strip()
     return values

@@ -74,12 +74,7 @@ class WebhookIntake:
         ):
             return None
         fields = event.notification
-        try:
-            at = datetime.fromisoformat(str(fields.timestamp).replace("Z", "+00:00"))
-        except ValueError:
-            at = datetime.now(UTC)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
+        at = _moment(fields.timestamp) or self.clock()
         known = self.builds.pipeline_write(
             event.project,
             event.subject,
@@ -91,3 +86,12 @@ class WebhookIntake:
         if event.event == "build.distributing":
             return known, self.timeline.live_write(event.project, event.subject, at)
         return (known,)
+
+
+def _moment(timestamp: str | None) -> datetime | None:
+    """The webhook's ISO 8601 ``timestamp`` in UTC; None when unreadable or out of range."""
+    try:
+        at = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except (ValueError, OverflowError):  # "9999-12-31T23:59:59-01:00" is past year 9999 in UTC
+        return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.mrkdwn import code
 from bot.providers.streamapi import HostIds, LiveSession, Session, StreamAPIClient, Theme, Video
 from bot.providers.streamapi_xml import PROVIDER
 from bot.services.actor import Actor, Gate, Target
@@ -28,14 +29,16 @@ _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 def check_public_hostid(text: str) -> str:
     """``text`` if it is a public host id (digits), else :class:`InvalidInput`."""
     if not _DIGITS.match(text):
-        raise InvalidInput(f"`{text[:40]}` is not a public host id (digits, e.g. 1000016132)")
+        raise InvalidInput(f"{code(text[:40])} is not a public host id (digits, e.g. 1000016132)")
     return text
 
 
 def check_username(text: str) -> str:
     """``text`` if StreamAPI accepts it as a username (letters and digits)."""
     if not _USERNAME.match(text):
-        raise InvalidInput(f"`{text[:40]}` is not a valid username: use letters and digits only")
+        raise InvalidInput(
+            f"{code(text[:40])} is not a valid username: use letters and digits only"
+        )
     return text
 
 
@@ -60,11 +63,11 @@ def parse_create(words: list[str]) -> CreateOptions:
         if word.lower() in ("--private", "private"):
             private = True
         elif word.startswith("-"):
-            raise InvalidInput(f"unknown option `{word[:30]}`; the only option is --private")
+            raise InvalidInput(f"unknown option {code(word[:30])}; the only option is --private")
         elif username is None:
             username = check_username(word)
         else:
-            raise InvalidInput(f"unexpected `{word[:30]}`: give at most one username")
+            raise InvalidInput(f"unexpected {code(word[:30])}: give at most one username")
     return CreateOptions(username, private)
 
 
@@ -91,7 +94,7 @@ def parse_moment(text: str, *, now: datetime, end_of_day: bool) -> datetime:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"`{text[:30]}` is not a date: use e.g. 2026-11-01 or 7d") from None
+        raise InvalidInput(f"{code(text[:30])} is not a date: use e.g. 2026-11-01 or 7d") from None
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start + timedelta(days=1, milliseconds=-1) if end_of_day else start
 
@@ -103,7 +106,7 @@ def parse_recordings(words: list[str], *, now: datetime) -> RecordingFilter:
     if rest and _DIGITS.match(rest[0]):
         host = rest.pop(0)
     if len(rest) > 2:
-        raise InvalidInput(f"unexpected `{rest[2][:30]}`: give at most a since and an until")
+        raise InvalidInput(f"unexpected {code(rest[2][:30])}: give at most a since and an until")
     since = parse_moment(rest[0], now=now, end_of_day=False) if rest else None
     until = parse_moment(rest[1], now=now, end_of_day=True) if len(rest) > 1 else None
     if since and until and since >= until:
@@ -184,7 +187,7 @@ class LiveService:
             await self.gate.check(trail, "live.create", "host.lookup", target)
             return await self._client.private_hostid(host_id)
         if not _PRIVATE.match(host_id):
-            raise InvalidInput(f"`{host_id[:40]}` is not a host id")
+            raise InvalidInput(f"{code(host_id[:40])} is not a host id")
         return await self._client.public_hostid(host_id.upper())
 
     async def recordings(self, wanted: RecordingFilter) -> list[Video]:

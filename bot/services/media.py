@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from bot.charts import CHART_PERIODS, StatsChart, charts_available, render_png
 from bot.charts import MISSING as CHARTS_MISSING
 from bot.errors import InvalidInput, ProviderError, UserFacingError
+from bot.mrkdwn import code
 from bot.providers.streamstack import PROVIDER, StreamStackClient
 from bot.providers.streamstack_models import (
     PERIODS,
@@ -52,7 +53,7 @@ _FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 def check_uuid(text: str) -> str:
     """``text`` if it can be a video uuid, else :class:`InvalidInput` saying so."""
     if not _UUID.match(text):
-        raise InvalidInput(f"`{text[:80]}` is not a video uuid (see `/media list`)")
+        raise InvalidInput(f"{code(text[:80])} is not a video uuid (see `/media list`)")
     return text
 
 
@@ -62,7 +63,7 @@ def parse_period(text: str | None) -> str:
         return DEFAULT_PERIOD
     period = text.strip().lower()
     if period not in PERIODS:
-        raise InvalidInput(f"unknown period `{text[:20]}`; use one of {', '.join(PERIODS)}")
+        raise InvalidInput(f"unknown period {code(text[:20])}; use one of {', '.join(PERIODS)}")
     return period
 
 
@@ -81,7 +82,7 @@ def parse_embed_flags(words: list[str]) -> EmbedFlags:
     for word in words:
         flag = word.strip().lower().lstrip("-")
         if flag not in EMBED_FLAGS:
-            raise InvalidInput(f"unknown option `{word[:30]}`; use {', '.join(EMBED_FLAGS)}")
+            raise InvalidInput(f"unknown option {code(word[:30])}; use {', '.join(EMBED_FLAGS)}")
         chosen.add(flag)
     return EmbedFlags(**{flag: True for flag in chosen})
 
@@ -129,7 +130,7 @@ def content_type_for(filename: str) -> str:
         guessed = "video/x-matroska"
     if guessed is None or not guessed.startswith("video/"):
         raise InvalidInput(
-            f"`{filename[:80]}` does not look like a video file; use e.g. .mp4, .mov, .webm"
+            f"{code(filename[:80])} does not look like a video file; use e.g. .mp4, .mov, .webm"
         )
     return guessed
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import ProviderError, UserFacingError
+from bot.mrkdwn import esc
 from bot.providers.streampixel import Project, ProjectFile
 from bot.services.release_view import (
     BuildView,
@@ -45,9 +46,9 @@ class ReleaseRefused(UserFacingError):
     """
 
     def __init__(self, action: str, upload_id: str, reason: str) -> None:
-        safe = reason.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         super().__init__(
-            f"Not sent: {safe}. Nothing went to Streampixel and its distribute slot was not used."
+            f"Not sent: {esc(reason)}. Nothing went to Streampixel and its distribute slot "
+            "was not used."
         )
         self.action = action
         self.upload_id = upload_id

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.errors import ProviderError, UserFacingError
+from bot.mrkdwn import code
 from bot.providers.streampixel import PROVIDER, Project, UploadResult, UserStats
 from bot.services.actor import Actor, Gate, Target
 from bot.services.builds import BuildService, ProjectLine, QueuedRun, SlotBusy
@@ -292,7 +293,7 @@ class Releases:
             ProviderError: Streampixel refused (audited as failed; the button is freed).
         """
         if action not in RELEASE_ACTIONS:
-            raise UserFacingError(f"unknown build action `{action}`")
+            raise UserFacingError(f"unknown build action {code(action)}")
         trail = self.gate.trail(actor)
         params = {"project_id": project_id, **(audit_params or {})}
         target = Target(PROVIDER, "upload", upload_id, params)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from bot.errors import InvalidInput
+from bot.mrkdwn import code
 
 #: How far ahead a run may be scheduled.
 MAX_AHEAD = timedelta(days=30)
@@ -96,11 +97,11 @@ def parse_duration(text: str) -> timedelta:
         for match in _PART.finditer(folded):
             unit = _UNITS.get(match.group(2))
             if match.start() != position or unit is None:
-                raise InvalidInput(f"`{text}` is not a duration; try `in 90m` or `in 1h30m`")
+                raise InvalidInput(f"{code(text)} is not a duration; try `in 90m` or `in 1h30m`")
             seconds += int(match.group(1)) * unit
             position = match.end()
         if position != len(folded) or not folded:
-            raise InvalidInput(f"`{text}` is not a duration; try `in 90m` or `in 1h30m`")
+            raise InvalidInput(f"{code(text)} is not a duration; try `in 90m` or `in 1h30m`")
     if seconds <= 0:
         raise InvalidInput("the duration must be more than zero")
     return timedelta(seconds=seconds)
@@ -109,13 +110,13 @@ def parse_duration(text: str) -> timedelta:
 def _parse_at(rest: list[str], now: datetime) -> datetime:
     text = "T".join(rest) if len(rest) == 2 else " ".join(rest)
     if len(rest) > 2 or not text:
-        raise InvalidInput(f"`at {' '.join(rest)}` is not a time; say {USAGE}")
+        raise InvalidInput(f"{code('at ' + ' '.join(rest))} is not a time; say {USAGE}")
     if re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?(?:[zZ]|[+-]\d{2}:?\d{2})?", text):
         return _next_clock_time(text, now)
     try:
         when = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise InvalidInput(f"`at {' '.join(rest)}` is not a time; say {USAGE}") from None
+        raise InvalidInput(f"{code('at ' + ' '.join(rest))} is not a time; say {USAGE}") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
@@ -128,7 +129,7 @@ def _next_clock_time(text: str, now: datetime) -> datetime:
     try:
         clock = time.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise InvalidInput(f"`{text}` is not a time of day (00:00 to 23:59)") from None
+        raise InvalidInput(f"{code(text)} is not a time of day (00:00 to 23:59)") from None
     zone = clock.tzinfo or UTC
     local_now = now.astimezone(zone)
     when = datetime.combine(local_now.date(), clock.replace(tzinfo=None), tzinfo=zone)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.errors import InvalidInput, NotFound, ProviderError
+from bot.mrkdwn import esc
 from bot.notifications.subscribe_args import PROVIDERS, SubscribeArgs, parse_subscribe
 from bot.providers.streampixel import Project
 from bot.services.actor import Actor, AuditTrail, Gate, Target
@@ -181,5 +182,5 @@ class SubscriptionService:
         trail = self.gate.trail(actor)
         await self.gate.check(trail, "events.view", "events.view", Target(), record=False)
         if provider is not None and provider not in PROVIDERS:
-            raise InvalidInput(f"unknown provider '{provider}'")
+            raise InvalidInput(f"unknown provider '{esc(provider)}'")
         return await self.deliveries.recent(provider=provider, limit=20)

@@ -3,20 +3,31 @@
 Streampixel (providers.md §1.4) sends one envelope for every event:
 ``{event, projectId, uploadId, fileUrl, status, objection, timestamp}``.
 StreamStack (S11) sends ``{event, uuid, data: {Media}, timestamp}``.
-A body that is not a JSON object, or lacks a required field, raises
-:class:`bot.errors.InvalidInput` naming the problem. Unknown event names parse
-fine (``known`` is False): the receiver stores them without posting.
+The body is read by :func:`bot.webhooks.body.read_json` (UTF-8, JSON, at most
+32 levels deep, no NUL, no lone surrogate) and validated by the pydantic models
+of :mod:`bot.webhooks.models`, whose limits are the columns' lengths. Anything
+refused raises :class:`bot.errors.InvalidInput` naming the problem. Unknown
+event names parse fine (``known`` is False): the receiver stores them without
+posting.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from bot.errors import InvalidInput
 from bot.notifications.types import BUILD_EVENTS, MEDIA_EVENTS, WEBHOOK_TEST, Notice
+from bot.webhooks.body import read_json
+from bot.webhooks.models import (
+    StreampixelWebhook,
+    StreamStackMedia,
+    StreamStackWebhook,
+    reason,
+)
 
 STREAMPIXEL = "streampixel"
 STREAMSTACK = "streamstack"
@@ -34,7 +45,7 @@ __all__ = [
     "parse_streamstack",
 ]
 
-MAX_FIELD = 500
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -73,27 +84,15 @@ def dedupe_key(provider: str, *parts: str | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("body is not valid JSON") from None
+def _validate(model: type[_Model], body: bytes) -> _Model:
+    """``body`` read as JSON (:func:`bot.webhooks.body.read_json`) into ``model``."""
+    payload = read_json(body)
     if not isinstance(payload, dict):
         raise InvalidInput("body is not a JSON object")
-    return payload
-
-
-def _text(payload: dict[str, Any], name: str, *, required: bool) -> str | None:
-    value = payload.get(name)
-    if value is None or value == "":
-        if required:
-            raise InvalidInput(f"required field `{name}` is missing")
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"field `{name}` must be a string")
-    if len(value) > MAX_FIELD:
-        raise InvalidInput(f"field `{name}` is too long")
-    return value
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidInput(reason(exc)) from None
 
 
 def parse_streampixel(body: bytes) -> WebhookEvent:
@@ -103,21 +102,17 @@ def parse_streampixel(body: bytes) -> WebhookEvent:
         InvalidInput: not a JSON object, or ``event``, ``projectId`` or
             ``timestamp`` missing, or a field of the wrong type.
     """
-    payload = _object(body)
-    event = _text(payload, "event", required=True)
-    project = _text(payload, "projectId", required=True)
-    timestamp = _text(payload, "timestamp", required=True)
-    upload = _text(payload, "uploadId", required=False)
-    assert event is not None  # required above
+    hook = _validate(StreampixelWebhook, body)
+    event, project, upload, timestamp = hook.event, hook.project_id, hook.upload_id, hook.timestamp
     notification = Notice(
         provider=STREAMPIXEL,
         event=event,
         project=project,
         subject=upload,
         timestamp=timestamp,
-        status=_text(payload, "status", required=False),
-        objection=_text(payload, "objection", required=False),
-        file_url=_text(payload, "fileUrl", required=False),
+        status=hook.status,
+        objection=hook.objection,
+        file_url=hook.file_url,
     )
     return WebhookEvent(
         provider=STREAMPIXEL,
@@ -139,30 +134,21 @@ def parse_streamstack(body: bytes) -> WebhookEvent:
         InvalidInput: not a JSON object, ``event`` or the uuid missing, or a
             field of the wrong type.
     """
-    payload = _object(body)
-    event = _text(payload, "event", required=True)
-    assert event is not None  # required above
-    data = payload.get("data")
-    if data is not None and not isinstance(data, dict):
-        raise InvalidInput("field `data` must be an object")
-    data = data or {}
-    uuid = _text(payload, "uuid", required=False) or _text(data, "uuid", required=False)
+    hook = _validate(StreamStackWebhook, body)
+    event, uuid, timestamp = hook.event, hook.video, hook.timestamp
     if uuid is None:
         raise InvalidInput("required field `uuid` is missing")
-    timestamp = _text(payload, "timestamp", required=False)
-    raw_urls = data.get("urls")
-    urls: dict[str, Any] = raw_urls if isinstance(raw_urls, dict) else {}
-    duration = data.get("duration")
+    data = hook.data or StreamStackMedia()
     notification = Notice(
         provider=STREAMSTACK,
         event=event,
         subject=uuid,
         timestamp=timestamp,
-        title=_loose(data.get("title")),
-        status=_loose(data.get("status")),
-        error=_loose(data.get("error") or data.get("message")),
-        player_url=_loose(urls.get("player")),
-        duration=duration if isinstance(duration, int | float) else None,
+        title=data.title,
+        status=data.status,
+        error=data.error or data.message,
+        player_url=data.urls.player if data.urls else None,
+        duration=data.duration,
     )
     return WebhookEvent(
         provider=STREAMSTACK,
@@ -170,15 +156,6 @@ def parse_streamstack(body: bytes) -> WebhookEvent:
         known=event in MEDIA_EVENTS,
         subject=uuid,
         project=None,
-        dedupe_key=dedupe_key(
-            STREAMSTACK, event, uuid, timestamp or _loose(data.get("updated_at"))
-        ),
+        dedupe_key=dedupe_key(STREAMSTACK, event, uuid, timestamp or data.updated_at),
         notification=notification,
     )
-
-
-def _loose(value: object) -> str | None:
-    """An optional descriptive string from ``data``; anything else is dropped."""
-    if isinstance(value, str) and value:
-        return value[:MAX_FIELD]
-    return None

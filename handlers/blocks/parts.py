@@ -7,6 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+# Re-exported: the renderers take the escaping helpers from here.
+from bot.mrkdwn import code as code
+from bot.mrkdwn import code_block as code_block
+from bot.mrkdwn import esc as esc
+
 Block = dict[str, Any]
 
 SECTION_LIMIT = 3000
@@ -15,35 +20,6 @@ BUTTON_TEXT_LIMIT = 75
 MESSAGE_BLOCK_LIMIT = 50
 #: Shown for an empty text: Slack refuses a text object without text.
 EMPTY = "—"
-
-
-def esc(text: object) -> str:
-    """``text`` safe inside mrkdwn: ``&``, ``<`` and ``>`` escaped as Slack requires.
-
-    The one escaping function for every user- or provider-supplied string shown in
-    mrkdwn or in a message's fallback ``text``: with ``<`` escaped, no ``<!channel>``,
-    ``<@U…>`` or ``<https://…|link>`` inside it can reach Slack as markup.
-    """
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-#: Shown instead of a backtick inside a code span (mrkdwn has no way to escape one).
-_BACKTICK_STANDIN = "\u02cb"
-
-
-def code(text: object) -> str:
-    """``text`` as a mrkdwn code span that it cannot break out of.
-
-    Escaped like :func:`esc`; a backtick (which would end the span) is shown as U+02CB
-    (a look-alike) and line breaks as spaces (a span cannot cross a line).
-    """
-    inner = esc(text).replace("`", _BACKTICK_STANDIN).replace("\r", " ").replace("\n", " ")
-    return f"`{inner or ' '}`"
-
-
-def code_block(text: object) -> str:
-    """``text`` as a mrkdwn code block (escaped; backticks cannot close it)."""
-    return f"```\n{esc(text).replace('`', _BACKTICK_STANDIN)}\n```"
 
 
 def link(url: object, label: str) -> str:

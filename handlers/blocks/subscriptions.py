@@ -78,8 +78,12 @@ def unsubscribed_text(done: Unsubscribed) -> str:
 
 
 def bad_arguments_text(reason: str, usage: str) -> str:
-    """A refused subscribe/unsubscribe: the reason (it may quote the user's words) and usage."""
-    return f":warning: {esc(reason)}.\nUsage: {code(usage)}"
+    """A refused subscribe/unsubscribe: the reason and the usage line.
+
+    ``reason`` is an :class:`~bot.errors.InvalidInput` message: mrkdwn whose quoted user
+    words were escaped where it was raised (:mod:`bot.mrkdwn`), so it is not escaped again.
+    """
+    return f":warning: {reason}.\nUsage: {code(usage)}"
 
 
 def unknown_events_text(

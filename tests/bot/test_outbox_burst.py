@@ -260,3 +260,43 @@ async def test_a_digest_past_block_kit_limits_is_split_never_dropped(database, s
     assert "more follow in the next digest" in json.dumps(digests[0]["blocks"])
     rows = await OutboxStore(database).rows(channel="C1")
     assert all(r.digest_ts for r in rows if r.status == "pending")
+
+
+async def test_a_lone_latecomer_behind_a_long_backlog_gets_the_next_digest(database, slack) -> None:
+    """After a digest, one more build arrives behind the backlog: a digest shows it too."""
+    fake, client = slack
+    clock = Clock()
+    worker = _worker(database, client, clock, "w1", digest_interval=0)
+    for i in range(6):
+        await _queue(database, "build.uploaded", f"early{i}", "t0")
+    assert await worker.run_once()
+    assert len(_digests(fake)) == 1
+    await _queue(database, "build.uploaded", "latecomer", "t1")
+    assert await worker.run_once()
+    digests = _digests(fake)
+    assert len(digests) == 2
+    assert "latecomer" in json.dumps(digests[1]["blocks"])
+    assert "early" not in json.dumps(digests[1]["blocks"])  # nothing shown twice
+
+
+async def test_a_new_build_message_costs_five_transactions(database, slack) -> None:
+    """Lease, message, decisions, pacing (with the 429 check), completion (with the message
+    saved): five transactions for a build's first notification (it was eight)."""
+    from sqlalchemy import event
+
+    fake, client = slack
+    worker = _worker(database, client, Clock(), "w1")
+    await _queue(database, "build.uploaded", "upT", "t0")
+    begins: list[int] = []
+
+    def count(*_: object) -> None:
+        begins.append(1)
+
+    event.listen(database.engine.sync_engine, "begin", count)
+    try:
+        assert await worker.run_once()
+    finally:
+        event.remove(database.engine.sync_engine, "begin", count)
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(begins) == 5
+    assert await WebhookStore(database).message_ts("C1", ["streampixel:upT"])

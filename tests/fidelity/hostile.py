@@ -160,6 +160,7 @@ def mrkdwn_strings(rendered: Any) -> list[str]:
 
 
 _TOKEN = re.compile(r"<([^<>]*)>")
+_PERMALINK = re.compile(rf"https://slack\.com/archives/({'|'.join(TRUSTED_CHANNELS)})/p[0-9]+")
 _DATE = re.compile(r"!date\^\d+\^\{[a-z_]+\}( \{[a-z_]+\})?\|[^|]*")
 
 
@@ -176,6 +177,8 @@ def unsolicited_markup(text: str) -> list[str]:
         if _DATE.fullmatch(inner):
             continue
         if target in {u.replace("&", "&amp;") for u in ALLOWED_URLS}:
+            continue
+        if _PERMALINK.fullmatch(target):  # a message link the bot builds from a trusted channel
             continue
         bad.append(match.group(0))
     return bad

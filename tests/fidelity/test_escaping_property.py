@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.notifications.digest import DigestEntry
 from bot.notifications.timeline import RANK, Step, Timeline
 from bot.sandbox import slack_limits
 from handlers.blocks import (
@@ -24,6 +25,7 @@ from handlers.blocks import (
     audit_notices,
     build_message,
     builds,
+    digest,
     home,
     live,
     media,
@@ -36,6 +38,7 @@ from handlers.blocks import (
 from handlers.blocks.parts import code, code_block, esc, link
 from tests.fidelity.hostile import (
     ALLOWED_URLS,
+    TRUSTED_CHANNELS,
     for_type,
     hostile_text,
     mrkdwn_strings,
@@ -48,6 +51,7 @@ MODULES = (
     audit_notices,
     build_message,
     builds,
+    digest,
     home,
     live,
     media,
@@ -100,11 +104,25 @@ _notification = st.fixed_dictionaries(
 )
 OVERRIDES["timeline"] = _timeline
 OVERRIDES["t"] = _timeline
+_digest_entry = st.builds(
+    DigestEntry,
+    key=hostile_text,
+    timeline=_timeline,
+    events=st.integers(1, 500),
+    message_ts=st.one_of(st.none(), st.just(""), st.sampled_from(["1700000000.000100", "1.2"])),
+)
+OVERRIDES["entry"] = _digest_entry
+OVERRIDES["entries"] = st.lists(_digest_entry, max_size=120)
 
 
 #: Parameters of one builder that take already-rendered, escaped mrkdwn.
 PER_BUILDER: dict[tuple[str, str], st.SearchStrategy[Any]] = {
+    # the channel a digest goes to is a Slack channel id the bot routes to, never user text
+    ("digest_line", "channel"): st.sampled_from(TRUSTED_CHANNELS),
+    ("digest_message", "channel"): st.sampled_from(TRUSTED_CHANNELS),
     ("home_view", "notice"): st.one_of(st.none(), st.just(":white_check_mark: Retried.")),
+    # an InvalidInput message: user words in it were escaped where it was raised
+    ("bad_arguments_text", "reason"): st.just("unknown provider '&lt;!channel&gt;'"),
     ("standalone_message", "notification"): _notification,
 }
 

@@ -50,3 +50,38 @@ async def test_a_typed_title_is_escaped_in_the_upload_reply(stack: Stack) -> Non
     )
     assert "<!channel>" not in reply["text"]
     assert unsolicited_markup(reply["text"]) == []
+
+
+HOSTILE_WORD = "<!channel>`x`<@U0EVIL>"
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("/media", f"info {HOSTILE_WORD}"),
+        ("/media", "list 9x<!here>"),
+        ("/live", f"hostid {HOSTILE_WORD}"),
+        ("/live", f"create {HOSTILE_WORD}"),
+        ("/live", f"recordings 1000016132 {HOSTILE_WORD}"),
+        ("/audit", f"since={HOSTILE_WORD}"),
+        ("/audit", f"{HOSTILE_WORD}=1"),
+        ("/streamops", f"roles grant {HOSTILE_WORD} releaser"),
+        ("/streamops", f"freeze all for {HOSTILE_WORD}"),
+        ("/streamops", f"subscribe <#C0TRUSTED> streamstack events={HOSTILE_WORD}"),
+    ],
+)
+async def test_typed_words_echoed_in_a_refusal_are_escaped(
+    stack: Stack, command: str, text: str
+) -> None:
+    """A usage error quotes what was typed: escaped, in a code span it cannot leave."""
+    before = len(stack.replies())
+    response = await stack.bot.command(command, text, user_id="UADMIN01")
+    assert response.status_code == 200
+    if response.text:  # answered in the ack
+        said = response.json()["text"]
+    else:
+        said = (await stack.reply_count(before + 1))[before]["text"]
+    assert "&lt;!" in said or "&lt;@" in said, said  # the typed words are quoted, escaped
+    assert unsolicited_markup(said) == [], said
+    for span in said.split("`")[1::2]:  # every code span holds no backtick-broken remains
+        assert "<" not in span, said

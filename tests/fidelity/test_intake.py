@@ -88,3 +88,27 @@ async def test_response_urls_are_not_logged_at_info(
     await bot.command("/streamops", "subscriptions", response_url=url)
     await bot.slack.wait_for(lambda s: len(s.calls_to("response_url")) >= 1)
     assert all("secret-response-path" not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+        (b'{"enterprise": 5}', "application/json"),
+        (b"[1, 2]", "application/json"),
+    ],
+)
+async def test_a_body_bolt_cannot_read_is_400_signed_or_not(
+    bot: Bot, body: bytes, content_type: str
+) -> None:
+    """Bolt parses before it verifies: these bodies made it raise (500), signed or not."""
+    signed = slack_requests.signed_headers(body, content_type=content_type)
+    forged = slack_requests.signed_headers(body, content_type=content_type, secret="x")
+    for headers in (signed, forged):
+        response = await bot.http.post(f"{bot.url}/slack/events", content=body, headers=headers)
+        assert (response.status_code, response.json()) == (
+            400,
+            {"error": "request body is not a Slack payload"},
+        )
