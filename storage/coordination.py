@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Text, update
+from sqlalchemy import Text, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +40,9 @@ class ActionClaim(SQLModel, table=True):
     message: str = Field(default="", sa_type=Text)
 
 
+_CLAIM = insert(ActionClaim.__table__)  # type: ignore[attr-defined]  # SQLModel table
+
+
 @dataclass(frozen=True)
 class Claim:
     """A claim as read back."""
@@ -59,10 +62,19 @@ class ClaimStore:
 
     async def claim(self, key: str, actor_id: str) -> bool:
         """Claim ``key`` for ``actor_id``; True for exactly one caller ever."""
+        # One core INSERT, its own transaction (every slash command is claimed by the
+        # replay guard): no ORM unit of work; the primary key decides the one winner.
         try:
-            async with self.db.session() as session:
-                session.add(
-                    ActionClaim(claim_key=key, actor_id=actor_id, claimed_at=datetime.now(UTC))
+            async with self.db.one() as conn:
+                await conn.execute(
+                    _CLAIM,
+                    {
+                        "claim_key": key,
+                        "actor_id": actor_id,
+                        "claimed_at": datetime.now(UTC),
+                        "outcome": None,
+                        "message": "",  # the model's default (the ORM is not filling it in)
+                    },
                 )
         except IntegrityError:
             return False

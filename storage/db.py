@@ -31,6 +31,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option marking a connection that only reads (see :meth:`Database.read`).
 READ_ONLY = "streamops_read_only"
+#: Execution option marking a connection that runs one statement (see :meth:`Database.one`).
+ONE_STATEMENT = "streamops_one_statement"
 
 
 def is_sqlite(url: str) -> bool:
@@ -74,9 +76,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        options = conn.get_execution_options()
+        if options.get(ONE_STATEMENT, False):
+            return  # the statement is its own transaction (Database.one)
         # A connection marked read-only (Database.read) takes no write lock.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -124,6 +128,20 @@ class Database:
         """A connection for reads only: on SQLite its transaction takes no write lock."""
         async with self.engine.connect() as conn:
             yield await conn.execution_options(**{READ_ONLY: True})
+
+    @asynccontextmanager
+    async def one(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for exactly one statement (one INSERT, one SELECT), committed.
+
+        On SQLite the statement runs as its own transaction, without the
+        ``BEGIN``/``BEGIN IMMEDIATE`` round trip through the driver's thread: for
+        the statements run on every request (the replay guard's claim, the role
+        lookup). A second statement on this connection would not be atomic with
+        the first: use :meth:`session` or :meth:`read` for more than one.
+        """
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(**{ONE_STATEMENT: True})
+            await conn.commit()
 
     async def ping(self) -> None:
         """Run a trivial query; raises if the database cannot be reached."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, select
 
 from storage.db import Database
@@ -22,6 +23,11 @@ class RoleGrant(SQLModel, table=True):
     granted_at: datetime = Field(default_factory=lambda: datetime.now(UTC), sa_type=UTCDateTime)
 
 
+_ROLES_OF = core_select(RoleGrant.__table__.c.role).where(  # type: ignore[attr-defined]  # SQLModel table
+    RoleGrant.__table__.c.user_id == bindparam("user_id")  # type: ignore[attr-defined]
+)
+
+
 class RoleStore:
     """Reads and changes role grants."""
 
@@ -30,9 +36,12 @@ class RoleStore:
 
     async def roles_of(self, user_id: str) -> set[str]:
         """The roles granted to ``user_id`` (not counting configured admins)."""
-        async with self.db.session() as session:
-            rows = await session.exec(select(RoleGrant.role).where(RoleGrant.user_id == user_id))
-            return set(rows.all())
+        # Asked on every click and command: one core SELECT on its own (no ORM session,
+        # on SQLite no BEGIN and no write lock), so a grant or revoke made on any
+        # replica counts from the next request on.
+        async with self.db.one() as conn:
+            rows = await conn.execute(_ROLES_OF, {"user_id": user_id})
+            return {str(role) for role in rows.scalars()}
 
     async def grant(self, user_id: str, role: str, granted_by: str) -> bool:
         """Grant ``role``; False when the user already had it."""

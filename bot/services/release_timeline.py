@@ -105,10 +105,20 @@ class ReleaseTimeline:
         self.timeline = timeline
         self.clock = clock
         self.files = files
+        # The names this process last stored: ``/build projects`` lists every project
+        # each time, and an unchanged name needs no write transaction.
+        self._stored_names: dict[str, str] = {}
 
     async def remember_projects(self, projects: Iterable[Project]) -> None:
-        """Keep the projects' names, so messages rendered later can use them."""
-        await self.timeline.remember_names({p.id: p.name for p in projects}, self.clock())
+        """Keep the projects' names, so messages rendered later can use them.
+
+        Only names this process has not stored yet (or that changed) are written.
+        """
+        names = {p.id: p.name for p in projects if self._stored_names.get(p.id) != p.name}
+        if not names:
+            return
+        await self.timeline.remember_names(names, self.clock())
+        self._stored_names.update(names)
 
     async def learn_from_provider(self, project_id: str) -> int:
         """Record the project's processed builds from Streampixel's project data.

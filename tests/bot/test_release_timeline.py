@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from bot.providers.streampixel import Project
 from bot.services.release_timeline import ReleaseTimeline
 from storage.builds import BuildStore
 from storage.db import Database
-from storage.timeline import TimelineStore
+from storage.timeline import ProjectName, TimelineStore
 from tests.providers.streampixel_fixtures import (
     APPROVED_BUILD,
     REJECTED_BUILD,
@@ -91,3 +93,18 @@ async def test_two_releases_make_the_first_the_last_good_build(
     assert choices.others == []
     states = await timeline.live_states()
     assert states[SHOWROOM].current == choices.live
+
+
+async def test_project_names_are_written_only_when_new_or_changed(database: Database) -> None:
+    """``/build projects`` lists every project each time; an unchanged name is not rewritten."""
+    times = iter([T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)])
+    store = TimelineStore(database)
+    service = ReleaseTimeline(BuildStore(database), store, lambda: next(times))
+    showroom = Project(SHOWROOM, "Showroom", True, "active")
+    await service.remember_projects([showroom])
+    await service.remember_projects([showroom])  # unchanged: no write, the clock is not read
+    await service.remember_projects([Project(SHOWROOM, "Showroom v2", True, "active")])
+    assert await store.project_name(SHOWROOM) == "Showroom v2"
+    async with database.read() as conn:
+        stored = (await conn.execute(select(ProjectName.__table__.c.updated_at))).scalar_one()  # type: ignore[attr-defined]
+    assert stored == T0 + timedelta(hours=1)  # the second write was the rename

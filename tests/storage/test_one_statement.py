@@ -1,0 +1,48 @@
+"""``Database.one``: one statement, committed; on SQLite without a BEGIN round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from storage.coordination import ClaimStore
+from storage.db import Database
+from storage.roles import RoleStore
+
+
+def _statements(db: Database) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    return seen
+
+
+async def test_a_claim_is_one_insert_committed_and_a_second_claim_loses(database: Database) -> None:
+    """The first claim is stored (seen by another connection); the same key again is refused."""
+    claims = ClaimStore(database)
+    seen = _statements(database)
+    assert await claims.claim("slack-command:t1", "U1")
+    assert seen == ["INSERT"]  # no BEGIN [IMMEDIATE] on SQLite, no ORM flush
+    assert not await claims.claim("slack-command:t1", "U2")
+    stored = await claims.get("slack-command:t1")
+    assert stored is not None and stored.actor_id == "U1" and stored.message == ""
+
+
+async def test_a_failed_statement_leaves_the_connection_usable(database: Database) -> None:
+    """After a duplicate key, the next statement on a fresh ``one()`` runs normally."""
+    claims = ClaimStore(database)
+    assert await claims.claim("k", "U1")
+    with pytest.raises(IntegrityError):
+        async with database.one() as conn:
+            await conn.execute(text("INSERT INTO action_claims (claim_key) VALUES ('k')"))
+    roles = RoleStore(database)
+    assert await roles.grant("U1", "releaser", "UADMIN")
+    assert await roles.roles_of("U1") == {"releaser"}
+    await roles.revoke("U1", "releaser")
+    assert await roles.roles_of("U1") == set()  # no cache: a revoke counts at once
