@@ -249,7 +249,7 @@ _SERIAL_BLOCKS = itertools.count()
 
 
 class FreshCommands(Sequence[Prepared]):
-    """Slash commands as Slack sends them: each request with its own trigger_id and response_url.
+    """Slash commands (and clicks) as Slack sends them: each with its own response_url.
 
     Slack never sends a ``trigger_id`` twice, and the bot drops a replayed one (and a
     ``response_url`` takes 5 posts), so reusing a handful of bodies round-robin would
@@ -275,18 +275,27 @@ class FreshCommands(Sequence[Prepared]):
             return [self[i] for i in range(*index.indices(len(self)))]
         fields = dict(self._templates[index % len(self._templates)])
         serial = self._base + index
-        fields["trigger_id"] = f"{fields['trigger_id']}-{serial}"
-        fields["response_url"] = f"{fields['response_url']}-{serial}"
+        if "payload" in fields:  # a click: its response_url is in the JSON payload
+            payload = json.loads(fields["payload"])
+            payload["response_url"] = f"{payload['response_url']}-{serial}"
+            fields["payload"] = json.dumps(payload)
+        else:
+            fields["trigger_id"] = f"{fields['trigger_id']}-{serial}"
+            fields["response_url"] = f"{fields['response_url']}-{serial}"
         return _signed(self._verifier, self._ts, urlencode(fields).encode())
 
 
 def sign(bodies: Sequence[bytes]) -> Sequence[Prepared]:
     """Sign the bodies now (Slack signatures stay valid for 5 minutes).
 
-    Slash commands become :class:`FreshCommands` (a unique trigger_id per request);
-    other bodies (clicks) are signed once each and reused round-robin.
+    Slash commands become :class:`FreshCommands` (a unique trigger_id per request), and
+    so do clicks (a unique response_url per click: Slack takes 5 posts on one, and
+    the strict fake Slack refuses the sixth); other bodies are signed once each and
+    reused round-robin.
     """
     if bodies and all(b"trigger_id=" in body and b"command=" in body for body in bodies):
+        return FreshCommands(bodies)
+    if bodies and all(body.startswith(b"payload=") for body in bodies):
         return FreshCommands(bodies)
     verifier = SignatureVerifier(SIGNING_SECRET)
     ts = str(int(time.time()))
