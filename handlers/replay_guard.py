@@ -7,7 +7,8 @@ is a Bolt global middleware that claims each delivery once in the database
 (shared by every replica, :class:`~storage.coordination.ClaimStore`): events by
 their ``event_id``, slash commands by their ``trigger_id`` (Slack issues a new
 one per invocation). A delivery already claimed is answered 200 with nothing
-run, so Slack stops retrying and a replay does nothing.
+run, so Slack stops retrying and a replay does nothing. A delivery whose ids hold a
+NUL or a lone surrogate (no Slack id does; no column can store them) gets 400.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from slack_bolt.response import BoltResponse
+
+from bot.storable import storable
 
 log = logging.getLogger("streamops.replay")
 
@@ -48,6 +51,12 @@ def replay_guard(claims: Claims) -> Middleware:
         if key is None:
             return await next()
         user = str(body.get("user_id") or "slack")[:64]
+        try:  # a NUL (PostgreSQL refuses it) or a lone surrogate: no Slack id has one
+            storable(key)
+            storable(user)
+        except ValueError:
+            log.info("refused a Slack delivery whose ids no column can hold")
+            return BoltResponse(status=400, body="malformed delivery id")
         if await claims.claim(key[:255], user):
             return await next()
         log.info("dropped a repeated Slack delivery (%s)", key.split(":", 1)[0])

@@ -112,3 +112,19 @@ async def test_a_body_bolt_cannot_read_is_400_signed_or_not(
             400,
             {"error": "request body is not a Slack payload"},
         )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"trigger_id": "L\x07\x00x"}, {"user_id": "U\x00"}],
+    ids=["NUL in trigger_id", "NUL in user_id"],
+)
+async def test_a_signed_command_whose_ids_no_column_can_hold_is_400(
+    bot: Bot, fields: dict[str, str]
+) -> None:
+    """The replay guard stores the trigger_id and user: a NUL made PostgreSQL raise (500)."""
+    body = slack_requests.slash_command(
+        "/streamops", "help", response_url=bot.response_url(), **fields
+    )
+    response = await bot.post_signed(body)
+    assert (response.status_code, response.text) == (400, "malformed delivery id")
