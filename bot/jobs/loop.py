@@ -20,6 +20,9 @@ log = logging.getLogger("streamops.jobs")
 
 Sleep = Callable[[float], Awaitable[object]]
 
+#: How long shutdown waits for the cancelled jobs (each finishes its current round).
+STOP_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class Job:
@@ -61,6 +64,11 @@ async def repeat(
             raise
         except Exception:  # a transient failure must not end the job
             log.exception("background job %s: a round failed", name)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # The step returned although the job was cancelled: something below swallowed the
+            # CancelledError. Stop anyway, or shutdown would wait on this job for ever.
+            raise asyncio.CancelledError
         if again_at_once(result):
             continue
         if wake is None:
@@ -80,7 +88,12 @@ async def run_jobs(jobs: Sequence[Job]) -> AsyncIterator[list[asyncio.Task[None]
     finally:
         for task in tasks:
             task.cancel()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        for job, result in zip(jobs, results, strict=True):
-            if isinstance(result, Exception):
-                log.error("background job %s ended with %r", job.name, result)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            for task in pending:  # shutdown is bounded: report a job that would not stop
+                log.error(
+                    "background job %s did not stop within %s s", task.get_name(), STOP_SECONDS
+                )
+        for job, task in zip(jobs, tasks, strict=True):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("background job %s ended with %r", job.name, task.exception())
