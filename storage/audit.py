@@ -120,6 +120,18 @@ class PurgeReport:
     anchor_hash: str | None
 
 
+def storable_text(text: str) -> str:
+    """``text`` as a column can store it: NUL (PostgreSQL refuses it) becomes U+FFFD and a
+    lone surrogate becomes ``?``. The row's hash covers the stored text, so it still verifies."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 class AuditLog:
     """The audit repository over a :class:`storage.db.Database`.
 
@@ -220,6 +232,9 @@ class AuditLog:
             "correlation_id": event.correlation_id,
             "prev_hash": prev_hash,
         }
+        for name, value in values.items():  # provider words may hold what no column can store
+            if isinstance(value, str):
+                values[name] = storable_text(value)
         values["hash"] = chain_hash(prev_hash, content_json(values))
         if key is not None:
             checkpoint_id = head.checkpoint_id if head is not None else None

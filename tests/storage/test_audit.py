@@ -86,6 +86,19 @@ async def test_append_stores_every_field_and_chains(database: Database) -> None:
     assert report.ok and report.rows_checked == 2 and report.head_hash == second.hash
 
 
+async def test_a_provider_message_no_column_can_hold_is_stored_readably(
+    database: Database,
+) -> None:
+    """A NUL (PostgreSQL refuses it) or a lone surrogate in a provider's words is replaced,
+    the row is written, and it verifies."""
+    log = AuditLog(database)
+    stored = await log.append(event(outcome="failed", message="bad\x00reply\ud800!"))
+    assert stored.message == "bad\ufffdreply?!"
+    page = await log.query(AuditFilters())
+    assert page.records[0].message == "bad\ufffdreply?!"
+    assert (await log.verify()).ok
+
+
 async def test_params_are_scrubbed_of_secrets(database: Database) -> None:
     """Secret-named keys, nested or not, never reach the stored params."""
     log = AuditLog(database)
