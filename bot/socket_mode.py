@@ -47,6 +47,11 @@ _WHERE = (
 CLAIMED_TYPES = frozenset({"interactive"})
 
 
+def envelope_key(envelope_id: str) -> str:
+    """The claim key that runs one Socket Mode envelope once (pruned by retention)."""
+    return f"slack-envelope:{envelope_id}"[:255]
+
+
 class OnceSocketModeHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, running each interaction's envelope once across replicas."""
 
@@ -56,7 +61,7 @@ class OnceSocketModeHandler(AsyncSocketModeHandler):
 
     async def handle(self, client: Any, req: SocketModeRequest) -> None:
         """Ack a repeated interaction at once; hand anything else to Bolt."""
-        key = f"slack-envelope:{req.envelope_id}"[:255]
+        key = envelope_key(req.envelope_id)
         if req.type in CLAIMED_TYPES and not await self.claims.claim(key, "slack"):
             log.info("acked a repeated Socket Mode envelope without running it (%s)", req.type)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))

@@ -10,8 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.authz import parse_role
 from bot.container import Container
 from bot.errors import InvalidInput
-from bot.mrkdwn import code
 from bot.services.roles import RoleChange, RoleListing
+from handlers.blocks.parts import code
 from handlers.requests import actor_of_command
 from handlers.router import Invocation, Routers, Subcommand
 
