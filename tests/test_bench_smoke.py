@@ -131,3 +131,16 @@ def test_notify_delay_burst_bench_shows_every_event() -> None:
     on = next(line for line in proc.stdout.splitlines() if "sqlite     on   visible" in line)
     assert on.endswith("after the burst 0"), proc.stdout
     assert "on ÷ off at p99" in proc.stdout, proc.stdout
+
+
+def test_startup_bench_starts_serve_on_a_fresh_and_a_current_database() -> None:
+    """bench/startup.py, one round: bare Starlette and `python -m bot serve` (fresh SQLite,
+    then the migrated one) each answer; the goal line is printed (no timing asserted)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "startup.py"), "--rounds", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for label in ("bare Starlette", "StreamOps, fresh SQLite", "StreamOps, current SQLite"):
+        assert f"  {label:30} median" in proc.stdout, proc.stdout
+    assert "start-up ≤ 1.5 s with migrations applied: max" in proc.stdout, proc.stdout

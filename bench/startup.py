@@ -1,0 +1,179 @@
+"""Start-up time: ``streamops serve`` from exec to its first ``/healthz`` 200.
+
+``python bench/startup.py [--rounds N] [--postgres URL]``
+
+Each round starts, in turn, and times from the exec to the first answer:
+
+- **bare Starlette** (``bench/targets.py starlette``: an interpreter, uvicorn, one
+  route), the baseline: any HTTP answer counts;
+- **StreamOps, fresh database**: ``python -m bot serve`` (what ``streamops serve``
+  runs) on a new, empty SQLite file, so every migration is applied first;
+- **StreamOps, current database**: the same on the database the previous round
+  migrated (the usual restart);
+- with ``--postgres``, **StreamOps on PostgreSQL** (current schema: the first round
+  migrates it, which is reported apart).
+
+Slack's ``auth.test`` (checked before ``serve`` accepts requests) goes to the bench's
+fake Slack in a sandbox process. Issue 20's goal: ≤ 1.5 s with migrations applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+
+from bench.notify_delay import machine_line
+from bench.run import (
+    BOT_TOKEN,
+    REPO,
+    SIGNING_SECRET,
+    child,
+    free_port,
+)
+from storage.audit_keys import generate_key
+
+GOAL_S = 1.5
+
+
+async def first_answer(
+    session: aiohttp.ClientSession,
+    url: str,
+    proc: asyncio.subprocess.Process,
+    *,
+    want_ok: bool,
+    within: float = 30,
+) -> float:
+    """Poll ``url`` every 5 ms; the monotonic time of the first (200) answer."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} during start-up")
+        try:
+            async with session.get(url) as response:
+                if response.status == 200 or not want_ok:
+                    return time.monotonic()
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer within {within} s")
+
+
+async def time_process(argv: list[str], env: dict[str, str], url: str, *, want_ok: bool) -> float:
+    """Seconds from exec of ``argv`` to the first answer at ``url``; the process is stopped."""
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *argv, cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
+            answered = await first_answer(session, url, proc, want_ok=want_ok)
+        return answered - started
+    except RuntimeError:
+        assert proc.stderr is not None
+        proc.terminate()
+        err = (await proc.stderr.read()).decode(errors="replace")
+        raise RuntimeError(f"{' '.join(argv[1:3])} did not start:\n{err[-2000:]}") from None
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def serve_env(config: dict[str, str], database_url: str) -> dict[str, str]:
+    """The environment ``streamops serve`` reads, for the bench's fake Slack and sandbox."""
+    return {**os.environ, **config, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+
+
+async def bench(args: argparse.Namespace) -> int:
+    """Run the rounds and print the table; 0 unless something failed to start."""
+    print(machine_line("start"), flush=True)
+    with tempfile.TemporaryDirectory(prefix="streamops-startup-") as tmp:
+        workdir = Path(tmp)
+        async with child(
+            "sandbox", cpu=None, config={"webhook_token": ""}, log_path=workdir / "sandbox.log"
+        ) as sandbox_proc:
+            assert sandbox_proc.stdout is not None
+            line = await asyncio.wait_for(sandbox_proc.stdout.readline(), 60)
+            if not line:
+                raise RuntimeError((workdir / "sandbox.log").read_text())
+            sandbox = json.loads(line)
+            config = {
+                **sandbox["settings"],
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": f"{sandbox['slack_url']}/api/",
+                "STREAMOPS_LOG_LEVEL": "WARNING",
+                "STREAMOPS_AUDIT_KEY": generate_key(),
+            }
+            times: dict[str, list[float]] = {}
+            current = f"sqlite+aiosqlite:///{workdir / 'current.db'}"
+            for i in range(args.rounds):
+                port = free_port()
+                starlette = [sys.executable, str(REPO / "bench" / "targets.py"), "starlette"]
+                times.setdefault("bare Starlette", []).append(
+                    await time_process(
+                        [*starlette, "--port", str(port)],
+                        dict(os.environ),
+                        f"http://127.0.0.1:{port}/healthz",
+                        want_ok=False,
+                    )
+                )
+                runs = [
+                    ("StreamOps, fresh SQLite", f"sqlite+aiosqlite:///{workdir / f'fresh{i}.db'}"),
+                    ("StreamOps, current SQLite" if i else "(first migration)", current),
+                ]
+                if args.postgres:
+                    label = "StreamOps, current PostgreSQL" if i else "(first PostgreSQL run)"
+                    runs.append((label, args.postgres))
+                for label, url in runs:
+                    port = free_port()
+                    argv = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
+                    took = await time_process(
+                        argv,
+                        serve_env(config, url),
+                        f"http://127.0.0.1:{port}/healthz",
+                        want_ok=True,
+                    )
+                    times.setdefault(label, []).append(took)
+    base = statistics.median(times["bare Starlette"])
+    print(f"start-up: exec → first answer (/healthz 200 for StreamOps), {args.rounds} rounds")
+    for label, values in times.items():
+        if label.startswith("("):
+            continue
+        med = statistics.median(values)
+        print(
+            f"  {label:30} median {med * 1000:7.0f} ms  max {max(values) * 1000:7.0f} ms"
+            f"  ÷ bare Starlette {med / base:5.2f}×"
+        )
+    fresh = max(times["StreamOps, fresh SQLite"])
+    verdict = "PASS" if fresh <= GOAL_S else "FAIL"
+    print(f"  {verdict}  start-up ≤ {GOAL_S} s with migrations applied: max {fresh:.2f} s")
+    print(machine_line("end"), flush=True)
+    return 0
+
+
+def main() -> int:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--postgres", help="also start on this PostgreSQL URL")
+    return asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
