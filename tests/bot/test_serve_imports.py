@@ -17,7 +17,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 
 #: Modules ``serve`` must not load: other subcommands, charts (loaded by the Chart button
-#: only), migrations (applied in a child process), test and benchmark tools.
+#: only), migrations (applied in a child process), the XML parser (loaded by the first
+#: StreamAPI reply), test and benchmark tools.
 FORBIDDEN = (
     "bot.demo",
     "bot.sandbox",
@@ -27,6 +28,8 @@ FORBIDDEN = (
     "PIL",
     "alembic",
     "mako",
+    "xml.etree",
+    "defusedxml",
     "hypothesis",
     "pytest",
     "playwright",
