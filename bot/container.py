@@ -72,6 +72,7 @@ from bot.services.schedules import Schedules
 from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from bot.slack_errors import SlackErrorMeter
+from bot.tls import tls_context
 from storage.approvals import ApprovalStore
 from storage.audit import AuditLog
 from storage.builds import BuildStore
@@ -294,7 +295,7 @@ def build_container(
         undo = UndoWindow(PendingDeleteStore(db), outbox, window)
     media = MediaService(streamstack, gate, once, clock, governance, undo)
     # Reads files people share in Slack (url_private, bot token), streamed to StreamStack.
-    files_http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+    files_http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), verify=tls_context())
     transfer = MediaTransfer(
         streamstack,
         gate,

@@ -27,6 +27,7 @@ from bot.errors import (
     RateLimited,
 )
 from bot.redact import protect_loggers
+from bot.tls import tls_context
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -211,4 +212,5 @@ def make_client(
         limits=httpx.Limits(max_connections=max_connections),
         headers=dict(headers or {}),
         transport=transport,
+        verify=tls_context(),  # used only without ``transport`` (and for proxies from the env)
     )

@@ -12,6 +12,7 @@ import time
 import httpx
 
 from bot.metrics import Metrics
+from bot.tls import tls_context
 
 #: A path segment that is an identifier: digits, or a long hex/uuid/token-like value.
 _ID = re.compile(r"^(?=.*\d)[A-Za-z0-9_.:-]{6,}$|^\d+$")
@@ -53,7 +54,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         self.provider = provider
         self.metrics = metrics
         self.inner = inner or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=max_connections)
+            limits=httpx.Limits(max_connections=max_connections), verify=tls_context()
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

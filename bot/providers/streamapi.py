@@ -43,7 +43,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
@@ -81,6 +81,9 @@ from bot.providers.streamapi_xml import (
     videos,
 )
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = [
     "HostIds",
