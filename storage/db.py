@@ -80,7 +80,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if options.get(ONE_STATEMENT, False):
             return  # the statement is its own transaction (Database.one)
         # A connection marked read-only (Database.read) takes no write lock.
-        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
+        begin = "BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE"
+        # One call into aiosqlite's thread (its cursor made and dropped there); through
+        # exec_driver_sql the BEGIN took three: cursor, execute, close.
+        conn.connection.dbapi_connection.run_async(lambda driver: driver.execute_fetchall(begin))
 
     return engine
 
