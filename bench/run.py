@@ -678,6 +678,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--skip-clicks", action="store_true", help="skip the button-click ack latency runs"
     )
     parser.add_argument(
+        "--skip-commands",
+        action="store_true",
+        help="skip the slash-command runs (measure the button clicks only)",
+    )
+    parser.add_argument(
         "--ingest-rate", type=float, nargs="+", help="rising webhook rates (≤ 10 s each)"
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
@@ -738,7 +743,7 @@ async def bench(args: argparse.Namespace) -> int:
             print(f"slash command under test: {command[0]} {command[1]}", flush=True)
             bodies = slash_bodies(*command, slack_url)
             runs: dict[str, TargetRun] = {}
-            for target in args.targets:
+            for target in [] if args.skip_commands else args.targets:
                 runs[target] = await run_target(
                     target,
                     rates=args.rates,

@@ -12,7 +12,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    AsyncSlackRequestHandler,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,7 +35,7 @@ from handlers import http as http_routes
 from handlers import slack as slack_listeners
 from handlers import webhooks as webhook_routes
 from handlers.blocks.notifications import NOTIFICATIONS
-from handlers.intake import SlackIntakeGuard, quiet_slack_request_logs
+from handlers.intake import SlackIntakeGuard, parsed_bolt_request, quiet_slack_request_logs
 from storage.audit_keys import split_keys
 from storage.db import Database
 
@@ -89,7 +92,11 @@ def create_app(
         if not admission.admit(request.headers.get("content-type", "")):
             return Response(ack_runner.BUSY_BODY, media_type="application/json")
         try:
-            return await slack_handler.handle(request)
+            parsed = parsed_bolt_request(request.scope)
+            if parsed is None:
+                return await slack_handler.handle(request)
+            # The intake guard already read the body into Bolt's request: dispatch that one.
+            return to_starlette_response(await bolt.async_dispatch(parsed))
         finally:
             admission.release()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import uvicorn
@@ -56,6 +57,7 @@ async def serve(
         app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False
     )
     server = uvicorn.Server(config)
+    freeze_startup_heap()
     if not socket_mode:
         await server.serve()
         return
@@ -70,3 +72,16 @@ async def serve(
         await server.serve()
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built so far (modules, app, container) out of the collector's reach.
+
+    The server holds ~100 MB of objects that live as long as the process; each
+    full collection walked all of them (200-800 ms of CPU every few thousand
+    requests, ~0.5 ms per request at 100 req/s). Frozen objects are never
+    collected, so collect the garbage first; what requests allocate is
+    collected as before.
+    """
+    gc.collect()
+    gc.freeze()

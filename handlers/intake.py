@@ -8,8 +8,12 @@ for the Slack route. Before Bolt parses anything it refuses:
 - a missing or non-numeric ``X-Slack-Request-Timestamp``: 401, as Bolt answers a
   bad signature (Bolt itself would raise on ``int()`` and answer 500);
 - a body that is not UTF-8: 400 (Bolt would fail decoding it and answer 500);
-- a body Bolt cannot read into a request (:func:`bolt_can_read`): 400 (Bolt
+- a body Bolt cannot read into a request (:func:`bolt_request`): 400 (Bolt
   would raise while parsing it, before the signature check, and answer 500).
+
+The request Bolt's constructor read is kept in the ASGI scope
+(:func:`parsed_bolt_request`), so the route dispatches it without parsing the
+body a second time (a click's form-encoded JSON payload is most of the parse).
 
 :func:`quiet_slack_request_logs` keeps request bodies and ``response_url`` values
 out of the logs: Bolt logs a bad-signature request *with its body* at INFO, and
@@ -37,6 +41,9 @@ MAX_BODY = 1024 * 1024
 MAX_COMMAND_TEXT = 4000
 
 log = logging.getLogger("streamops.intake")
+
+#: Where the guard leaves the request Bolt's constructor read (``scope["state"]``).
+_STATE_KEY = "streamops_bolt_request"
 
 
 class SlackIntakeGuard:
@@ -80,9 +87,11 @@ class SlackIntakeGuard:
         except UnicodeDecodeError:
             await _answer(send, 400, {"error": "request body is not UTF-8"})
             return
-        if not bolt_can_read(text, headers):
+        request = bolt_request(text, headers, scope.get("query_string", b""))
+        if request is None:
             await _answer(send, 400, {"error": "request body is not a Slack payload"})
             return
+        scope.setdefault("state", {})[_STATE_KEY] = request
         replayed = False
 
         async def replay() -> Message:
@@ -95,22 +104,33 @@ class SlackIntakeGuard:
         await self.app(scope, replay, send)
 
 
-def bolt_can_read(text: str, headers: dict[str, bytes]) -> bool:
-    """Whether Bolt reads ``text`` into a request without raising.
+def bolt_request(
+    text: str, headers: dict[str, bytes], query: bytes = b""
+) -> AsyncBoltRequest | None:
+    """The request Bolt reads from ``text``, or None where Bolt's reading would raise.
 
     Bolt parses the body (JSON, or a form whose ``payload`` field is JSON) and reads
     its team/enterprise ids *before* it checks the signature; a body starting with
     ``{`` that is not JSON, a ``payload=`` that is not a JSON object, or
     ``{"enterprise": 5}`` makes it raise, and the request would get a 500. The check
-    is Bolt's own request constructor, so it reads exactly as Bolt will.
+    is Bolt's own request constructor, given what Bolt's Starlette adapter gives it
+    (body text, query, headers), so the result is the request Bolt dispatches.
     """
     try:
         request = AsyncBoltRequest(
-            body=text, headers={k: v.decode("latin-1") for k, v in headers.items()}
+            body=text,
+            query=query.decode("latin-1"),
+            headers={k: v.decode("latin-1") for k, v in headers.items()},
         )
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
-        return False
-    return isinstance(request.body, dict)
+        return None
+    return request if isinstance(request.body, dict) else None
+
+
+def parsed_bolt_request(scope: Scope) -> AsyncBoltRequest | None:
+    """The request :class:`SlackIntakeGuard` read for this ``scope`` (None: not guarded)."""
+    request = scope.get("state", {}).get(_STATE_KEY)
+    return request if isinstance(request, AsyncBoltRequest) else None
 
 
 async def _answer(send: Send, status: int, payload: dict[str, str]) -> None:

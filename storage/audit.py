@@ -47,6 +47,20 @@ from storage.errors import Conflict, InvalidInput
 ENTRIES: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
 CHECKPOINTS: Table = AuditCheckpoint.metadata.tables[AuditCheckpoint.__tablename__]
 
+# Built once: every append runs both (building and cache-keying a statement per append
+# cost more CPU than the hash and the HMAC together).
+_HEAD = (
+    select(
+        ENTRIES.c.id,
+        ENTRIES.c.hash,
+        ENTRIES.c.key_id,
+        select(func.max(CHECKPOINTS.c.id)).scalar_subquery(),
+    )
+    .order_by(ENTRIES.c.id.desc())
+    .limit(1)
+)
+_INSERT_ENTRY = insert(ENTRIES)
+
 #: Key of the PostgreSQL advisory lock that serialises audit writers ("AUDT").
 ADVISORY_LOCK_KEY = 0x41554454
 DEFAULT_PAGE_SIZE = 50
@@ -244,7 +258,7 @@ class AuditLog:
             values["key_id"] = key.key_id
             values["checkpoint_id"] = checkpoint_id
             values["mac"] = key.row_mac(values["id"], checkpoint_id, values["hash"])
-        await conn.execute(insert(ENTRIES).values(**values))
+        await conn.execute(_INSERT_ENTRY, values)
         entry_id = int(values["id"])
         await self._maybe_checkpoint(conn, entry_id, values["hash"])
         return AuditRecord.from_row(values)
@@ -344,14 +358,7 @@ class AuditLog:
 
     async def _head(self, conn: AsyncConnection) -> _Head | None:
         """The newest row, with the newest checkpoint id read in the same statement."""
-        newest_checkpoint = select(func.max(CHECKPOINTS.c.id)).scalar_subquery()
-        row = (
-            await conn.execute(
-                select(ENTRIES.c.id, ENTRIES.c.hash, ENTRIES.c.key_id, newest_checkpoint)
-                .order_by(ENTRIES.c.id.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await conn.execute(_HEAD)).first()
         if row is None:
             return None
         return _Head(int(row[0]), str(row[1]), row[2], None if row[3] is None else int(row[3]))

@@ -80,7 +80,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if options.get(ONE_STATEMENT, False):
             return  # the statement is its own transaction (Database.one)
         # A connection marked read-only (Database.read) takes no write lock.
-        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
+        begin = "BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE"
+        # One call into aiosqlite's thread (its cursor made and dropped there); through
+        # exec_driver_sql the BEGIN took three: cursor, execute, close.
+        conn.connection.dbapi_connection.run_async(lambda driver: driver.execute_fetchall(begin))
 
     return engine
 
@@ -134,14 +137,20 @@ class Database:
         """A connection for exactly one statement (one INSERT, one SELECT), committed.
 
         On SQLite the statement runs as its own transaction, without the
-        ``BEGIN``/``BEGIN IMMEDIATE`` round trip through the driver's thread: for
+        ``BEGIN``/``BEGIN IMMEDIATE`` round trip through the driver's thread (and
+        without a ``COMMIT`` after it): for
         the statements run on every request (the replay guard's claim, the role
         lookup). A second statement on this connection would not be atomic with
         the first: use :meth:`session` or :meth:`read` for more than one.
         """
         async with self.engine.connect() as conn:
             yield await conn.execution_options(**{ONE_STATEMENT: True})
-            await conn.commit()
+            if self.dialect != "sqlite":
+                await conn.commit()
+            # On SQLite the statement committed itself (no BEGIN was sent: the driver is in
+            # autocommit mode). Closing ends SQLAlchemy's transaction with one driver call, a
+            # ROLLBACK that finds nothing to undo; COMMIT and then the pool's reset-on-return
+            # ROLLBACK would be two, each a round trip through aiosqlite's thread.
 
     async def ping(self) -> None:
         """Run a trivial query; raises if the database cannot be reached."""

@@ -60,6 +60,27 @@ async def test_a_signed_request_still_works(bot: Bot) -> None:
     assert response.status_code == 200
 
 
+async def test_a_signed_request_is_read_into_bolts_request_once(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The guard's reading is the one Bolt dispatches: the body is not parsed twice.
+    from slack_bolt.request import async_request
+
+    reads = 0
+    original = async_request.AsyncBoltRequest.__init__
+
+    def counted(self: async_request.AsyncBoltRequest, *args: object, **kwargs: object) -> None:
+        nonlocal reads
+        reads += 1
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(async_request.AsyncBoltRequest, "__init__", counted)
+    response = await bot.command("/streamops", "help")
+    assert response.status_code == 200
+    assert reads == 1
+    await bot.slack.wait_for(lambda s: bool(s.calls_to("response_url")))
+
+
 async def test_slash_text_over_4000_characters_gets_the_usage(bot: Bot) -> None:
     response = await bot.command("/build", "upload " + "x" * 5000)
     assert response.status_code == 200
