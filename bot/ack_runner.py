@@ -16,6 +16,12 @@ Bolt's start, error and completion handlers — but:
   ephemeral "busy, try again in a few seconds" (for slash commands Slack shows
   the ack body to the user; for clicks it is ignored and the click is dropped),
   so a flood costs an ack each instead of an ever-growing backlog;
+- **a deferred delivery claim is awaited after the ack**: the replay guard
+  (``handlers.replay_guard``) starts a slash command's one-shot claim with
+  :func:`defer_claim` instead of waiting for its database write before the
+  ack; ``ack()`` sends the answer, then waits for the claim, and raises
+  :class:`DeliveryLost` into the listener when another delivery (a replay, on
+  any replica) holds it, so nothing after ``await ack()`` runs twice;
 - with a :class:`bot.response_url.ResponseSession`, **every ``respond()`` posts
   on that one pooled session** (:class:`bot.response_url.PooledRespond`)
   instead of Bolt's new ``aiohttp`` session and connection per call; a
@@ -32,7 +38,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -55,18 +61,61 @@ BUSY_TEXT = (
 )
 
 
-class AckSignal(AsyncAck):
-    """Bolt's ``ack()``, which also resolves ``acked`` when called."""
+#: The request-context key of a delivery's deferred one-shot claim (:func:`defer_claim`).
+CLAIM_KEY = "streamops_delivery_claim"
 
-    def __init__(self, acked: asyncio.Future[None]) -> None:
+
+class DeliveryLost(Exception):  # a stop signal, not a failure
+    """Another delivery of this request holds its claim: the listener stops after its ack."""
+
+
+def defer_claim(context: dict[str, Any], claim: Awaitable[bool]) -> None:
+    """Start ``claim`` now and let :class:`PostAckRunner` await it after the ack.
+
+    The claim (True for exactly one delivery) runs while the ack is answered;
+    the listener's ``await ack()`` returns only once it is won, and raises
+    :class:`DeliveryLost` when it is not.
+    """
+    task = asyncio.ensure_future(claim)
+    task.add_done_callback(_retrieve)  # a request that never reaches a listener
+    context[CLAIM_KEY] = task
+
+
+def _retrieve(task: asyncio.Future[bool]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a deferred delivery claim failed", exc_info=task.exception())
+
+
+class AckSignal(AsyncAck):
+    """Bolt's ``ack()``, which also resolves ``acked`` when called.
+
+    With a deferred ``claim``, the call returns once the ack is on its way *and*
+    the claim is won; a lost claim raises :class:`DeliveryLost`.
+    """
+
+    def __init__(
+        self, acked: asyncio.Future[None], claim: asyncio.Future[bool] | None = None
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
         self.acked = acked
+        self.claim = claim
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        """Set the response as Bolt does, then wake the runner."""
-        response = await super().__call__(*args, **kwargs)
+        """Set the response as Bolt does, wake the runner, then hold on to the claim."""
+        response = await self.answer(*args, **kwargs)
+        await self.confirm()
+        return response
+
+    async def answer(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        """Set the response as Bolt does and wake the runner (the claim is not awaited)."""
+        response: BoltResponse = await super().__call__(*args, **kwargs)
         _resolve(self.acked)
         return response
+
+    async def confirm(self) -> None:
+        """Wait for the deferred claim; raise :class:`DeliveryLost` if it was lost."""
+        if self.claim is not None and not await asyncio.shield(self.claim):
+            raise DeliveryLost
 
 
 def _resolve(future: asyncio.Future[None], *_: object) -> None:
@@ -108,14 +157,17 @@ class PostAckRunner(AsyncioListenerRunner):
         starting_time: float | None = None,
     ) -> BoltResponse | None:
         """Run ``listener`` in the background and return its ack as soon as it is given."""
+        claim: asyncio.Future[bool] | None = request.context.get(CLAIM_KEY)
         if self.process_before_response or request.lazy_only or listener.lazy_functions:
+            if claim is not None and not await claim:  # Bolt's own runner: claim first
+                return _dropped()
             return await super().run(request, response, listener_name, listener, starting_time)
         starting_time = starting_time if starting_time is not None else time.time()
         if self.pending >= self.max_pending:
             return self._busy(request)
         loop = asyncio.get_running_loop()
         acked: asyncio.Future[None] = loop.create_future()
-        ack = AckSignal(acked)
+        ack = AckSignal(acked, claim)
         context = request.context
         context["ack"] = ack
         if self.responses is not None and context.response_url is not None:
@@ -129,7 +181,7 @@ class PostAckRunner(AsyncioListenerRunner):
             around = getattr(context.get("respond"), "around", None)
             context["respond"] = around(pooled) if callable(around) else pooled
         if listener.auto_acknowledgement:
-            await ack()
+            await ack.answer()  # the claim is awaited in _run_listener, off the ack path
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
         self.pending += 1
         task.add_done_callback(self._finished)
@@ -150,15 +202,23 @@ class PostAckRunner(AsyncioListenerRunner):
 
     async def _run_listener(
         self,
-        ack: AsyncAck,
+        ack: AckSignal,
         request: AsyncBoltRequest,
         response: BoltResponse | None,
         listener: AsyncListener,
     ) -> None:
-        """Bolt's ``run_ack_function_asynchronously``: the listener with its handlers."""
+        """Bolt's ``run_ack_function_asynchronously``: the listener with its handlers.
+
+        A lost deferred claim (:class:`DeliveryLost`, raised by ``ack()`` or, for an
+        auto-acknowledged listener, before it starts) ends the listener quietly.
+        """
         try:
             await self.listener_start_handler.handle(request=request, response=response)
+            if listener.auto_acknowledgement:
+                await ack.confirm()
             await listener.run_ack_function(request=request, response=response)  # type: ignore[arg-type]
+        except DeliveryLost:
+            log.info("dropped a repeated Slack delivery after its ack")
         except Exception as e:
             if response is None:
                 response = BoltResponse(status=500)
@@ -186,6 +246,11 @@ class PostAckRunner(AsyncioListenerRunner):
         return BoltResponse(
             status=200, body=body, headers={"content-type": "application/json;charset=utf-8"}
         )
+
+
+def _dropped() -> BoltResponse:
+    """The answer to a delivery whose claim another one holds: 200, nothing run."""
+    return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
 
 
 def install(

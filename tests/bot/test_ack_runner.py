@@ -171,3 +171,23 @@ def test_admission_sheds_commands_and_clicks_but_never_events() -> None:
         "response_type": "ephemeral",
         "text": ack_runner.BUSY_TEXT,
     }
+
+
+async def test_a_deferred_claim_is_awaited_after_the_ack_and_stops_a_lost_delivery() -> None:
+    """``ack()`` wakes the runner before the claim settles; a lost claim raises DeliveryLost."""
+    loop = asyncio.get_running_loop()
+    for won in (True, False):
+        acked: asyncio.Future[None] = loop.create_future()
+        settled: asyncio.Future[bool] = loop.create_future()
+        context: dict[str, object] = {}
+        ack_runner.defer_claim(context, settled)
+        ack = ack_runner.AckSignal(acked, context[ack_runner.CLAIM_KEY])  # type: ignore[arg-type]
+        call = asyncio.ensure_future(ack(text="ok"))
+        await acked  # the answer is out while the claim is still pending
+        assert not call.done() and ack.response is not None
+        settled.set_result(won)
+        if won:
+            assert (await call).status == 200
+        else:
+            with pytest.raises(ack_runner.DeliveryLost):
+                await call
