@@ -11,9 +11,12 @@ Bolt's start, error and completion handlers — but:
   :class:`AckSignal` that resolves a future the moment it is called (or the
   listener ends, or Bolt's ack timeout passes), so the HTTP answer leaves as
   soon as the listener acks;
-- **post-ack work is bounded**: at most ``max_pending`` listeners run at once.
-  Past that the request is not started at all; the ack answers at once with an
-  ephemeral "busy, try again in a few seconds" (for slash commands Slack shows
+- **post-ack work is bounded by the event loop's lag**: at most
+  ``limit.value`` listeners run at once, a cap that :class:`bot.lag_limit.LagLimit`
+  lowers while the loop runs late (acks would wait) and raises again while it
+  is on time, up to ``max_pending``. Past the cap the request is not started
+  at all; the ack answers at once with an ephemeral "busy, try again in a few
+  seconds" (for slash commands Slack shows
   the ack body to the user; for clicks it is ignored and the click is dropped),
   so a flood costs an ack each instead of an ever-growing backlog;
 - **a deferred delivery claim is awaited after the ack**: the replay guard
@@ -38,7 +41,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -47,12 +50,14 @@ from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
+from bot.lag_limit import LagLimit, LagProbe
 from bot.response_url import PooledRespond, ResponseSession
 
 log = logging.getLogger("streamops.ack")
 
-#: Listeners running their post-ack work at once, by default.
+#: Listeners running their post-ack work at once, at most (the lag-driven cap's ceiling).
 DEFAULT_MAX_PENDING = 256
 
 BUSY_TEXT = (
@@ -143,10 +148,16 @@ class PostAckRunner(AsyncioListenerRunner):
             lazy_listener_runner=base.lazy_listener_runner,
         )
         self.max_pending = max_pending
+        self.limit = LagLimit(ceiling=max_pending, floor=min(LagLimit.floor, max_pending))
+        self._probe = LagProbe(self.limit, lambda: self.pending > 0)
         self.on_busy = on_busy
         self.responses = responses
         self.pending = 0
         self.refused = 0
+
+    def full(self) -> bool:
+        """True when a new listener would be answered busy instead of started."""
+        return self.pending >= self.limit.value
 
     async def run(
         self,
@@ -163,7 +174,7 @@ class PostAckRunner(AsyncioListenerRunner):
                 return _dropped()
             return await super().run(request, response, listener_name, listener, starting_time)
         starting_time = starting_time if starting_time is not None else time.time()
-        if self.pending >= self.max_pending:
+        if self.full():
             return self._busy(request)
         loop = asyncio.get_running_loop()
         acked: asyncio.Future[None] = loop.create_future()
@@ -184,6 +195,7 @@ class PostAckRunner(AsyncioListenerRunner):
             await ack.answer()  # the claim is awaited in _run_listener, off the ack path
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
         self.pending += 1
+        self._probe.start()
         task.add_done_callback(self._finished)
         task.add_done_callback(lambda _: _resolve(acked))
         left = max(listener.ack_timeout - (time.time() - starting_time), 0)
@@ -237,8 +249,9 @@ class PostAckRunner(AsyncioListenerRunner):
             self.on_busy()
         if self.refused == 1 or self.refused % 100 == 0:
             log.warning(
-                "post-ack work is full (%d running): answered busy (%d so far)",
+                "post-ack work is full (%d running, cap %d): answered busy (%d so far)",
                 self.pending,
+                self.limit.value,
                 self.refused,
             )
         del request
@@ -276,22 +289,32 @@ class Admission:
     """Bounds the Slack requests being dispatched at once; past it, answer busy before Bolt.
 
     When the process is saturated, requests pile up inside Bolt's dispatch and
-    every ack slows down. Past ``limit`` requests in flight, a slash command or
-    an interaction (form-encoded) is answered at once with the ephemeral busy
-    text, without running Bolt at all (it does no work and reveals nothing, so
-    it needs no signature check). Events API deliveries (JSON) are never shed:
-    dropping one would lose it.
+    every ack slows down. A slash command or an interaction (form-encoded) is
+    answered at once with the ephemeral busy text, without running Bolt at all,
+    when ``limit`` requests are already in flight or when the runner's post-ack
+    work is at its lag-driven cap (:meth:`PostAckRunner.full`: Bolt would parse
+    it only to answer busy). Only the signature is checked first
+    (:meth:`refusal`): an unsigned request gets 401, as from Bolt. Events API
+    deliveries (JSON) are never shed: dropping one would lose it.
     """
 
-    def __init__(self, limit: int = 64) -> None:
+    def __init__(
+        self,
+        limit: int = 64,
+        *,
+        runner: PostAckRunner | None = None,
+        signing_secret: str | None = None,
+    ) -> None:
         self.limit = limit
+        self.runner = runner
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.inflight = 0
         self.refused = 0
 
     def admit(self, content_type: str) -> bool:
         """Take a place for one request; False when it should be answered busy instead."""
-        if self.inflight >= self.limit and content_type.startswith(
-            "application/x-www-form-urlencoded"
+        if content_type.startswith("application/x-www-form-urlencoded") and (
+            self.inflight >= self.limit or (self.runner is not None and self.runner.full())
         ):
             self.refused += 1
             if self.refused == 1 or self.refused % 100 == 0:
@@ -307,6 +330,12 @@ class Admission:
     def release(self) -> None:
         """Give the place back (call once per admitted request)."""
         self.inflight -= 1
+
+    def refusal(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """The answer to a request :meth:`admit` refused: 401 if unsigned, else the busy body."""
+        if self.verifier is not None and not self.verifier.is_valid_request(body, dict(headers)):
+            return 401, b""
+        return 200, BUSY_BODY
 
 
 BUSY_BODY = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT}).encode()
