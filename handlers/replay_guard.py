@@ -12,7 +12,8 @@ NUL or a lone surrogate (no Slack id does; no column can store them) gets 400.
 
 An event is claimed before its ack: if the claim fails (database down), Slack gets
 an error and retries it later. A slash command's claim is *deferred*
-(:func:`bot.ack_runner.defer_claim`): its INSERT runs while the ack goes out,
+(:func:`bot.ack_runner.defer_claim`) when the app's listener runner is the
+:class:`~bot.ack_runner.PostAckRunner` that awaits it: its INSERT runs while the ack goes out,
 and the listener's ``await ack()`` returns only once the claim is won — a lost
 one stops the listener right there. Every command listener (the routers of
 ``handlers.router``) does nothing before its ack but answer usage errors in it,
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 
 from slack_bolt.response import BoltResponse
 
-from bot.ack_runner import defer_claim
+from bot.ack_runner import PostAckRunner, defer_claim
 from bot.storable import storable
 
 log = logging.getLogger("streamops.replay")
@@ -72,7 +73,9 @@ def replay_guard(claims: Claims) -> Middleware:
         except ValueError:
             log.info("refused a Slack delivery whose ids no column can hold")
             return BoltResponse(status=400, body="malformed delivery id")
-        if key.startswith(COMMAND_PREFIX):  # awaited after the ack (bot.ack_runner)
+        if key.startswith(COMMAND_PREFIX) and isinstance(
+            context.get("listener_runner"), PostAckRunner
+        ):  # the runner awaits the claim after the ack; any other runner: claimed here
             defer_claim(context, claims.claim(key[:255], user))
             return await next()
         if await claims.claim(key[:255], user):
