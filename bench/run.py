@@ -348,7 +348,9 @@ async def run_target(
             before = await sandbox_stats(stats_session, slack_url)
             warm = await open_loop(url, sign(bodies), rate=50, duration=warmup)
             if target in FOLLOWS_UP:  # let warm-up follow-ups land before counting
-                await wait_followups(stats_session, slack_url, before, len(warm.latencies))
+                await wait_followups(
+                    stats_session, slack_url, before, len(warm.latencies) - warm.nonempty
+                )
             for rate in rates:
                 before = await sandbox_stats(stats_session, slack_url)
                 cpu_before = cpu_seconds(proc.pid)
@@ -356,7 +358,11 @@ async def run_target(
                 run.results[rate] = result
                 if target in FOLLOWS_UP:
                     run.followups[rate] = await wait_followups(
-                        stats_session, slack_url, before, len(result.latencies)
+                        # busy answers (non-empty acks) run nothing and post no follow-up
+                        stats_session,
+                        slack_url,
+                        before,
+                        len(result.latencies) - result.nonempty,
                     )
                 await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
                 served = max(len(result.latencies), 1)
@@ -394,7 +400,8 @@ def summary(result: LoadResult) -> str:
     errors = f"{result.errors}" + (f" {dict(result.error_kinds)}" if result.errors else "")
     return (
         f"p50 {ms(result.percentile(50))} ms  p99 {ms(result.percentile(99))} ms"
-        f"  max {ms(result.max)} ms  errors {errors}  ({result.achieved_rate:.0f}/s answered)"
+        f"  max {ms(result.max)} ms  errors {errors}  busy {result.nonempty}"
+        f"  ({result.achieved_rate:.0f}/s answered)"
     )
 
 
@@ -611,10 +618,11 @@ def report(
         lines += ["", "  Follow-ups (response_url posts that reached the fake Slack):"]
     for run in followers:
         for rate, (seen, waited) in run.followups.items():
-            answered = len(run.results[rate].latencies)
+            result = run.results[rate]
+            accepted = len(result.latencies) - result.nonempty
             lines.append(
-                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{answered}"
-                f" within {waited:.1f} s of the last ack"
+                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{accepted}"
+                f" within {waited:.1f} s of the last ack ({result.nonempty} answered busy)"
             )
     lines += ["", "== Runtime of each server (its BENCH-RUNTIME line)"]
     for target in TARGETS:
