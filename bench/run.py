@@ -348,7 +348,9 @@ async def run_target(
             before = await sandbox_stats(stats_session, slack_url)
             warm = await open_loop(url, sign(bodies), rate=50, duration=warmup)
             if target in FOLLOWS_UP:  # let warm-up follow-ups land before counting
-                await wait_followups(stats_session, slack_url, before, len(warm.latencies))
+                await wait_followups(
+                    stats_session, slack_url, before, len(warm.latencies) - warm.nonempty
+                )
             for rate in rates:
                 before = await sandbox_stats(stats_session, slack_url)
                 cpu_before = cpu_seconds(proc.pid)
@@ -356,7 +358,11 @@ async def run_target(
                 run.results[rate] = result
                 if target in FOLLOWS_UP:
                     run.followups[rate] = await wait_followups(
-                        stats_session, slack_url, before, len(result.latencies)
+                        # busy answers (non-empty acks) run nothing and post no follow-up
+                        stats_session,
+                        slack_url,
+                        before,
+                        len(result.latencies) - result.nonempty,
                     )
                 await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
                 served = max(len(result.latencies), 1)
@@ -394,7 +400,8 @@ def summary(result: LoadResult) -> str:
     errors = f"{result.errors}" + (f" {dict(result.error_kinds)}" if result.errors else "")
     return (
         f"p50 {ms(result.percentile(50))} ms  p99 {ms(result.percentile(99))} ms"
-        f"  max {ms(result.max)} ms  errors {errors}  ({result.achieved_rate:.0f}/s answered)"
+        f"  max {ms(result.max)} ms  errors {errors}  busy {result.nonempty}"
+        f"  ({result.achieved_rate:.0f}/s answered)"
     )
 
 
@@ -411,6 +418,9 @@ class Overload:
     followups: int = 0
     drain_s: float = math.nan
     peak_rss_mb: float = math.nan
+    warm_cpu_ms: float = math.nan
+    flood_cpu: float = math.nan
+    load: tuple[str, str] = ("?", "?")
 
     @property
     def accepted(self) -> int:
@@ -423,7 +433,12 @@ class Overload:
         if r is None:
             return ["  not measured"]
         worst = r.max
+        sustainable = 1000 / self.warm_cpu_ms if self.warm_cpu_ms > 0 else math.nan
         return [
+            f"  load average before {self.load[0]}, after {self.load[1]}",
+            f"  warm-up: {self.warm_cpu_ms:.2f} CPU ms per command incl. follow-up, so one"
+            f" free CPU sustains ~{sustainable:.0f} req/s;"
+            f" server CPU during the flood {self.flood_cpu:.0%} of one core",
             f"  {self.rate:.0f} req/s for {self.duration:g} s: sent {r.sent}, answered"
             f" {len(r.latencies)}, errors {r.errors}, accepted {self.accepted},"
             f" answered busy {r.nonempty}",
@@ -448,7 +463,8 @@ async def run_overload(
     workdir: Path,
 ) -> Overload:
     """Flood StreamOps at ``--overload`` req/s; count busy answers, follow-ups and drain time."""
-    flood = Overload(rate=args.overload, duration=args.overload_duration)
+    flood = Overload(rate=args.overload or 0.0, duration=args.overload_duration)
+    flood.load = (loadavg(), "?")
     port = free_port()
     url = f"http://127.0.0.1:{port}/slack/events"
     log_path = workdir / "overload.log"
@@ -458,18 +474,37 @@ async def run_overload(
         await wait_for_port(port, proc)
         async with aiohttp.ClientSession() as stats_session:
             before = await sandbox_stats(stats_session, slack_url)
-            warm = await open_loop(url, sign(bodies), rate=50, duration=1)
+            await open_loop(url, sign(bodies), rate=50, duration=1)  # start-up, imports
+            await asyncio.sleep(0.5)
+            # The cost of one command, to size the flood ("twice the sustainable rate"):
+            # CPU seconds per command at a rate the server keeps up with, follow-up included.
+            before = await sandbox_stats(stats_session, slack_url)
+            cpu_before = cpu_seconds(proc.pid)
+            warm = await open_loop(url, sign(bodies), rate=50, duration=3)
             await wait_followups(stats_session, slack_url, before, len(warm.latencies))
+            await asyncio.sleep(0.3)
+            served = max(len(warm.latencies), 1)
+            flood.warm_cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / served
+            if not flood.rate:  # --overload auto: twice what one free CPU sustains
+                flood.rate = round(2 * 1000 / flood.warm_cpu_ms)
             before = await sandbox_stats(stats_session, slack_url)
             print(f"overload: {flood.rate:.0f} req/s for {flood.duration:g} s …", flush=True)
+            cpu_before, t0 = cpu_seconds(proc.pid), time.monotonic()
             flood.result = await open_loop(
                 url, sign(bodies), rate=flood.rate, duration=flood.duration
             )
+            flood.flood_cpu = (cpu_seconds(proc.pid) - cpu_before) / (time.monotonic() - t0)
             flood.followups, flood.drain_s = await wait_followups(
                 stats_session, slack_url, before, flood.accepted
             )
         flood.peak_rss_mb = peak_rss_mb(proc.pid)
+    flood.load = (flood.load[0], loadavg())
     return flood
+
+
+def loadavg() -> str:
+    """The 1, 5 and 15-minute load averages (the machine may be shared)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 async def run_audit(rows: int) -> tuple[str, int | None]:
@@ -583,10 +618,11 @@ def report(
         lines += ["", "  Follow-ups (response_url posts that reached the fake Slack):"]
     for run in followers:
         for rate, (seen, waited) in run.followups.items():
-            answered = len(run.results[rate].latencies)
+            result = run.results[rate]
+            accepted = len(result.latencies) - result.nonempty
             lines.append(
-                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{answered}"
-                f" within {waited:.1f} s of the last ack"
+                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{accepted}"
+                f" within {waited:.1f} s of the last ack ({result.nonempty} answered busy)"
             )
     lines += ["", "== Runtime of each server (its BENCH-RUNTIME line)"]
     for target in TARGETS:
@@ -663,6 +699,11 @@ def report(
 # -- main --------------------------------------------------------------------
 
 
+def overload_rate(text: str) -> float:
+    """``--overload``: a rate in req/s, or ``auto`` (0.0: sized from the warm-up)."""
+    return 0.0 if text == "auto" else float(text)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options (``--quick`` picks shorter runs and fewer audit rows)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -689,8 +730,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
         "--overload",
-        type=float,
-        help="also flood StreamOps with slash commands at this rate (e.g. twice the sustainable)",
+        type=overload_rate,
+        help="also flood StreamOps with slash commands at this rate, or 'auto': twice what"
+        " one CPU sustains, from the CPU time per command measured at 50 req/s before",
     )
     parser.add_argument("--overload-duration", type=float, default=60.0)
     args = parser.parse_args(argv)
@@ -772,7 +814,7 @@ async def bench(args: argparse.Namespace) -> int:
                             workdir=workdir,
                         )
             overload = None
-            if args.overload:
+            if args.overload is not None:
                 overload = await run_overload(args, bodies, config, slack_url, server_cpu, workdir)
             ingest, ingest_note = None, "not measured (--skip-webhooks)"
             if not args.skip_webhooks:

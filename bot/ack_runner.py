@@ -11,11 +11,20 @@ Bolt's start, error and completion handlers — but:
   :class:`AckSignal` that resolves a future the moment it is called (or the
   listener ends, or Bolt's ack timeout passes), so the HTTP answer leaves as
   soon as the listener acks;
-- **post-ack work is bounded**: at most ``max_pending`` listeners run at once.
-  Past that the request is not started at all; the ack answers at once with an
-  ephemeral "busy, try again in a few seconds" (for slash commands Slack shows
+- **post-ack work is bounded by the event loop's lag**: at most
+  ``limit.value`` listeners run at once, a cap that :class:`bot.lag_limit.LagLimit`
+  lowers while the loop runs late (acks would wait) and raises again while it
+  is on time, up to ``max_pending``. Past the cap the request is not started
+  at all; the ack answers at once with an ephemeral "busy, try again in a few
+  seconds" (for slash commands Slack shows
   the ack body to the user; for clicks it is ignored and the click is dropped),
   so a flood costs an ack each instead of an ever-growing backlog;
+- **a deferred delivery claim is awaited after the ack**: the replay guard
+  (``handlers.replay_guard``) starts a slash command's one-shot claim with
+  :func:`defer_claim` instead of waiting for its database write before the
+  ack; ``ack()`` sends the answer, then waits for the claim, and raises
+  :class:`DeliveryLost` into the listener when another delivery (a replay, on
+  any replica) holds it, so nothing after ``await ack()`` runs twice;
 - with a :class:`bot.response_url.ResponseSession`, **every ``respond()`` posts
   on that one pooled session** (:class:`bot.response_url.PooledRespond`)
   instead of Bolt's new ``aiohttp`` session and connection per call; a
@@ -32,7 +41,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -41,12 +50,14 @@ from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
+from bot.lag_limit import LagLimit, LagProbe
 from bot.response_url import PooledRespond, ResponseSession
 
 log = logging.getLogger("streamops.ack")
 
-#: Listeners running their post-ack work at once, by default.
+#: Listeners running their post-ack work at once, at most (the lag-driven cap's ceiling).
 DEFAULT_MAX_PENDING = 256
 
 BUSY_TEXT = (
@@ -55,18 +66,61 @@ BUSY_TEXT = (
 )
 
 
-class AckSignal(AsyncAck):
-    """Bolt's ``ack()``, which also resolves ``acked`` when called."""
+#: The request-context key of a delivery's deferred one-shot claim (:func:`defer_claim`).
+CLAIM_KEY = "streamops_delivery_claim"
 
-    def __init__(self, acked: asyncio.Future[None]) -> None:
+
+class DeliveryLost(Exception):  # a stop signal, not a failure
+    """Another delivery of this request holds its claim: the listener stops after its ack."""
+
+
+def defer_claim(context: dict[str, Any], claim: Awaitable[bool]) -> None:
+    """Start ``claim`` now and let :class:`PostAckRunner` await it after the ack.
+
+    The claim (True for exactly one delivery) runs while the ack is answered;
+    the listener's ``await ack()`` returns only once it is won, and raises
+    :class:`DeliveryLost` when it is not.
+    """
+    task = asyncio.ensure_future(claim)
+    task.add_done_callback(_retrieve)  # a request that never reaches a listener
+    context[CLAIM_KEY] = task
+
+
+def _retrieve(task: asyncio.Future[bool]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a deferred delivery claim failed", exc_info=task.exception())
+
+
+class AckSignal(AsyncAck):
+    """Bolt's ``ack()``, which also resolves ``acked`` when called.
+
+    With a deferred ``claim``, the call returns once the ack is on its way *and*
+    the claim is won; a lost claim raises :class:`DeliveryLost`.
+    """
+
+    def __init__(
+        self, acked: asyncio.Future[None], claim: asyncio.Future[bool] | None = None
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
         self.acked = acked
+        self.claim = claim
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        """Set the response as Bolt does, then wake the runner."""
-        response = await super().__call__(*args, **kwargs)
+        """Set the response as Bolt does, wake the runner, then hold on to the claim."""
+        response = await self.answer(*args, **kwargs)
+        await self.confirm()
+        return response
+
+    async def answer(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        """Set the response as Bolt does and wake the runner (the claim is not awaited)."""
+        response: BoltResponse = await super().__call__(*args, **kwargs)
         _resolve(self.acked)
         return response
+
+    async def confirm(self) -> None:
+        """Wait for the deferred claim; raise :class:`DeliveryLost` if it was lost."""
+        if self.claim is not None and not await asyncio.shield(self.claim):
+            raise DeliveryLost
 
 
 def _resolve(future: asyncio.Future[None], *_: object) -> None:
@@ -94,10 +148,16 @@ class PostAckRunner(AsyncioListenerRunner):
             lazy_listener_runner=base.lazy_listener_runner,
         )
         self.max_pending = max_pending
+        self.limit = LagLimit(ceiling=max_pending, floor=min(LagLimit.floor, max_pending))
+        self._probe = LagProbe(self.limit, lambda: self.pending > 0)
         self.on_busy = on_busy
         self.responses = responses
         self.pending = 0
         self.refused = 0
+
+    def full(self) -> bool:
+        """True when a new listener would be answered busy instead of started."""
+        return self.pending >= self.limit.value
 
     async def run(
         self,
@@ -108,14 +168,17 @@ class PostAckRunner(AsyncioListenerRunner):
         starting_time: float | None = None,
     ) -> BoltResponse | None:
         """Run ``listener`` in the background and return its ack as soon as it is given."""
+        claim: asyncio.Future[bool] | None = request.context.get(CLAIM_KEY)
         if self.process_before_response or request.lazy_only or listener.lazy_functions:
+            if claim is not None and not await claim:  # Bolt's own runner: claim first
+                return _dropped()
             return await super().run(request, response, listener_name, listener, starting_time)
         starting_time = starting_time if starting_time is not None else time.time()
-        if self.pending >= self.max_pending:
+        if self.full():
             return self._busy(request)
         loop = asyncio.get_running_loop()
         acked: asyncio.Future[None] = loop.create_future()
-        ack = AckSignal(acked)
+        ack = AckSignal(acked, claim)
         context = request.context
         context["ack"] = ack
         if self.responses is not None and context.response_url is not None:
@@ -129,9 +192,10 @@ class PostAckRunner(AsyncioListenerRunner):
             around = getattr(context.get("respond"), "around", None)
             context["respond"] = around(pooled) if callable(around) else pooled
         if listener.auto_acknowledgement:
-            await ack()
+            await ack.answer()  # the claim is awaited in _run_listener, off the ack path
         task = asyncio.ensure_future(self._run_listener(ack, request, response, listener))
         self.pending += 1
+        self._probe.start()
         task.add_done_callback(self._finished)
         task.add_done_callback(lambda _: _resolve(acked))
         left = max(listener.ack_timeout - (time.time() - starting_time), 0)
@@ -150,15 +214,23 @@ class PostAckRunner(AsyncioListenerRunner):
 
     async def _run_listener(
         self,
-        ack: AsyncAck,
+        ack: AckSignal,
         request: AsyncBoltRequest,
         response: BoltResponse | None,
         listener: AsyncListener,
     ) -> None:
-        """Bolt's ``run_ack_function_asynchronously``: the listener with its handlers."""
+        """Bolt's ``run_ack_function_asynchronously``: the listener with its handlers.
+
+        A lost deferred claim (:class:`DeliveryLost`, raised by ``ack()`` or, for an
+        auto-acknowledged listener, before it starts) ends the listener quietly.
+        """
         try:
             await self.listener_start_handler.handle(request=request, response=response)
+            if listener.auto_acknowledgement:
+                await ack.confirm()
             await listener.run_ack_function(request=request, response=response)  # type: ignore[arg-type]
+        except DeliveryLost:
+            log.info("dropped a repeated Slack delivery after its ack")
         except Exception as e:
             if response is None:
                 response = BoltResponse(status=500)
@@ -177,8 +249,9 @@ class PostAckRunner(AsyncioListenerRunner):
             self.on_busy()
         if self.refused == 1 or self.refused % 100 == 0:
             log.warning(
-                "post-ack work is full (%d running): answered busy (%d so far)",
+                "post-ack work is full (%d running, cap %d): answered busy (%d so far)",
                 self.pending,
+                self.limit.value,
                 self.refused,
             )
         del request
@@ -186,6 +259,11 @@ class PostAckRunner(AsyncioListenerRunner):
         return BoltResponse(
             status=200, body=body, headers={"content-type": "application/json;charset=utf-8"}
         )
+
+
+def _dropped() -> BoltResponse:
+    """The answer to a delivery whose claim another one holds: 200, nothing run."""
+    return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
 
 
 def install(
@@ -211,22 +289,32 @@ class Admission:
     """Bounds the Slack requests being dispatched at once; past it, answer busy before Bolt.
 
     When the process is saturated, requests pile up inside Bolt's dispatch and
-    every ack slows down. Past ``limit`` requests in flight, a slash command or
-    an interaction (form-encoded) is answered at once with the ephemeral busy
-    text, without running Bolt at all (it does no work and reveals nothing, so
-    it needs no signature check). Events API deliveries (JSON) are never shed:
-    dropping one would lose it.
+    every ack slows down. A slash command or an interaction (form-encoded) is
+    answered at once with the ephemeral busy text, without running Bolt at all,
+    when ``limit`` requests are already in flight or when the runner's post-ack
+    work is at its lag-driven cap (:meth:`PostAckRunner.full`: Bolt would parse
+    it only to answer busy). Only the signature is checked first
+    (:meth:`refusal`): an unsigned request gets 401, as from Bolt. Events API
+    deliveries (JSON) are never shed: dropping one would lose it.
     """
 
-    def __init__(self, limit: int = 64) -> None:
+    def __init__(
+        self,
+        limit: int = 64,
+        *,
+        runner: PostAckRunner | None = None,
+        signing_secret: str | None = None,
+    ) -> None:
         self.limit = limit
+        self.runner = runner
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.inflight = 0
         self.refused = 0
 
     def admit(self, content_type: str) -> bool:
         """Take a place for one request; False when it should be answered busy instead."""
-        if self.inflight >= self.limit and content_type.startswith(
-            "application/x-www-form-urlencoded"
+        if content_type.startswith("application/x-www-form-urlencoded") and (
+            self.inflight >= self.limit or (self.runner is not None and self.runner.full())
         ):
             self.refused += 1
             if self.refused == 1 or self.refused % 100 == 0:
@@ -242,6 +330,12 @@ class Admission:
     def release(self) -> None:
         """Give the place back (call once per admitted request)."""
         self.inflight -= 1
+
+    def refusal(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """The answer to a request :meth:`admit` refused: 401 if unsigned, else the busy body."""
+        if self.verifier is not None and not self.verifier.is_valid_request(body, dict(headers)):
+            return 401, b""
+        return 200, BUSY_BODY
 
 
 BUSY_BODY = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT}).encode()

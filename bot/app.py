@@ -57,6 +57,11 @@ def create_bolt_app(container: Container) -> AsyncApp:
     return app
 
 
+def _runner(bolt: AsyncApp) -> ack_runner.PostAckRunner | None:
+    runner = bolt._async_listener_runner  # Bolt has no getter
+    return runner if isinstance(runner, ack_runner.PostAckRunner) else None
+
+
 def create_app(
     settings: Settings,
     *,
@@ -86,11 +91,14 @@ def create_app(
     slack_handler = AsyncSlackRequestHandler(bolt)
     metrics = container.metrics
 
-    admission = ack_runner.Admission()
+    admission = ack_runner.Admission(
+        runner=_runner(bolt), signing_secret=settings.slack_signing_secret.get_secret_value()
+    )
 
     async def slack_events(request: Request) -> Response:
         if not admission.admit(request.headers.get("content-type", "")):
-            return Response(ack_runner.BUSY_BODY, media_type="application/json")
+            status, body = admission.refusal(await request.body(), request.headers)
+            return Response(body, status_code=status, media_type="application/json")
         try:
             parsed = parsed_bolt_request(request.scope)
             if parsed is None:

@@ -9,6 +9,16 @@ their ``event_id``, slash commands by their ``trigger_id`` (Slack issues a new
 one per invocation). A delivery already claimed is answered 200 with nothing
 run, so Slack stops retrying and a replay does nothing. A delivery whose ids hold a
 NUL or a lone surrogate (no Slack id does; no column can store them) gets 400.
+
+An event is claimed before its ack: if the claim fails (database down), Slack gets
+an error and retries it later. A slash command's claim is *deferred*
+(:func:`bot.ack_runner.defer_claim`) when the app's listener runner is the
+:class:`~bot.ack_runner.PostAckRunner` that awaits it: its INSERT runs while the ack goes out,
+and the listener's ``await ack()`` returns only once the claim is won — a lost
+one stops the listener right there. Every command listener (the routers of
+``handlers.router``) does nothing before its ack but answer usage errors in it,
+which a replay may repeat harmlessly; Slack never retries a slash command, so
+acking before the claim is settled loses no retry.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from typing import Any, Protocol
 
 from slack_bolt.response import BoltResponse
 
+from bot.ack_runner import PostAckRunner, defer_claim
 from bot.storable import storable
 
 log = logging.getLogger("streamops.replay")
@@ -32,12 +43,15 @@ class Claims(Protocol):
     async def claim(self, key: str, actor_id: str) -> bool: ...
 
 
+COMMAND_PREFIX = "slack-command:"
+
+
 def delivery_key(body: dict[str, Any]) -> str | None:
     """The claim key of a Slack delivery that must run once, or None."""
     if body.get("type") == "event_callback" and body.get("event_id"):
         return f"slack-event:{body['event_id']}"
     if body.get("command") and body.get("trigger_id"):
-        return f"slack-command:{body['trigger_id']}"
+        return f"{COMMAND_PREFIX}{body['trigger_id']}"
     return None
 
 
@@ -45,7 +59,9 @@ def replay_guard(claims: Claims) -> Middleware:
     """The middleware: claim the delivery, or answer a duplicate with an empty 200."""
 
     async def guard(
-        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+        body: dict[str, Any],
+        context: dict[str, Any],
+        next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
         key = delivery_key(body)
         if key is None:
@@ -57,6 +73,11 @@ def replay_guard(claims: Claims) -> Middleware:
         except ValueError:
             log.info("refused a Slack delivery whose ids no column can hold")
             return BoltResponse(status=400, body="malformed delivery id")
+        if key.startswith(COMMAND_PREFIX) and isinstance(
+            context.get("listener_runner"), PostAckRunner
+        ):  # the runner awaits the claim after the ack; any other runner: claimed here
+            defer_claim(context, claims.claim(key[:255], user))
+            return await next()
         if await claims.claim(key[:255], user):
             return await next()
         log.info("dropped a repeated Slack delivery (%s)", key.split(":", 1)[0])

@@ -156,6 +156,31 @@ async def _until(condition: object) -> None:
         await asyncio.sleep(0.01)
 
 
+async def test_admission_sheds_before_bolt_while_post_ack_work_is_at_its_cap(
+    slack: tuple[_Slack, BackgroundServer],
+) -> None:
+    """With the runner at its cap, a command is answered busy before Bolt (or 401 unsigned)."""
+    _, receiver_server = slack
+    release = asyncio.Event()
+    app, runner = _bolt(release, max_pending=2, slack_url=receiver_server.url)
+    admission = ack_runner.Admission(runner=runner, signing_secret=SIGNING_SECRET)
+    form = "application/x-www-form-urlencoded"
+    async with serve_in_background(app) as server, httpx.AsyncClient() as client:
+        url = f"{server.url}/slack/events"
+        for n in (1, 2):
+            assert not runner.full()
+            await _send(client, url, f"{receiver_server.url}/response/{n}")
+        assert runner.full()  # two listeners held: the cap (its ceiling, 2) is reached
+        assert not admission.admit(form)
+        assert admission.admit("application/json")  # an event is never dropped
+        body = slash_command("/work", response_url=f"{receiver_server.url}/response/x")
+        assert admission.refusal(body, signed_headers(body)) == (200, ack_runner.BUSY_BODY)
+        assert admission.refusal(body, signed_headers(body, secret="wrong-secret")) == (401, b"")
+        release.set()
+        await asyncio.wait_for(_until(lambda: runner.pending == 0), 10)
+        assert not runner.full() and admission.admit(form)
+
+
 def test_admission_sheds_commands_and_clicks_but_never_events() -> None:
     """Past the limit, form-encoded requests are refused; Events API JSON always gets in."""
     admission = ack_runner.Admission(limit=1)
@@ -171,3 +196,23 @@ def test_admission_sheds_commands_and_clicks_but_never_events() -> None:
         "response_type": "ephemeral",
         "text": ack_runner.BUSY_TEXT,
     }
+
+
+async def test_a_deferred_claim_is_awaited_after_the_ack_and_stops_a_lost_delivery() -> None:
+    """``ack()`` wakes the runner before the claim settles; a lost claim raises DeliveryLost."""
+    loop = asyncio.get_running_loop()
+    for won in (True, False):
+        acked: asyncio.Future[None] = loop.create_future()
+        settled: asyncio.Future[bool] = loop.create_future()
+        context: dict[str, object] = {}
+        ack_runner.defer_claim(context, settled)
+        ack = ack_runner.AckSignal(acked, context[ack_runner.CLAIM_KEY])  # type: ignore[arg-type]
+        call = asyncio.ensure_future(ack(text="ok"))
+        await acked  # the answer is out while the claim is still pending
+        assert not call.done() and ack.response is not None
+        settled.set_result(won)
+        if won:
+            assert (await call).status == 200
+        else:
+            with pytest.raises(ack_runner.DeliveryLost):
+                await call

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
+
 from storage.audit import AuditLog
 from storage.db import Database
 from tests import slack_requests
+from tests.handlers.build_env import RELEASER, build_env
 from tests.harness import ADMIN, Bot, running_bot
+from tests.providers.streampixel_fixtures import BUILD_URL
 from tests.storage.test_concurrency import _second_engine
 
 
@@ -70,3 +74,53 @@ async def test_replays_are_dropped_across_replicas(database: Database) -> None:
         await asyncio.sleep(0.3)
         assert len(one.slack.calls_to("response_url")) == 1
         assert len(two.slack.calls_to("response_url")) == 0
+
+
+async def test_a_replayed_upload_is_acked_and_reaches_streampixel_once(database: Database) -> None:
+    """The claim is settled after the ack: the replay is acked like the first, then runs nothing.
+
+    No second upload reaches the simulator, no second reply, no second audit row.
+    """
+    async with build_env(database) as env:
+        body = slack_requests.slash_command(
+            "/build",
+            f"upload showroom {BUILD_URL} --no-auto-release",
+            user_id=RELEASER,
+            response_url=env.bot.response_url(),
+            trigger_id=env.bot.slack.issue_trigger_id(),
+        )
+        first, replay = await env.bot.post_signed(body), await env.bot.post_signed(body)
+        assert (first.status_code, first.text) == (200, "")
+        assert (replay.status_code, replay.text) == (200, "")
+        await env.reply_count(1)
+        await asyncio.sleep(0.3)
+        assert len(env.replies()) == 1
+        assert sum(1 for u in env.sim.uploads.values() if u.file_url == BUILD_URL) == 1
+        assert audit_actions(env.bot) == ["upload"]
+
+
+async def test_with_bolts_own_runner_a_replayed_command_is_claimed_before_it_runs(bot: Bot) -> None:
+    """The claim is deferred only to a PostAckRunner; with Bolt's runner the guard still holds."""
+    ours = bot.bolt._async_listener_runner
+    bot.bolt._async_listener_runner = AsyncioListenerRunner(
+        logger=ours.logger,
+        process_before_response=False,
+        listener_error_handler=ours.listener_error_handler,
+        listener_start_handler=ours.listener_start_handler,
+        listener_completion_handler=ours.listener_completion_handler,
+        lazy_listener_runner=ours.lazy_listener_runner,
+    )
+    body = slack_requests.slash_command(
+        "/streamops",
+        "roles grant <@U0BOB123|bob> releaser",
+        user_id=ADMIN,
+        response_url=bot.response_url(),
+        trigger_id=bot.slack.issue_trigger_id(),
+    )
+    assert (await bot.post_signed(body)).status_code == 200
+    await bot.slack.wait_for(lambda s: len(s.calls_to("response_url")) == 1)
+    replay = await bot.post_signed(body)
+    assert replay.status_code == 200 and replay.text == ""
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.calls_to("response_url")) == 1
+    assert audit_actions(bot) == ["role.grant"]
