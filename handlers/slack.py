@@ -32,6 +32,13 @@ def register(app: AsyncApp, container: Container) -> None:
     app.use(replay_guard(container.claims))  # Slack deliveries run once (retries, replays)
     app.use(guard_respond)  # refused response_url posts are logged and explained
     routers = make_routers()
+    # The slash commands first: Bolt tries each listener's matcher in order until one
+    # matches, and commands are the most frequent requests (28 non-matching action,
+    # view and event matchers ran before /build's). Commands and the other listeners
+    # never match the same request, so the order changes no dispatch. The routers read
+    # their subcommands when a command arrives, so the modules below still add them.
+    for router in routers.all():
+        router.register(app, container)
     home.register(app, container)
     subscriptions.register(app, container, routers)
     help_command.register(routers)
@@ -45,5 +52,3 @@ def register(app: AsyncApp, container: Container) -> None:
     slack_upload.register(app, container)
     live.register(app, container, routers)
     roles.register(app, container, routers)
-    for router in routers.all():
-        router.register(app, container)

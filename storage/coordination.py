@@ -14,10 +14,11 @@ second per channel" hold across processes:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Text, insert, update
+from sqlalchemy import Text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,9 +41,6 @@ class ActionClaim(SQLModel, table=True):
     message: str = Field(default="", sa_type=Text)
 
 
-_CLAIM = insert(ActionClaim.__table__)  # type: ignore[attr-defined]  # SQLModel table
-
-
 @dataclass(frozen=True)
 class Claim:
     """A claim as read back."""
@@ -54,31 +52,86 @@ class Claim:
     message: str
 
 
+#: The most claims one statement carries.
+MAX_CLAIMS_PER_STATEMENT = 100
+
+
 class ClaimStore:
-    """Claims one-shot actions in the database (shared by every replica)."""
+    """Claims one-shot actions in the database (shared by every replica).
+
+    Every slash command is claimed (the replay guard), so a claim is one core
+    ``INSERT … ON CONFLICT (claim_key) DO NOTHING``, its own transaction
+    (:meth:`Database.one`); its row count says whether it won. Claims that
+    arrive while one is in flight wait and go together in the next statement,
+    one row each, ``RETURNING`` the keys it took. The database still decides
+    every winner (the primary key), so replicas and the process's own requests
+    contend the same way, and a key asked twice in one batch wins once.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._one = db.insert(ActionClaim).on_conflict_do_nothing(index_elements=["claim_key"])
+        self._many = self._one.returning(col(ActionClaim.claim_key))
+        self._busy = False
+        self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def claim(self, key: str, actor_id: str) -> bool:
         """Claim ``key`` for ``actor_id``; True for exactly one caller ever."""
-        # One core INSERT, its own transaction (every slash command is claimed by the
-        # replay guard): no ORM unit of work; the primary key decides the one winner.
+        if self._busy:  # a statement is in flight: join the next one
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._waiting.append((key, actor_id, future))
+            return await future
+        self._busy = True
         try:
-            async with self.db.one() as conn:
-                await conn.execute(
-                    _CLAIM,
-                    {
-                        "claim_key": key,
-                        "actor_id": actor_id,
-                        "claimed_at": datetime.now(UTC),
-                        "outcome": None,
-                        "message": "",  # the model's default (the ORM is not filling it in)
-                    },
-                )
-        except IntegrityError:
-            return False
-        return True
+            won = await self._insert([(key, actor_id)])
+        finally:
+            self._hand_over()
+        return key in won
+
+    def _hand_over(self) -> None:
+        if self._waiting:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())  # stays busy
+        else:
+            self._busy = False
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_CLAIMS_PER_STATEMENT]
+                del self._waiting[:MAX_CLAIMS_PER_STATEMENT]
+                await self._settle(batch)
+        finally:
+            self._busy = False
+
+    async def _settle(self, batch: list[tuple[str, str, asyncio.Future[bool]]]) -> None:
+        try:
+            won = await self._insert([(key, actor) for key, actor, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _resolve(batch[0][2], exc=exc)
+                return
+            for one in batch:  # one bad row fails only its own caller
+                await self._settle([one])
+            return
+        for key, _, future in batch:
+            _resolve(future, result=key in won)
+            won.discard(key)  # the same key twice in one batch: the first asker won
+
+    async def _insert(self, claims: list[tuple[str, str]]) -> set[str]:
+        """Insert the claims not yet taken; the keys this statement took."""
+        now = datetime.now(UTC)
+        rows = {
+            key: {"claim_key": key, "actor_id": actor, "claimed_at": now, "message": ""}
+            for key, actor in reversed(claims)  # the first asker's row for a repeated key
+        }
+        async with self.db.one() as conn:
+            if len(rows) == 1:  # no RETURNING: its rows cost one more call into the driver
+                ((key, row),) = rows.items()
+                result = await conn.execute(self._one, row)
+                return {key} if result.rowcount == 1 else set()
+            result = await conn.execute(self._many, list(rows.values()))
+            return set(result.scalars().all())
 
     async def finish(self, key: str, outcome: str, message: str = "") -> None:
         """Record how the claimed action ended (``ok`` / ``failed`` ...)."""
@@ -105,6 +158,17 @@ class ClaimStore:
                 return None
             claimed_at = row.claimed_at
             return Claim(row.claim_key, row.actor_id, claimed_at, row.outcome, row.message)
+
+
+def _resolve(
+    future: asyncio.Future[bool], *, result: bool = False, exc: BaseException | None = None
+) -> None:
+    if future.done():  # the caller went away (cancelled); its claim stands
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 # -- rate slots ------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +18,7 @@ from bot.serving import serve_in_background
 from handlers.blocks.notifications import NOTIFICATIONS
 from storage.coordination import Pacing
 from storage.outbox import OutboxStore
+from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import Intake, WebhookStore
 from tests.harness import BOT_TOKEN
 
@@ -146,3 +149,34 @@ async def test_a_quiet_channel_takes_a_burst_of_two_then_one_per_interval(databa
         pass
     assert clock.slept == [1.0]
     assert len(fake.calls_to("chat.postMessage")) == 3
+
+
+async def test_rows_no_wake_up_announced_are_found_by_the_polling_loop(database, slack) -> None:
+    """With a wake-up nobody signals (a row from another process, no NOTIFY), one loop polls.
+
+    It delivers every row, and each time it finds one it wakes the other loops, which
+    otherwise only poll rarely.
+    """
+    fake, client = slack
+    wakeup = OutboxWakeup()
+    worker = OutboxWorker(
+        database,
+        client,
+        NOTIFICATIONS,
+        clock=lambda: datetime.now(UTC),
+        wakeup=wakeup,
+        options=OutboxOptions(poll_interval=0.05, channel_interval=0.01, collapse=False),
+    )
+    for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
+        await _queue(database, event, f"k{i}")
+    running = asyncio.create_task(worker.run())
+    try:
+        await fake.wait_for(
+            lambda s: len(s.calls_to("chat.postMessage")) + len(s.calls_to("chat.update")) >= 3,
+            within=30,
+        )
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert wakeup.notified >= 1

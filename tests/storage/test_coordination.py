@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 
 from storage.coordination import ClaimStore
 from storage.db import Database
@@ -34,3 +38,41 @@ async def test_finish_records_the_outcome_and_release_allows_a_retry(database: D
     await claims.release("k")
     assert await claims.get("k") is None
     assert await claims.claim("k", "U2")
+
+
+async def test_claims_asked_together_share_one_statement_and_each_key_wins_once(
+    database: Database,
+) -> None:
+    """Claims arriving while one is in flight go in one INSERT; a key asked twice wins once."""
+    claims = ClaimStore(database)
+    inserts: list[str] = []
+
+    @event.listens_for(database.engine.sync_engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    assert await claims.claim("taken", "U0")
+    asked = ["first", "b", "b", "taken", "c"]
+    results = await asyncio.gather(*(claims.claim(key, f"U{i}") for i, key in enumerate(asked)))
+    assert results == [True, True, False, False, True]
+    assert len(inserts) == 3  # "taken", then "first" alone, then the four that waited
+    stored = await claims.get("b")
+    assert stored is not None and stored.actor_id == "U1"  # the first to ask for it
+    assert all([await claims.get(key) for key in ("first", "c")])
+
+
+async def test_a_claim_that_cannot_be_stored_fails_only_its_own_caller(database: Database) -> None:
+    """A row the database refuses fails its caller; the claims batched with it stand."""
+    claims = ClaimStore(database)
+    results = await asyncio.gather(
+        claims.claim("lead", "U1"),
+        claims.claim("ok-1", "U1"),
+        claims.claim("bad", None),  # type: ignore[arg-type]  # NOT NULL refuses the row
+        claims.claim("ok-2", "U1"),
+        return_exceptions=True,
+    )
+    assert results[:2] == [True, True] and results[3] is True
+    assert isinstance(results[2], IntegrityError)
+    assert await claims.get("bad") is None
+    assert await claims.claim("bad", "U2")  # nothing of it was stored
