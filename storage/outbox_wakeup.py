@@ -5,14 +5,23 @@ through the database's engine, so the wake-up hangs off the engine, not off
 each writer:
 
 - **in process**: an engine event marks a connection that inserted into
-  ``outbox``; when that connection's transaction commits, every worker of this
-  process waiting in :meth:`OutboxWakeup.wait` wakes (on SQLite the worker's
-  lease then queues behind the commit on the one write connection);
+  ``outbox``; once that connection's transaction has committed (the connection
+  goes back to the pool or begins its next transaction — SQLAlchemy's ``commit``
+  event runs *before* the driver commits, so waking there let a worker's lease
+  on another connection run before the row was visible), every worker of this
+  process waiting in :meth:`OutboxWakeup.wait` wakes;
 - **across replicas** (PostgreSQL): migration 0010c adds a statement-level
   trigger that runs ``pg_notify('streamops_outbox', '')`` on every insert into
   the outbox, delivered by PostgreSQL when the inserting transaction commits;
   :meth:`OutboxWakeup.listen` holds one ``LISTEN`` connection per process and
   wakes the local workers on each notification.
+
+The signal is level-triggered: a worker reads :attr:`OutboxWakeup.generation`
+before it leases and passes it to :meth:`OutboxWakeup.wait`, which returns at
+once when a notification came in between (while the worker was mid-lease or
+mid-delivery, with nobody waiting). Without that, a ``NOTIFY`` arriving while
+every worker was leasing was lost and the row waited for the poll (PostgreSQL
+max 518 ms at 1 webhook/s).
 
 The workers keep their poll interval as a fallback (a retry that comes due, a
 lost listener connection), so a missed wake-up costs at most one interval.
@@ -27,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
 from storage.db import Database
@@ -35,6 +45,7 @@ log = logging.getLogger("streamops.outbox")
 
 CHANNEL = "streamops_outbox"
 _DIRTY = "streamops_outbox_inserted"
+_COMMITTED = "streamops_outbox_committed"
 
 
 class OutboxWakeup:
@@ -44,6 +55,11 @@ class OutboxWakeup:
         self._waiters: set[asyncio.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.notified = 0
+
+    @property
+    def generation(self) -> int:
+        """How many notifications so far; pass it to :meth:`wait` as ``since``."""
+        return self.notified
 
     def notify(self) -> None:
         """Wake every waiting worker (safe from any thread)."""
@@ -66,8 +82,14 @@ class OutboxWakeup:
                 waiter.set_result(None)
         self._waiters.clear()
 
-    async def wait(self, at_most: float) -> bool:
-        """Wait until notified or ``at_most`` seconds pass; True when notified."""
+    async def wait(self, at_most: float, since: int | None = None) -> bool:
+        """Wait until notified or ``at_most`` seconds pass; True when notified.
+
+        With ``since`` (a :attr:`generation` read earlier), a notification that
+        came after that reading counts: the wait returns True at once.
+        """
+        if since is not None and self.notified != since:
+            return True
         loop = asyncio.get_running_loop()
         self._loop = loop
         waiter: asyncio.Future[None] = loop.create_future()
@@ -134,15 +156,29 @@ def for_database(db: Database) -> OutboxWakeup:
         if isinstance(clause, Insert) and getattr(clause.table, "name", None) == "outbox":
             conn.info[_DIRTY] = True
 
-    def after_commit(conn: Connection) -> None:
+    def on_commit(conn: Connection) -> None:
+        # Runs before the driver's COMMIT: only note it; the wake-up follows the commit.
         if conn.info.pop(_DIRTY, False):
+            conn.info[_COMMITTED] = True
+
+    def on_rollback(conn: Connection) -> None:
+        conn.info.pop(_DIRTY, None)
+        conn.info.pop(_COMMITTED, None)
+
+    def on_begin(conn: Connection) -> None:
+        # The same connection starts another transaction: its last commit is done.
+        if conn.info.pop(_COMMITTED, False):
             wakeup.notify()
 
-    def after_rollback(conn: Connection) -> None:
-        conn.info.pop(_DIRTY, None)
+    def on_checkin(_dbapi: object, record: ConnectionPoolEntry) -> None:
+        # Back in the pool: the transaction is over (committed or rolled back).
+        if record.info.pop(_COMMITTED, False):
+            wakeup.notify()
 
     event.listen(engine, "after_execute", after_execute)
-    event.listen(engine, "commit", after_commit)
-    event.listen(engine, "rollback", after_rollback)
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine.pool, "checkin", on_checkin)
     db._outbox_wakeup = wakeup  # type: ignore[attr-defined]  # one per Database
     return wakeup
