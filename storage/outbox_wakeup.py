@@ -16,12 +16,14 @@ each writer:
   :meth:`OutboxWakeup.listen` holds one ``LISTEN`` connection per process and
   wakes the local workers on each notification.
 
-The signal is level-triggered: a worker reads :attr:`OutboxWakeup.generation`
-before it leases and passes it to :meth:`OutboxWakeup.wait`, which returns at
-once when a notification came in between (while the worker was mid-lease or
-mid-delivery, with nobody waiting). Without that, a ``NOTIFY`` arriving while
-every worker was leasing was lost and the row waited for the poll (PostgreSQL
-max 518 ms at 1 webhook/s).
+A notification wakes *one* waiting worker; one that finds nothing waiting is
+kept (:meth:`OutboxWakeup.wait` then returns at once), so a commit landing while
+every worker is mid-lease or mid-delivery is not lost. (It was: a ``NOTIFY``
+arriving while all workers were leasing woke nobody, and the row waited for the
+poll — PostgreSQL max 518 ms at 1 webhook/s.) A worker whose lease found a row
+passes the wake-up on (:meth:`OutboxWakeup.pass_on`): more rows may be due, for
+other channels. Waking one at a time instead of all keeps a burst of commits from
+sending every worker to lease for the same head.
 
 The workers keep their poll interval as a fallback (a retry that comes due, a
 lost listener connection), so a missed wake-up costs at most one interval.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import Any
 
 from sqlalchemy import event
@@ -52,21 +55,24 @@ class OutboxWakeup:
     """A wake-up signal shared by the delivery workers of one process and one database."""
 
     def __init__(self) -> None:
-        self._waiters: set[asyncio.Future[None]] = set()
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._kept = False
         self.notified = 0
 
-    @property
-    def generation(self) -> int:
-        """How many notifications so far; pass it to :meth:`wait` as ``since``."""
-        return self.notified
-
     def notify(self) -> None:
-        """Wake every waiting worker (safe from any thread)."""
+        """Wake one waiting worker, or the next one to wait (safe from any thread)."""
         self.notified += 1
+        self._wake_one()
+
+    def pass_on(self) -> None:
+        """Wake one more worker: this one found a row, and more may be due."""
+        self._wake_one()
+
+    def _wake_one(self) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
-            return
+            return  # no worker has started: its first lease sees every committed row
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -77,29 +83,32 @@ class OutboxWakeup:
             loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
-        for waiter in self._waiters:
+        while self._waiters:
+            waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-        self._waiters.clear()
+                return
+        self._kept = True  # nobody waits: the next wait returns at once
 
-    async def wait(self, at_most: float, since: int | None = None) -> bool:
+    async def wait(self, at_most: float) -> bool:
         """Wait until notified or ``at_most`` seconds pass; True when notified.
 
-        With ``since`` (a :attr:`generation` read earlier), a notification that
-        came after that reading counts: the wait returns True at once.
+        Returns True at once when a notification came while nobody waited.
         """
-        if since is not None and self.notified != since:
-            return True
         loop = asyncio.get_running_loop()
         self._loop = loop
+        if self._kept:
+            self._kept = False
+            return True
         waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.add(waiter)
+        self._waiters.append(waiter)
         timer = loop.call_later(at_most, _expire, waiter)
         try:
             await waiter
         finally:
             timer.cancel()
-            self._waiters.discard(waiter)
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
         return not getattr(waiter, "_expired", False)
 
     def bind(self) -> None:

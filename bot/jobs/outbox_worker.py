@@ -243,31 +243,10 @@ class OutboxWorker:
 
     async def _loop(self) -> None:
         # Woken early when outbox rows commit (storage.outbox_wakeup), else polls.
-        wakeup = self.wakeup
-        if wakeup is None:
-            await repeat(
-                "outbox",
-                self.run_once,
-                interval=self.options.poll_interval,
-                sleep=self.sleep,
-                again_at_once=bool,
-            )
-            return
-        seen = wakeup.generation
-
-        async def step() -> bool:
-            nonlocal seen
-            # Read before the lease: a row committed after this point (the lease may
-            # not see it) has notified since, and the pause below returns at once.
-            seen = wakeup.generation
-            return await self.run_once()
-
-        async def pause(at_most: float) -> bool:
-            return await wakeup.wait(at_most, since=seen)
-
+        pause = self.wakeup.wait if self.wakeup is not None else self.sleep
         await repeat(
             "outbox",
-            step,
+            self.run_once,
             interval=self.options.poll_interval,
             sleep=pause,
             again_at_once=bool,
@@ -285,6 +264,8 @@ class OutboxWorker:
         )
         if lease is None:
             return False
+        if self.wakeup is not None:
+            self.wakeup.pass_on()  # another worker looks for the next due row meanwhile
         row = lease.row
         try:
             busy = options.digest_backlog and lease.backlog > options.digest_backlog

@@ -96,14 +96,30 @@ async def test_the_wake_up_follows_the_commit(database: Database, monkeypatch) -
 
 
 async def test_a_notification_while_nobody_waits_is_not_lost(database: Database) -> None:
-    """A commit that lands while the worker is busy (mid-lease) makes its next wait return
-    at once, given the generation read before the lease."""
+    """A commit that lands while every worker is busy (mid-lease) makes the next wait
+    return at once, once."""
     wakeup = for_database(database)
     wakeup.bind()
-    seen = wakeup.generation
     async with database.session() as session:  # committed while nobody waits
         session.add(_row())
-    waiting = asyncio.create_task(wakeup.wait(3600, since=seen))
+    waiting = asyncio.create_task(wakeup.wait(3600))
     await asyncio.sleep(0)
     assert waiting.done()
     assert waiting.result() is True
+    assert await wakeup.wait(0) is False  # kept once, not for ever
+
+
+async def test_a_notification_wakes_one_worker_and_a_busy_one_passes_it_on(
+    database: Database,
+) -> None:
+    """Two workers wait; a commit wakes one; the second wakes when the first passes it on."""
+    wakeup = for_database(database)
+    first = asyncio.create_task(wakeup.wait(3600))
+    second = asyncio.create_task(wakeup.wait(3600))
+    await asyncio.sleep(0)
+    async with database.session() as session:
+        session.add(_row())
+    assert await first is True
+    assert not second.done()
+    wakeup.pass_on()
+    assert await second is True
