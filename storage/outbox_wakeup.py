@@ -8,8 +8,8 @@ each writer:
   ``outbox``; once that connection's transaction has committed (the connection
   goes back to the pool or begins its next transaction — SQLAlchemy's ``commit``
   event runs *before* the driver commits, so waking there let a worker's lease
-  on another connection run before the row was visible), every worker of this
-  process waiting in :meth:`OutboxWakeup.wait` wakes;
+  on another connection run before the row was visible), a worker of this
+  process waiting in :meth:`OutboxWakeup.wait` wakes (see below);
 - **across replicas** (PostgreSQL): migration 0010c adds a statement-level
   trigger that runs ``pg_notify('streamops_outbox', '')`` on every insert into
   the outbox, delivered by PostgreSQL when the inserting transaction commits;
