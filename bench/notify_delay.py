@@ -57,6 +57,10 @@ import httpx
 
 from bench.webhooks import deliveries
 
+#: Webhooks in flight at once (the client's connections); the rest wait their turn.
+CONNECTIONS = 16
+#: A webhook not answered this long after it was due counts as unanswered.
+ANSWER_WITHIN = 30.0
 TOKEN = "bench-webhook-token-0123456789abcdef"  # noqa: S105  # a loopback bench value
 CHANNEL = "C0BENCH001"
 
@@ -85,6 +89,8 @@ class Run:
     delays: list[float]
     visible_at_end: int
     window: float
+    intake: list[float]  # webhook due → its 2xx (s)
+    unanswered: int  # no 2xx within ANSWER_WITHIN of being due
 
 
 @asynccontextmanager
@@ -162,26 +168,42 @@ async def one_run(
         count = int(args.rate * args.duration)
         bodies = deliveries(count, offset=int(time.time() * 1000) % 10**9)
         answered: dict[str, float] = {}
+        intake: list[float] = []  # due → 2xx (s), the provider's view of the answer
         refused: list[str] = []
-        async with serve_in_background(app) as server, httpx.AsyncClient(timeout=30) as client:
+        # The load generator shares this event loop with the app. httpcore's pool rescans
+        # every queued request against every connection each time one is assigned
+        # (O(queued x connections), encode/httpcore#1035), and counts idle connections
+        # once per connection (O(connections^2)): 900 requests queued behind 100
+        # connections burned 90 % of the process's CPU under load, and the app starved.
+        # A few connections, and requests beyond them wait in a FIFO semaphore; the
+        # 30 s limit still counts from when each webhook was due.
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        slots = asyncio.Semaphore(CONNECTIONS)
+        async with (
+            serve_in_background(app) as server,
+            httpx.AsyncClient(timeout=ANSWER_WITHIN, limits=limits) as client,
+        ):
             hook = f"{server.url}/webhooks/streampixel/{TOKEN}"
 
-            async def send(i: int) -> None:
+            async def send(i: int, due: float) -> None:
                 body = bodies[i]
                 upload = json.loads(body.body)["uploadId"]
                 try:
-                    answer = await client.post(hook, content=body.body, headers=body.headers)
-                except httpx.HTTPError:
+                    async with asyncio.timeout(ANSWER_WITHIN), slots:
+                        answer = await client.post(hook, content=body.body, headers=body.headers)
+                except (httpx.HTTPError, TimeoutError):
                     refused.append(upload)  # (not counted: it never got its 2xx)
                     return
                 if answer.status_code < 300:
                     answered[upload] = time.perf_counter()
+                    intake.append(answered[upload] - due)
 
             start = time.perf_counter()
             tasks = []
             for i in range(count):
-                await asyncio.sleep(max(0.0, start + i / args.rate - time.perf_counter()))
-                tasks.append(asyncio.create_task(send(i)))
+                due = start + i / args.rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.create_task(send(i, due)))
             await asyncio.gather(*tasks)
             ended = time.perf_counter()
             visible_at_end = sum(1 for u in answered if seen.get(u, math.inf) <= ended)
@@ -192,7 +214,7 @@ async def one_run(
     delays = [max(0.0, seen[u] - t) if u in seen else math.inf for u, t in answered.items()]
     if refused:
         print(f"  ({len(refused)} webhooks got no answer within 30 s: left out)", flush=True)
-    return Run(delays, visible_at_end, window)
+    return Run(delays, visible_at_end, window, intake, len(refused))
 
 
 async def burst_async(args: argparse.Namespace) -> None:
@@ -218,6 +240,13 @@ async def burst_async(args: argparse.Namespace) -> None:
                     f"  p50 {shown(pct(delays, 50), floor)} ms  p99 {shown(p99[mode], floor)} ms"
                     f"  max {shown(pct(delays, 100), floor)} ms"
                     f"  not visible {args.drain:g} s after the burst {never}",
+                    flush=True,
+                )
+                print(
+                    f"  {kind:<10} {mode:<4} intake (due → 2xx)"
+                    f"  p50 {pct(run.intake, 50):7.1f} ms  p99 {pct(run.intake, 99):7.1f} ms"
+                    f"  max {pct(run.intake, 100):7.1f} ms"
+                    f"  no answer within {ANSWER_WITHIN:g} s {run.unanswered}",
                     flush=True,
                 )
             if math.isinf(p99["off"]) and not math.isinf(p99["on"]):

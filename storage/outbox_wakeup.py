@@ -5,14 +5,25 @@ through the database's engine, so the wake-up hangs off the engine, not off
 each writer:
 
 - **in process**: an engine event marks a connection that inserted into
-  ``outbox``; when that connection's transaction commits, every worker of this
-  process waiting in :meth:`OutboxWakeup.wait` wakes (on SQLite the worker's
-  lease then queues behind the commit on the one write connection);
+  ``outbox``; once that connection's transaction has committed (the connection
+  goes back to the pool or begins its next transaction — SQLAlchemy's ``commit``
+  event runs *before* the driver commits, so waking there let a worker's lease
+  on another connection run before the row was visible), a worker of this
+  process waiting in :meth:`OutboxWakeup.wait` wakes (see below);
 - **across replicas** (PostgreSQL): migration 0010c adds a statement-level
   trigger that runs ``pg_notify('streamops_outbox', '')`` on every insert into
   the outbox, delivered by PostgreSQL when the inserting transaction commits;
   :meth:`OutboxWakeup.listen` holds one ``LISTEN`` connection per process and
   wakes the local workers on each notification.
+
+A notification wakes *one* waiting worker; one that finds nothing waiting is
+kept (:meth:`OutboxWakeup.wait` then returns at once), so a commit landing while
+every worker is mid-lease or mid-delivery is not lost. (It was: a ``NOTIFY``
+arriving while all workers were leasing woke nobody, and the row waited for the
+poll — PostgreSQL max 518 ms at 1 webhook/s.) A worker whose lease found a row
+passes the wake-up on (:meth:`OutboxWakeup.pass_on`): more rows may be due, for
+other channels. Waking one at a time instead of all keeps a burst of commits from
+sending every worker to lease for the same head.
 
 The workers keep their poll interval as a fallback (a retry that comes due, a
 lost listener connection), so a missed wake-up costs at most one interval.
@@ -23,10 +34,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
 from storage.db import Database
@@ -35,22 +48,31 @@ log = logging.getLogger("streamops.outbox")
 
 CHANNEL = "streamops_outbox"
 _DIRTY = "streamops_outbox_inserted"
+_COMMITTED = "streamops_outbox_committed"
 
 
 class OutboxWakeup:
     """A wake-up signal shared by the delivery workers of one process and one database."""
 
     def __init__(self) -> None:
-        self._waiters: set[asyncio.Future[None]] = set()
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._kept = False
         self.notified = 0
 
     def notify(self) -> None:
-        """Wake every waiting worker (safe from any thread)."""
+        """Wake one waiting worker, or the next one to wait (safe from any thread)."""
         self.notified += 1
+        self._wake_one()
+
+    def pass_on(self) -> None:
+        """Wake one more worker: this one found a row, and more may be due."""
+        self._wake_one()
+
+    def _wake_one(self) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
-            return
+            return  # no worker has started: its first lease sees every committed row
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -61,23 +83,32 @@ class OutboxWakeup:
             loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
-        for waiter in self._waiters:
+        while self._waiters:
+            waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-        self._waiters.clear()
+                return
+        self._kept = True  # nobody waits: the next wait returns at once
 
     async def wait(self, at_most: float) -> bool:
-        """Wait until notified or ``at_most`` seconds pass; True when notified."""
+        """Wait until notified or ``at_most`` seconds pass; True when notified.
+
+        Returns True at once when a notification came while nobody waited.
+        """
         loop = asyncio.get_running_loop()
         self._loop = loop
+        if self._kept:
+            self._kept = False
+            return True
         waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.add(waiter)
+        self._waiters.append(waiter)
         timer = loop.call_later(at_most, _expire, waiter)
         try:
             await waiter
         finally:
             timer.cancel()
-            self._waiters.discard(waiter)
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
         return not getattr(waiter, "_expired", False)
 
     def bind(self) -> None:
@@ -134,15 +165,29 @@ def for_database(db: Database) -> OutboxWakeup:
         if isinstance(clause, Insert) and getattr(clause.table, "name", None) == "outbox":
             conn.info[_DIRTY] = True
 
-    def after_commit(conn: Connection) -> None:
+    def on_commit(conn: Connection) -> None:
+        # Runs before the driver's COMMIT: only note it; the wake-up follows the commit.
         if conn.info.pop(_DIRTY, False):
+            conn.info[_COMMITTED] = True
+
+    def on_rollback(conn: Connection) -> None:
+        conn.info.pop(_DIRTY, None)
+        conn.info.pop(_COMMITTED, None)
+
+    def on_begin(conn: Connection) -> None:
+        # The same connection starts another transaction: its last commit is done.
+        if conn.info.pop(_COMMITTED, False):
             wakeup.notify()
 
-    def after_rollback(conn: Connection) -> None:
-        conn.info.pop(_DIRTY, None)
+    def on_checkin(_dbapi: object, record: ConnectionPoolEntry) -> None:
+        # Back in the pool: the transaction is over (committed or rolled back).
+        if record.info.pop(_COMMITTED, False):
+            wakeup.notify()
 
     event.listen(engine, "after_execute", after_execute)
-    event.listen(engine, "commit", after_commit)
-    event.listen(engine, "rollback", after_rollback)
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine.pool, "checkin", on_checkin)
     db._outbox_wakeup = wakeup  # type: ignore[attr-defined]  # one per Database
     return wakeup

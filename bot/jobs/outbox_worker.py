@@ -287,6 +287,8 @@ class OutboxWorker:
         )
         if lease is None:
             return False
+        if self.wakeup is not None:
+            self.wakeup.pass_on()  # another worker looks for the next due row meanwhile
         row = lease.row
         try:
             busy = options.digest_backlog and lease.backlog > options.digest_backlog

@@ -73,3 +73,53 @@ async def test_postgresql_notifies_the_other_replica(database: Database, db_back
 async def _schema(db: Database) -> str:
     async with db.engine.connect() as conn:
         return str((await conn.exec_driver_sql("SELECT current_schema()")).scalar_one())
+
+
+async def test_the_wake_up_follows_the_commit(database: Database, monkeypatch) -> None:
+    """Workers are woken after the driver's COMMIT, not before it (SQLAlchemy's ``commit``
+    event runs first): a worker woken earlier leased on another connection and missed the row."""
+    wakeup = for_database(database)
+    order: list[str] = []
+    dialect = database.engine.sync_engine.dialect
+    commit = dialect.do_commit
+
+    def do_commit(dbapi_connection: object) -> None:
+        commit(dbapi_connection)
+        order.append("committed")
+
+    monkeypatch.setattr(dialect, "do_commit", do_commit)
+    monkeypatch.setattr(wakeup, "_wake", lambda: order.append("woken"))
+    wakeup.bind()
+    async with database.session() as session:
+        session.add(_row())
+    assert order == ["committed", "woken"]
+
+
+async def test_a_notification_while_nobody_waits_is_not_lost(database: Database) -> None:
+    """A commit that lands while every worker is busy (mid-lease) makes the next wait
+    return at once, once."""
+    wakeup = for_database(database)
+    wakeup.bind()
+    async with database.session() as session:  # committed while nobody waits
+        session.add(_row())
+    waiting = asyncio.create_task(wakeup.wait(3600))
+    await asyncio.sleep(0)
+    assert waiting.done()
+    assert waiting.result() is True
+    assert await wakeup.wait(0) is False  # kept once, not for ever
+
+
+async def test_a_notification_wakes_one_worker_and_a_busy_one_passes_it_on(
+    database: Database,
+) -> None:
+    """Two workers wait; a commit wakes one; the second wakes when the first passes it on."""
+    wakeup = for_database(database)
+    first = asyncio.create_task(wakeup.wait(3600))
+    second = asyncio.create_task(wakeup.wait(3600))
+    await asyncio.sleep(0)
+    async with database.session() as session:
+        session.add(_row())
+    assert await first is True
+    assert not second.done()
+    wakeup.pass_on()
+    assert await second is True
