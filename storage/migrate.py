@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -127,4 +128,7 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
+    # A short-lived child of ``streamops serve`` that only imports and migrates: the
+    # cyclic collector's passes over Alembic's and the models' objects find nothing.
+    gc.disable()
     asyncio.run(_main())

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +148,45 @@ def test_every_command_and_step_has_a_description() -> None:
         return missing
 
     assert walk(build_parser(), "streamops") == []
+
+
+def test_serve_starts_with_the_collector_off_and_freeze_turns_it_back_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`streamops serve` builds its app with the cyclic collector off (start-up only
+    allocates); bot.server.freeze_startup_heap freezes that heap and enables it again, and
+    every other command runs with it on."""
+    import gc
+
+    from bot import cli
+    from bot.server import freeze_startup_heap
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    seen: dict[str, bool] = {}
+
+    def runner() -> Any:
+        def run(coro: Any) -> int:
+            coro.close()  # the command itself is not run here
+            seen["during"] = gc.isenabled()
+            return 0
+
+        return run
+
+    monkeypatch.setattr(cli, "_event_loop_runner", runner)
+    assert gc.isenabled()
+    assert cli.main(["serve"]) == 0
+    assert seen["during"] is False
+    assert gc.isenabled()  # enabled again however the command ended
+    assert cli.main(["db", "current"]) == 0
+    assert seen["during"] is True
+
+    gc.disable()
+    frozen = gc.get_freeze_count()
+    try:
+        freeze_startup_heap()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()
