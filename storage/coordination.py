@@ -15,6 +15,7 @@ second per channel" hold across processes:
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +73,10 @@ class ClaimStore:
         self.db = db
         self._one = db.insert(ActionClaim).on_conflict_do_nothing(index_elements=["claim_key"])
         self._many = self._one.returning(col(ActionClaim.claim_key))
+        # SQLite: the same INSERT sent to the driver in one call (Database.sqlite_fetch),
+        # the time stored as UTCDateTime stores it.
+        claimed_at = ActionClaim.__table__.c.claimed_at.type  # type: ignore[attr-defined]
+        self._stored_time = claimed_at.bind_processor(db.engine.dialect) or (lambda v: v)
         self._busy = False
         self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -125,6 +130,11 @@ class ClaimStore:
             key: {"claim_key": key, "actor_id": actor, "claimed_at": now, "message": ""}
             for key, actor in reversed(claims)  # the first asker's row for a repeated key
         }
+        if self.db.dialect == "sqlite":  # one call into aiosqlite's thread, not four
+            stored = self._stored_time(now)
+            params = [v for key, row in rows.items() for v in (key, row["actor_id"], stored)]
+            taken = await self.db.sqlite_fetch(_sqlite_claims(len(rows)), params)
+            return {key for (key,) in taken}
         async with self.db.one() as conn:
             if len(rows) == 1:  # no RETURNING: its rows cost one more call into the driver
                 ((key, row),) = rows.items()
@@ -158,6 +168,16 @@ class ClaimStore:
                 return None
             claimed_at = row.claimed_at
             return Claim(row.claim_key, row.actor_id, claimed_at, row.outcome, row.message)
+
+
+@functools.cache
+def _sqlite_claims(count: int) -> str:
+    """``count`` claims in one statement: the keys it took come back (RETURNING)."""
+    values = ", ".join(["(?, ?, ?, NULL, '')"] * count)  # placeholders only: no value inlined
+    return (
+        "INSERT INTO action_claims (claim_key, actor_id, claimed_at, outcome, message) "  # noqa: S608
+        f"VALUES {values} ON CONFLICT (claim_key) DO NOTHING RETURNING claim_key"
+    )
 
 
 def _resolve(

@@ -9,7 +9,8 @@ PostgreSQL (``postgresql+asyncpg://``) needs none of this.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -151,6 +153,28 @@ class Database:
             # autocommit mode). Closing ends SQLAlchemy's transaction with one driver call, a
             # ROLLBACK that finds nothing to undo; COMMIT and then the pool's reset-on-return
             # ROLLBACK would be two, each a round trip through aiosqlite's thread.
+
+    async def sqlite_fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """SQLite only: one statement, sent to the driver in one call into its thread.
+
+        Through SQLAlchemy a statement costs four calls into aiosqlite's thread
+        (cursor, execute, fetch, close), each a cross-thread wake-up; this sends
+        ``sql`` (``?`` placeholders, values already in their stored form) with
+        ``execute_fetchall`` on a pooled connection, as its own transaction (the
+        driver is in autocommit mode; no BEGIN is sent), and returns its rows.
+        For the statement run on every slash command (the replay guard's claim).
+        Errors come back as SQLAlchemy's, as from any other statement.
+        """
+        if self.dialect != "sqlite":
+            raise RuntimeError("sqlite_fetch is for SQLite")
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            try:
+                return list(await driver.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
     async def ping(self) -> None:
         """Run a trivial query; raises if the database cannot be reached."""

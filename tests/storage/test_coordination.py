@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from storage.coordination import ClaimStore
@@ -45,13 +43,14 @@ async def test_claims_asked_together_share_one_statement_and_each_key_wins_once(
 ) -> None:
     """Claims arriving while one is in flight go in one INSERT; a key asked twice wins once."""
     claims = ClaimStore(database)
-    inserts: list[str] = []
+    inserts: list[list[tuple[str, str]]] = []
+    insert = claims._insert
 
-    @event.listens_for(database.engine.sync_engine, "before_cursor_execute")
-    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT"):
-            inserts.append(statement)
+    async def _record(batch: list[tuple[str, str]]) -> set[str]:
+        inserts.append(batch)  # one statement each (through SQLAlchemy, or sqlite_fetch)
+        return await insert(batch)
 
+    claims._insert = _record  # type: ignore[method-assign]
     assert await claims.claim("taken", "U0")
     asked = ["first", "b", "b", "taken", "c"]
     results = await asyncio.gather(*(claims.claim(key, f"U{i}") for i, key in enumerate(asked)))

@@ -27,8 +27,18 @@ async def test_a_claim_is_one_insert_committed_and_a_second_claim_loses(database
     """The first claim is stored (seen by another connection); the same key again is refused."""
     claims = ClaimStore(database)
     seen = _statements(database)
+    sent: list[str] = []
+    if database.dialect == "sqlite":  # what reaches SQLite itself (one pooled connection)
+        async with database.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.set_trace_callback(lambda sql: sent.append(sql.split()[0].upper()))
     assert await claims.claim("slack-command:t1", "U1")
-    assert seen == ["INSERT"]  # no BEGIN [IMMEDIATE] on SQLite, no ORM flush
+    if database.dialect == "sqlite":
+        # sent to the driver directly (Database.sqlite_fetch), as its own transaction:
+        # no BEGIN [IMMEDIATE], no COMMIT
+        assert seen == [] and sent == ["INSERT"]
+    else:
+        assert seen == ["INSERT"]  # no ORM flush
     assert not await claims.claim("slack-command:t1", "U2")
     stored = await claims.get("slack-command:t1")
     assert stored is not None and stored.actor_id == "U1" and stored.message == ""
