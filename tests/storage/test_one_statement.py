@@ -56,3 +56,49 @@ async def test_a_failed_statement_leaves_the_connection_usable(database: Databas
     assert await roles.roles_of("U1") == {"releaser"}
     await roles.revoke("U1", "releaser")
     assert await roles.roles_of("U1") == set()  # no cache: a revoke counts at once
+
+
+async def test_a_role_lookup_is_one_select_and_sees_a_grant_made_elsewhere(
+    database: Database,
+) -> None:
+    """roles_of() is one SELECT (on SQLite sent to the driver directly, no BEGIN) and a grant
+    or revoke made through another engine (another replica) counts at the next lookup."""
+    roles = RoleStore(database)
+    if database.dialect == "sqlite":
+        other = RoleStore(Database(database.url))
+    else:  # the test's private schema, as the fixture's engine sees it
+        async with database.read() as conn:
+            schema = (await conn.execute(text("SHOW search_path"))).scalar_one()
+        settings = {"server_settings": {"search_path": schema}}
+        other = RoleStore(Database(database.url, connect_args=settings))
+    try:
+        sent: list[str] = []
+        if database.dialect == "sqlite":
+            async with database.engine.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
+                await driver.set_trace_callback(lambda sql: sent.append(sql.split()[0].upper()))
+        assert await roles.roles_of("U9") == set()
+        if database.dialect == "sqlite":
+            assert sent == ["SELECT"]
+        assert await other.grant("U9", "admin", "UADMIN")
+        assert await roles.roles_of("U9") == {"admin"}
+        await other.revoke("U9", "admin")
+        assert await roles.roles_of("U9") == set()
+    finally:
+        await other.db.dispose()
+
+
+async def test_sqlite_fetch_reports_errors_as_sqlalchemy_does(database: Database) -> None:
+    """A statement the driver refuses raises SQLAlchemy's error type, and the pooled
+    connection is usable afterwards (SQLite only; elsewhere the method refuses to run)."""
+    if database.dialect != "sqlite":
+        with pytest.raises(RuntimeError):
+            await database.sqlite_fetch("SELECT 1", ())
+        return
+    with pytest.raises(IntegrityError):
+        await database.sqlite_fetch(
+            "INSERT INTO action_claims (claim_key, actor_id, claimed_at, message) "
+            "VALUES (?, NULL, '2026-01-01 00:00:00', '')",
+            ("k",),
+        )
+    assert await database.sqlite_fetch("SELECT count(*) FROM action_claims", ()) == [(0,)]
