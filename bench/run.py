@@ -166,13 +166,18 @@ async def child(
         try:
             yield proc
         finally:
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 10)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            await stop(proc)
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    """Terminate ``proc`` if it still runs; kill it if it has not exited 10 s later."""
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 # -- requests ----------------------------------------------------------------

@@ -40,6 +40,7 @@ from bench.run import (
     SIGNING_SECRET,
     child,
     free_port,
+    stop,
 )
 from storage.audit_keys import generate_key
 
@@ -85,13 +86,7 @@ async def time_process(argv: list[str], env: dict[str, str], url: str, *, want_o
         err = (await proc.stderr.read()).decode(errors="replace")
         raise RuntimeError(f"{' '.join(argv[1:3])} did not start:\n{err[-2000:]}") from None
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop(proc)
 
 
 def serve_env(config: dict[str, str], database_url: str) -> dict[str, str]:

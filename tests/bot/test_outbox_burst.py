@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
 from bot.notifications.types import Notice
 from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack import create_app as create_fake_slack
-from bot.serving import serve_in_background
 from handlers.blocks.notifications import NOTIFICATIONS
 from storage.outbox import OutboxStore
 from storage.webhooks import Intake, WebhookStore
-from tests.harness import BOT_TOKEN
 
 T0 = datetime(2026, 4, 21, 12, 0, tzinfo=UTC)
 BUILDS = ("upA", "upB", "upC")
@@ -47,16 +42,6 @@ class Clock:
     async def sleep(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
         await asyncio.sleep(0)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
-    fake = FakeSlack()
-    async with serve_in_background(create_fake_slack(fake)) as server:
-        yield (
-            fake,
-            AsyncWebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/", retry_handlers=[]),
-        )
 
 
 async def _queue(db, event: str, subject: str, key: str, **fields: str) -> None:

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
 from bot.notifications.types import Notice
 from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack import create_app as create_fake_slack
-from bot.serving import serve_in_background
 from handlers.blocks.notifications import NOTIFICATIONS
 from storage.outbox import Lease
 from storage.outbox_wakeup import for_database
 from storage.webhooks import Intake, WebhookStore
-from tests.harness import BOT_TOKEN
 
 T0 = datetime(2026, 4, 21, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
-    fake = FakeSlack()
-    async with serve_in_background(create_fake_slack(fake)) as server:
-        yield (
-            fake,
-            AsyncWebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/", retry_handlers=[]),
-        )
 
 
 async def _queue(db: Any, key: str) -> None:

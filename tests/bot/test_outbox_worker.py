@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.outbox_worker import OutboxOptions, OutboxWorker
 from bot.notifications.types import Notice
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack import create_app as create_fake_slack
-from bot.serving import serve_in_background
 from handlers.blocks.notifications import NOTIFICATIONS
 from storage.coordination import Pacing
 from storage.outbox import OutboxStore
 from storage.outbox_wakeup import OutboxWakeup
 from storage.webhooks import Intake, WebhookStore
-from tests.harness import BOT_TOKEN
 
 T0 = datetime(2026, 4, 21, 12, 0, tzinfo=UTC)
 
@@ -38,16 +32,6 @@ class Clock:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, AsyncWebClient]]:
-    fake = FakeSlack()
-    async with serve_in_background(create_fake_slack(fake)) as server:
-        yield (
-            fake,
-            AsyncWebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/", retry_handlers=[]),
-        )
 
 
 async def _queue(db, event: str, key: str, subject: str = "up1") -> None:
