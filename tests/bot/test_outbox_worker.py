@@ -151,10 +151,18 @@ async def test_rows_no_wake_up_announced_are_found_by_the_polling_loop(database,
         wakeup=wakeup,
         options=OutboxOptions(poll_interval=0.05, channel_interval=0.01, collapse=False),
     )
-    for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
-        await _queue(database, event, f"k{i}")
     running = asyncio.create_task(worker.run())
     try:
+        # Queue only once every loop has looked, found nothing and waits: then the loop that
+        # polls every 0.05 s is the one to find the rows (the others poll every 0.4 s), and no
+        # wake-up announces them (this wake-up is not bound to the database's commits; on
+        # PostgreSQL the rows' NOTIFY may wake a loop too, which delivers them all the same).
+        for _ in range(3000):
+            if len(wakeup._waiters) == worker.options.concurrency:
+                break
+            await asyncio.sleep(0.01)
+        for i, event in enumerate(("build.uploaded", "build.downloading", "build.extracting")):
+            await _queue(database, event, f"k{i}")
         await fake.wait_for(
             lambda s: len(s.calls_to("chat.postMessage")) + len(s.calls_to("chat.update")) >= 3,
             within=30,
