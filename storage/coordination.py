@@ -25,6 +25,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
+from storage.group_commit import settle
 from storage.timeutil import UTCDateTime
 
 # -- one-shot claims -------------------------------------------------------------
@@ -114,13 +115,13 @@ class ClaimStore:
             won = await self._insert([(key, actor) for key, actor, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
-                _resolve(batch[0][2], exc=exc)
+                settle(batch[0][2], exc=exc)
                 return
             for one in batch:  # one bad row fails only its own caller
                 await self._settle([one])
             return
         for key, _, future in batch:
-            _resolve(future, result=key in won)
+            settle(future, result=key in won)
             won.discard(key)  # the same key twice in one batch: the first asker won
 
     async def _insert(self, claims: list[tuple[str, str]]) -> set[str]:
@@ -178,17 +179,6 @@ def _sqlite_claims(count: int) -> str:
         "INSERT INTO action_claims (claim_key, actor_id, claimed_at, outcome, message) "  # noqa: S608
         f"VALUES {values} ON CONFLICT (claim_key) DO NOTHING RETURNING claim_key"
     )
-
-
-def _resolve(
-    future: asyncio.Future[bool], *, result: bool = False, exc: BaseException | None = None
-) -> None:
-    if future.done():  # the caller went away (cancelled); its claim stands
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result)
 
 
 # -- rate slots ------------------------------------------------------------------

@@ -65,18 +65,19 @@ class GroupCommitter(Generic[T, R]):
                 results = await self._apply(session, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
-                _settle(batch[0][1], exc=exc)
+                settle(batch[0][1], exc=exc)
                 return
             for one in batch:  # find the bad write: one transaction each
                 await self._write([one])
             return
         for (_, future), result in zip(batch, results, strict=True):
-            _settle(future, result=result)
+            settle(future, result=result)
 
 
-def _settle(
+def settle(
     future: asyncio.Future[R], *, result: R | None = None, exc: BaseException | None = None
 ) -> None:
+    """Give a batched caller its result or error, unless it went away (its write stands)."""
     if future.done():  # the caller went away (cancelled); the write stands
         return
     if exc is not None:
