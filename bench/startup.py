@@ -40,11 +40,13 @@ from bench.run import (
     SIGNING_SECRET,
     child,
     free_port,
+    rss_mb,
     stop,
 )
 from storage.audit_keys import generate_key
 
 GOAL_S = 1.5
+RSS_GOAL_MB = 80.0
 
 
 async def first_answer(
@@ -70,8 +72,14 @@ async def first_answer(
     raise RuntimeError(f"{url} did not answer within {within} s")
 
 
-async def time_process(argv: list[str], env: dict[str, str], url: str, *, want_ok: bool) -> float:
-    """Seconds from exec of ``argv`` to the first answer at ``url``; the process is stopped."""
+IDLE_AFTER_S = 0.5
+
+
+async def time_process(
+    argv: list[str], env: dict[str, str], url: str, *, want_ok: bool
+) -> tuple[float, float]:
+    """Seconds from exec of ``argv`` to the first answer at ``url``, and the process's
+    resident set (MB) ``IDLE_AFTER_S`` later; the process is stopped."""
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         *argv, cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
@@ -79,7 +87,8 @@ async def time_process(argv: list[str], env: dict[str, str], url: str, *, want_o
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
             answered = await first_answer(session, url, proc, want_ok=want_ok)
-        return answered - started
+        await asyncio.sleep(IDLE_AFTER_S)
+        return answered - started, rss_mb(proc.pid)
     except RuntimeError:
         assert proc.stderr is not None
         proc.terminate()
@@ -116,18 +125,19 @@ async def bench(args: argparse.Namespace) -> int:
                 "STREAMOPS_AUDIT_KEY": generate_key(),
             }
             times: dict[str, list[float]] = {}
+            rss: dict[str, list[float]] = {}
             current = f"sqlite+aiosqlite:///{workdir / 'current.db'}"
             for i in range(args.rounds):
                 port = free_port()
                 starlette = [sys.executable, str(REPO / "bench" / "targets.py"), "starlette"]
-                times.setdefault("bare Starlette", []).append(
-                    await time_process(
-                        [*starlette, "--port", str(port)],
-                        dict(os.environ),
-                        f"http://127.0.0.1:{port}/healthz",
-                        want_ok=False,
-                    )
+                took, resident = await time_process(
+                    [*starlette, "--port", str(port)],
+                    dict(os.environ),
+                    f"http://127.0.0.1:{port}/healthz",
+                    want_ok=False,
                 )
+                times.setdefault("bare Starlette", []).append(took)
+                rss.setdefault("bare Starlette", []).append(resident)
                 runs = [
                     ("StreamOps, fresh SQLite", f"sqlite+aiosqlite:///{workdir / f'fresh{i}.db'}"),
                     ("StreamOps, current SQLite" if i else "(first migration)", current),
@@ -138,13 +148,14 @@ async def bench(args: argparse.Namespace) -> int:
                 for label, url in runs:
                     port = free_port()
                     argv = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
-                    took = await time_process(
+                    took, resident = await time_process(
                         argv,
                         serve_env(config, url),
                         f"http://127.0.0.1:{port}/healthz",
                         want_ok=True,
                     )
                     times.setdefault(label, []).append(took)
+                    rss.setdefault(label, []).append(resident)
     base = statistics.median(times["bare Starlette"])
     print(f"start-up: exec → first answer (/healthz 200 for StreamOps), {args.rounds} rounds")
     for label, values in times.items():
@@ -154,10 +165,17 @@ async def bench(args: argparse.Namespace) -> int:
         print(
             f"  {label:30} median {med * 1000:7.0f} ms  max {max(values) * 1000:7.0f} ms"
             f"  ÷ bare Starlette {med / base:5.2f}×"
+            f"  idle RSS {statistics.median(rss[label]):6.1f} MB"
         )
     fresh = max(times["StreamOps, fresh SQLite"])
     verdict = "PASS" if fresh <= GOAL_S else "FAIL"
     print(f"  {verdict}  start-up ≤ {GOAL_S} s with migrations applied: max {fresh:.2f} s")
+    idle = statistics.median(rss["StreamOps, current SQLite"])
+    verdict = "PASS" if idle <= RSS_GOAL_MB else "FAIL"
+    print(
+        f"  {verdict}  idle RSS ≤ {RSS_GOAL_MB:.0f} MB ({IDLE_AFTER_S} s after the first 200,"
+        f" current SQLite): median {idle:.1f} MB"
+    )
     print(machine_line("end"), flush=True)
     return 0
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 
 import uvicorn
 
-from bot.app import create_app
-from bot.container import make_slack_client
 from bot.datadir import check_data_directory
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.slack_check import verify_bot_token
-from storage.migrate import current_heads, is_current, upgrade_in_subprocess
+from storage.migrate import current_heads, start_pending_upgrade
 
 log = logging.getLogger("streamops.server")
 
@@ -41,13 +39,27 @@ async def serve(
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
     check_data_directory(settings.database_url)
-    await verify_bot_token(make_slack_client(settings))  # a bad token: one line, exit 2
-    app = create_app(settings)
+    # A database that lacks migrations is upgraded in a child process (Alembic, ~10 MB
+    # resident, never loads into the server), started before the app's ~150 modules are
+    # imported: on a fresh database the two overlap on separate cores.
+    upgrade = await start_pending_upgrade(settings.database_url) if migrate else None
+    try:
+        # here, not at the top: for that overlap
+        from bot.app import create_app
+        from bot.container import make_slack_client
+        from bot.slack_check import verify_bot_token
+
+        await verify_bot_token(make_slack_client(settings))  # a bad token: one line, exit 2
+        app = create_app(settings)
+    except BaseException:
+        if upgrade is not None:  # never leave a migration half-run: let it end first
+            with contextlib.suppress(RuntimeError):
+                await upgrade.finish()
+        raise
     container = app.state.container
+    if upgrade is not None:
+        await upgrade.finish()
     if migrate:
-        if not await is_current(container.db):
-            # in a child process: Alembic (~10 MB resident) never loads into the server
-            await upgrade_in_subprocess(settings.database_url)
         log.info(
             "database schema is current (%s)", ", ".join(sorted(await current_heads(container.db)))
         )

@@ -4,8 +4,8 @@ Alembic (and Mako, which it loads) is imported only to *apply* migrations: the
 expected heads are read from the version files directly (their ``revision`` and
 ``down_revision``), and the applied ones from ``alembic_version`` with one
 query, so a server whose schema is already current never loads Alembic — about
-10 MB of resident memory. :func:`upgrade_in_subprocess` applies migrations in
-a child process for the same reason (``streamops serve`` uses it).
+10 MB of resident memory. :class:`ChildUpgrade` applies migrations in a child
+process for the same reason (``streamops serve`` uses it).
 """
 
 from __future__ import annotations
@@ -88,20 +88,55 @@ async def upgrade(db: Database, target: str = "heads") -> None:
         await conn.run_sync(lambda sync: command.upgrade(_config(sync), target))
 
 
+class ChildUpgrade:
+    """Pending migrations being applied in a child process (Alembic stays out of ours).
+
+    Started before the server loads the rest of its modules, so a fresh database
+    migrates on another core meanwhile; :meth:`finish` waits for it.
+    """
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+
+    @classmethod
+    async def start(cls, url: str) -> ChildUpgrade:
+        """Start applying every pending migration to ``url``."""
+        env = {**os.environ, "STREAMOPS_MIGRATE_URL": url}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "storage.migrate",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        return cls(proc)
+
+    async def finish(self) -> None:
+        """Wait until the child has exited.
+
+        Raises:
+            RuntimeError: the migrations failed; the message ends with the child's output.
+        """
+        output, _ = await self._proc.communicate()
+        if self._proc.returncode != 0:
+            raise RuntimeError(f"migrations failed:\n{output.decode(errors='replace')[-4000:]}")
+
+
+async def start_pending_upgrade(url: str) -> ChildUpgrade | None:
+    """A :class:`ChildUpgrade` of ``url`` when it lacks a migration the code knows, else None."""
+    db = Database(url)
+    try:
+        if await is_current(db):
+            return None
+    finally:
+        await db.dispose()
+    return await ChildUpgrade.start(url)
+
+
 async def upgrade_in_subprocess(url: str) -> None:
-    """Apply every pending migration to ``url`` in a child process (Alembic stays out of ours)."""
-    env = {**os.environ, "STREAMOPS_MIGRATE_URL": url}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "storage.migrate",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"migrations failed:\n{output.decode(errors='replace')[-4000:]}")
+    """Apply every pending migration to ``url`` in a child process."""
+    await (await ChildUpgrade.start(url)).finish()
 
 
 async def current_heads(db: Database) -> set[str]:

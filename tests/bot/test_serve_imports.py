@@ -39,7 +39,8 @@ FORBIDDEN = (
 _SCRIPT = """
 import gc, json, ssl, sys
 from bot.cli import main  # the console script's module
-from bot.server import create_app  # what `streamops serve` imports
+import bot.server  # what `streamops serve` imports; serve() then imports the app:
+from bot.app import create_app
 from bot.settings import Settings
 
 def tls_contexts():

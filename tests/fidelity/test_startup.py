@@ -15,6 +15,7 @@ from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack import create_app as create_fake_slack
 from bot.serving import serve_in_background
 from bot.slack_check import SlackProbe, probe_client, verify_bot_token
+from storage import migrate as migrate_
 from storage.db import Database
 from tests.harness import running_bot
 
@@ -80,16 +81,24 @@ async def test_verify_bot_token_refuses_a_token_slack_does_not_know() -> None:
     await verify_bot_token(unreachable)  # starts anyway; /readyz reports it
 
 
-async def test_serve_with_an_invalid_token_exits_with_one_line(tmp_path: Path) -> None:
-    """The real console script, as a process: exit 2 and one line, before taking requests."""
+@pytest.mark.parametrize("migrate", [False, True], ids=["no-migrate", "fresh-database"])
+async def test_serve_with_an_invalid_token_exits_with_one_line(
+    tmp_path: Path, migrate: bool
+) -> None:
+    """The real console script, as a process: exit 2 and one line, before taking requests.
+
+    On a fresh database the migrations run in a child process meanwhile: the refusal
+    waits for them, so the database is left at the current schema, not half-migrated.
+    """
     slack = FakeSlack(token=GOOD)
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
     async with serve_in_background(create_fake_slack(slack)) as server:
         env = {
             "PATH": os.environ.get("PATH", ""),
             "SLACK_BOT_TOKEN": "xoxb-revoked-long-ago",
             "SLACK_SIGNING_SECRET": "secret",
             "SLACK_API_URL": f"{server.url}/api/",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+            "DATABASE_URL": database_url,
             "STREAMOPS_LOG_LEVEL": "WARNING",
             "STREAMOPS_ENV": "development",
         }
@@ -102,7 +111,7 @@ async def test_serve_with_an_invalid_token_exits_with_one_line(tmp_path: Path) -
             "127.0.0.1",
             "--port",
             "0",
-            "--no-migrate",
+            *([] if migrate else ["--no-migrate"]),
             env=env,
             cwd=tmp_path,
             stdout=asyncio.subprocess.PIPE,
@@ -116,6 +125,11 @@ async def test_serve_with_an_invalid_token_exits_with_one_line(tmp_path: Path) -
         "Token (xoxb-…) from the app's OAuth & Permissions page"
     ]
     assert slack.calls_to("auth.test")
+    db = Database(database_url)
+    try:
+        assert await migrate_.current_heads(db) == (migrate_.script_heads() if migrate else set())
+    finally:
+        await db.dispose()
 
 
 async def test_readyz_reports_a_refused_token_from_a_cached_check(database: Database) -> None:
