@@ -35,17 +35,24 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-async def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import serve
+def _serve(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, int]:
+    # Not a coroutine function: prepare() checks the settings and forks the migrations'
+    # child before the event loop starts.
+    from bot.server import prepare, serve
 
-    await serve(
+    upgrade = prepare(
         settings,
-        host=args.host,
-        port=args.port,
         socket_mode=args.socket_mode,
         migrate=settings.auto_migrate and not args.no_migrate,
     )
-    return 0
+
+    async def served() -> int:
+        await serve(
+            settings, host=args.host, port=args.port, socket_mode=args.socket_mode, upgrade=upgrade
+        )
+        return 0
+
+    return served()
 
 
 async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,9 +11,32 @@ import uvicorn
 from bot.datadir import check_data_directory
 from bot.errors import ConfigError
 from bot.settings import Settings
-from storage.migrate import current_heads, start_pending_upgrade
+from storage.migrate import ChildUpgrade, current_heads
 
 log = logging.getLogger("streamops.server")
+
+
+def prepare(settings: Settings, *, socket_mode: bool, migrate: bool) -> ChildUpgrade | None:
+    """Refuse what :func:`serve` cannot run with, then start the pending migrations.
+
+    Call it before the event loop starts (the migrations run in a forked child).
+
+    Args:
+        socket_mode: Slack over Socket Mode (needs ``SLACK_APP_TOKEN``).
+        migrate: apply pending migrations before accepting requests.
+
+    Raises:
+        ConfigError: in production (STREAMOPS_ENV) without STREAMOPS_AUDIT_KEY, with
+            ``socket_mode`` but no SLACK_APP_TOKEN, or a data directory that cannot be used.
+    """
+    settings.require_audit_key()
+    if socket_mode and settings.slack_app_token is None:
+        raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
+    check_data_directory(settings.database_url)
+    # A child process applies what the database lacks: Alembic (~10 MB resident) never
+    # loads into the server, and on a fresh database the migrations overlap, on another
+    # core, with the server importing its ~650 remaining modules.
+    return ChildUpgrade.start(settings.database_url) if migrate else None
 
 
 async def serve(
@@ -22,29 +45,20 @@ async def serve(
     host: str,
     port: int,
     socket_mode: bool = False,
-    migrate: bool = True,
+    upgrade: ChildUpgrade | None = None,
 ) -> None:
-    """Serve until interrupted.
+    """Serve until interrupted (after :func:`prepare`).
 
     Args:
         socket_mode: receive Slack over Socket Mode (``SLACK_APP_TOKEN``); the
             webhook, health and metrics routes are still served over HTTP.
-        migrate: apply pending migrations before accepting requests.
+        upgrade: the migrations :func:`prepare` started; requests wait for them.
 
     Raises:
-        ConfigError: in production (STREAMOPS_ENV) without STREAMOPS_AUDIT_KEY, and with
-            ``socket_mode`` but no SLACK_APP_TOKEN or one Slack refuses.
+        ConfigError: a token Slack refuses (``auth.test``).
     """
-    settings.require_audit_key()
-    if socket_mode and settings.slack_app_token is None:
-        raise ConfigError("missing required setting SLACK_APP_TOKEN (needed by --socket-mode)")
-    check_data_directory(settings.database_url)
-    # A database that lacks migrations is upgraded in a child process (Alembic, ~10 MB
-    # resident, never loads into the server), started before the app's ~150 modules are
-    # imported: on a fresh database the two overlap on separate cores.
-    upgrade = await start_pending_upgrade(settings.database_url) if migrate else None
     try:
-        # here, not at the top: for that overlap
+        # here, not at the top, so that they load while the migrations run
         from bot.app import create_app
         from bot.container import make_slack_client
         from bot.slack_check import verify_bot_token
@@ -59,7 +73,6 @@ async def serve(
     container = app.state.container
     if upgrade is not None:
         await upgrade.finish()
-    if migrate:
         log.info(
             "database schema is current (%s)", ", ".join(sorted(await current_heads(container.db)))
         )

@@ -13,9 +13,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import functools
-import gc
 import os
-import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,54 +88,72 @@ async def upgrade(db: Database, target: str = "heads") -> None:
 
 
 class ChildUpgrade:
-    """Pending migrations being applied in a child process (Alembic stays out of ours).
+    """The pending migrations, applied in a forked child process (Alembic stays out of ours).
 
-    Started before the server loads the rest of its modules, so a fresh database
-    migrates on another core meanwhile; :meth:`finish` waits for it.
+    ``streamops serve`` forks it before its event loop starts and before it imports
+    the app: the child already holds SQLAlchemy and the storage modules, and a fresh
+    database migrates on another core while the server loads the rest. :meth:`finish`
+    waits for it.
     """
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
+    def __init__(self, pid: int, report: int) -> None:
+        self._pid = pid
+        self._report = report
 
     @classmethod
-    async def start(cls, url: str) -> ChildUpgrade:
-        """Start applying every pending migration to ``url``."""
-        env = {**os.environ, "STREAMOPS_MIGRATE_URL": url}
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "storage.migrate",
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        return cls(proc)
+    def start(cls, url: str) -> ChildUpgrade:
+        """Fork a child that applies what ``url`` lacks (nothing when it is current).
+
+        Call it with no event loop running and no other thread: a fork copies only
+        the calling thread.
+        """
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code
+            code = 1
+            try:
+                os.close(read_end)
+                code = _migrate_in_child(url, write_end)
+            finally:
+                os._exit(code)  # no atexit handlers, no buffers of the parent's flushed twice
+        os.close(write_end)
+        return cls(pid, read_end)
 
     async def finish(self) -> None:
         """Wait until the child has exited.
 
         Raises:
-            RuntimeError: the migrations failed; the message ends with the child's output.
+            RuntimeError: the migrations failed; the message ends with the child's traceback.
         """
-        output, _ = await self._proc.communicate()
-        if self._proc.returncode != 0:
-            raise RuntimeError(f"migrations failed:\n{output.decode(errors='replace')[-4000:]}")
+        report, code = await asyncio.to_thread(self._wait)
+        if code != 0:
+            raise RuntimeError(f"migrations failed (exit {code}):\n{report}")
+
+    def _wait(self) -> tuple[str, int]:
+        with os.fdopen(self._report, "rb") as pipe:
+            report = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        return report.decode(errors="replace")[-4000:], os.waitstatus_to_exitcode(status)
 
 
-async def start_pending_upgrade(url: str) -> ChildUpgrade | None:
-    """A :class:`ChildUpgrade` of ``url`` when it lacks a migration the code knows, else None."""
+def _migrate_in_child(url: str, report: int) -> int:
+    """A forked child's work: 0 once ``url`` is current, else 1 and the traceback in ``report``."""
+    with os.fdopen(report, "wb") as pipe:
+        try:
+            asyncio.run(_upgrade_pending(url))
+        except BaseException:
+            pipe.write(traceback.format_exc().encode(errors="replace"))
+            return 1
+    return 0
+
+
+async def _upgrade_pending(url: str) -> None:
     db = Database(url)
     try:
-        if await is_current(db):
-            return None
+        if not await is_current(db):
+            await upgrade(db)
     finally:
         await db.dispose()
-    return await ChildUpgrade.start(url)
-
-
-async def upgrade_in_subprocess(url: str) -> None:
-    """Apply every pending migration to ``url`` in a child process."""
-    await (await ChildUpgrade.start(url)).finish()
 
 
 async def current_heads(db: Database) -> set[str]:
@@ -152,18 +169,3 @@ async def current_heads(db: Database) -> set[str]:
 async def is_current(db: Database) -> bool:
     """True when every migration the code knows has been applied."""
     return await current_heads(db) == script_heads()
-
-
-async def _main() -> None:
-    db = Database(os.environ["STREAMOPS_MIGRATE_URL"])
-    try:
-        await upgrade(db)
-    finally:
-        await db.dispose()
-
-
-if __name__ == "__main__":
-    # A short-lived child of ``streamops serve`` that only imports and migrates: the
-    # cyclic collector's passes over Alembic's and the models' objects find nothing.
-    gc.disable()
-    asyncio.run(_main())

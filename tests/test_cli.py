@@ -151,7 +151,7 @@ def test_every_command_and_step_has_a_description() -> None:
 
 
 def test_serve_starts_with_the_collector_off_and_freeze_turns_it_back_on(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`streamops serve` builds its app with the cyclic collector off (start-up only
     allocates); bot.server.freeze_startup_heap freezes that heap and enables it again, and
@@ -163,6 +163,8 @@ def test_serve_starts_with_the_collector_off_and_freeze_turns_it_back_on(
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setenv("STREAMOPS_ENV", "development")
     seen: dict[str, bool] = {}
 
     def runner() -> Any:
@@ -175,7 +177,7 @@ def test_serve_starts_with_the_collector_off_and_freeze_turns_it_back_on(
 
     monkeypatch.setattr(cli, "_event_loop_runner", runner)
     assert gc.isenabled()
-    assert cli.main(["serve"]) == 0
+    assert cli.main(["serve", "--no-migrate"]) == 0
     assert seen["during"] is False
     assert gc.isenabled()  # enabled again however the command ended
     assert cli.main(["db", "current"]) == 0
