@@ -30,6 +30,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -106,15 +107,21 @@ def report_runtime(kind: str) -> None:
     print(f"BENCH-RUNTIME {json.dumps(runtime)}", file=sys.stderr, flush=True)
 
 
-async def serve_streamops(config: dict[str, str], port: int) -> None:
-    """Run StreamOps the way ``streamops serve`` does (migrations, then uvicorn)."""
-    report_runtime("streamops")
-    from bot.server import serve
+def serve_streamops(config: dict[str, str], port: int) -> Coroutine[Any, Any, None]:
+    """Run StreamOps the way ``streamops serve`` does: ``prepare`` (settings checked,
+    migrations forked) before the event loop, then ``serve`` (uvicorn once they are applied)."""
+    from bot.server import prepare, serve
     from bot.settings import Settings
 
     values: dict[str, Any] = dict(config)
     settings = Settings(_env_file=None, **values)
-    await serve(settings, host="127.0.0.1", port=port)
+    upgrade = prepare(settings, socket_mode=False, migrate=True)
+
+    async def served() -> None:
+        report_runtime("streamops")
+        await serve(settings, host="127.0.0.1", port=port, upgrade=upgrade)
+
+    return served()
 
 
 async def serve_plain(kind: str, app: Any, port: int) -> None:
