@@ -9,6 +9,8 @@ PostgreSQL (``postgresql+asyncpg://``) needs none of this.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +31,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.sqlite_inline import InlineSqlite, inline_path
+
+log = logging.getLogger("streamops.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option marking a connection that only reads (see :meth:`Database.read`).
@@ -110,6 +116,9 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        path = inline_path(url) if is_sqlite(url) else None
+        self._inline = InlineSqlite(path) if path is not None else None
+        self._checkpoint: asyncio.Task[None] | None = None
 
     @property
     def dialect(self) -> str:
@@ -155,18 +164,34 @@ class Database:
             # ROLLBACK would be two, each a round trip through aiosqlite's thread.
 
     async def sqlite_fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """SQLite only: one statement, sent to the driver in one call into its thread.
+        """SQLite only: one statement, as its own transaction, without a thread round trip.
 
-        Through SQLAlchemy a statement costs four calls into aiosqlite's thread
-        (cursor, execute, fetch, close), each a cross-thread wake-up; this sends
-        ``sql`` (``?`` placeholders, values already in their stored form) with
-        ``execute_fetchall`` on a pooled connection, as its own transaction (the
-        driver is in autocommit mode; no BEGIN is sent), and returns its rows.
-        For the statement run on every slash command (the replay guard's claim).
-        Errors come back as SQLAlchemy's, as from any other statement.
+        For the statements run on every request (the replay guard's claim, the role
+        lookup). ``sql`` has ``?`` placeholders and values already in their stored
+        form. It runs at once on this thread's own connection
+        (:class:`~storage.sqlite_inline.InlineSqlite`) when SQLite can answer without
+        waiting; otherwise (the write lock is held) it goes to the driver in one call
+        into aiosqlite's thread (``execute_fetchall`` on a pooled connection, which
+        waits for the lock as every statement does). Through SQLAlchemy a statement
+        costs four calls into that thread (cursor, execute, fetch, close). Errors come
+        back as SQLAlchemy's, as from any other statement.
         """
         if self.dialect != "sqlite":
             raise RuntimeError("sqlite_fetch is for SQLite")
+        if self._inline is not None:
+            try:
+                rows = self._inline.try_fetch(sql, params)
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+            if rows is not None:
+                if self._inline.checkpoint_due and self._checkpoint is None:
+                    self._checkpoint = asyncio.get_running_loop().create_task(
+                        self._checkpoint_wal()
+                    )
+                return rows
+        return await self._pooled_fetch(sql, params)
+
+    async def _pooled_fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
@@ -176,11 +201,24 @@ class Database:
             except sqlite3.Error as exc:
                 raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
+    async def _checkpoint_wal(self) -> None:
+        """Copy the WAL into the database file in aiosqlite's thread (see InlineSqlite)."""
+        try:
+            await self._pooled_fetch("PRAGMA wal_checkpoint(PASSIVE)", ())
+        except DBAPIError:
+            log.warning("a WAL checkpoint failed; SQLite retries at its next automatic one")
+        finally:
+            self._checkpoint = None
+
     async def ping(self) -> None:
         """Run a trivial query; raises if the database cannot be reached."""
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the inline one)."""
+        if self._checkpoint is not None:
+            await self._checkpoint
+        if self._inline is not None:
+            self._inline.close()
         await self.engine.dispose()

@@ -144,3 +144,19 @@ def test_startup_bench_starts_serve_on_a_fresh_and_a_current_database() -> None:
     for label in ("bare Starlette", "StreamOps, fresh SQLite", "StreamOps, current SQLite"):
         assert f"  {label:30} median" in proc.stdout, proc.stdout
     assert "start-up ≤ 1.5 s with migrations applied: max" in proc.stdout, proc.stdout
+    assert "idle RSS ≤ 80 MB (0.5 s after the first 200, current SQLite): median" in proc.stdout
+
+
+def test_ab_cpu_bench_compares_two_trees_in_alternating_blocks() -> None:
+    """bench/ab_cpu.py with this tree on both sides, one short round of commands: each
+    side's CPU per request and the ratio are printed (no timing asserted)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ab_cpu.py"), "--b", str(REPO),
+         "--rate", "20", "--block", "1", "--rounds", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "command at 20 req/s, 1 rounds of 1 s each" in proc.stdout, proc.stdout
+    row = next(line.split() for line in proc.stdout.splitlines() if line.strip().startswith("1 "))
+    a, b, ratio = (float(x) for x in row[1:])
+    assert a > 0 and b > 0 and ratio == pytest.approx(b / a, abs=0.01), proc.stdout

@@ -1,0 +1,197 @@
+"""CPU per request of two StreamOps trees, measured in alternating blocks of one run.
+
+``python bench/ab_cpu.py --b /path/to/other/tree [--a TREE] [--kind command|help|click]
+[--rate 100] [--block 5] [--rounds 6]``
+
+This VM's speed drifts by ±20 % over minutes (BENCHMARKS.md §7), more than most
+changes worth measuring, so two separate ``bench/run.py`` runs cannot compare two
+versions. Here both trees' servers (``TREE/bench/targets.py streamops``, each on its
+own SQLite file, both pinned to CPU 1) run side by side against one sandbox; the
+load generator (CPU 0) sends ``--rate`` requests/s to A for ``--block`` seconds, then
+to B, and so on for ``--rounds`` rounds. Each block's CPU per request is the
+server's CPU time over the block (and the post-ack work that follows it, until
+every follow-up has landed) divided by the requests it answered. It prints each
+round's pair and B ÷ A per round, with the median and spread of those ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+
+from bench.loadgen import open_loop
+from bench.notify_delay import machine_line
+from bench.run import (
+    BENCH_USER,
+    BOT_TOKEN,
+    FALLBACK_COMMAND,
+    PRIMARY_COMMAND,
+    REPO,
+    SIGNING_SECRET,
+    WEBHOOK_TOKEN,
+    click_bodies,
+    cpu_seconds,
+    free_port,
+    sandbox_stats,
+    sign,
+    slash_bodies,
+    stop,
+    wait_followups,
+    wait_for_port,
+)
+from storage.audit_keys import generate_key
+
+SERVER_CPU = 1
+
+
+@dataclass
+class Side:
+    """One tree's server and what its blocks measured."""
+
+    label: str
+    tree: Path
+    url: str = ""
+    pid: int = 0
+    cpu_ms: list[float] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def server(
+    tree: Path, config: dict[str, str], log_path: Path
+) -> AsyncIterator[tuple[str, int]]:
+    """Run ``tree``'s StreamOps bench target (its own code: cwd and sys.path are ``tree``)."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        str(tree / "bench" / "targets.py"),
+        "streamops",
+        "--port",
+        str(port),
+        "--cpu",
+        str(SERVER_CPU),
+    ]
+    env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=tree, env=env, stdout=log, stderr=log
+        )
+        try:
+            await wait_for_port(port, proc)
+            yield f"http://127.0.0.1:{port}/slack/events", proc.pid
+        finally:
+            await stop(proc)
+
+
+async def block(
+    side: Side, bodies: list[bytes], rate: float, seconds: float, slack_url: str
+) -> float:
+    """One block against ``side``: its CPU-ms per answered request."""
+    async with aiohttp.ClientSession() as stats:
+        before = await sandbox_stats(stats, slack_url)
+        cpu_before = cpu_seconds(side.pid)
+        result = await open_loop(side.url, sign(bodies), rate=rate, duration=seconds)
+        await wait_followups(stats, slack_url, before, len(result.latencies) - result.nonempty)
+        await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
+        if result.errors:
+            raise RuntimeError(f"{side.label}: {result.errors} errors {dict(result.error_kinds)}")
+        return (cpu_seconds(side.pid) - cpu_before) * 1000 / max(len(result.latencies), 1)
+
+
+async def bench(args: argparse.Namespace) -> int:
+    """Start the sandbox and both servers, run the blocks, print the comparison."""
+    os.sched_setaffinity(0, {0})
+    print(machine_line("start"), flush=True)
+    sides = [Side("A", args.a.resolve()), Side("B", args.b.resolve())]
+    with tempfile.TemporaryDirectory(prefix="streamops-ab-") as tmp:
+        workdir = Path(tmp)
+        sandbox_argv = [sys.executable, str(REPO / "bench" / "targets.py"), "sandbox"]
+        env = {
+            **os.environ,
+            "BENCH_CONFIG": json.dumps({"webhook_token": WEBHOOK_TOKEN}),
+            "PYTHONUNBUFFERED": "1",
+        }
+        sandbox_proc = await asyncio.create_subprocess_exec(
+            *sandbox_argv, "--cpu", "0", cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        try:
+            assert sandbox_proc.stdout is not None
+            sandbox = json.loads(await asyncio.wait_for(sandbox_proc.stdout.readline(), 60))
+            slack_url: str = sandbox["slack_url"]
+            base = {
+                **sandbox["settings"],
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": f"{slack_url}/api/",
+                "STREAMOPS_ADMINS": BENCH_USER,
+                "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+                "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
+                "STREAMOPS_LOG_LEVEL": "WARNING",
+                "STREAMOPS_AUDIT_KEY": generate_key(),
+            }
+            if args.kind == "click":
+                bodies = click_bodies(slack_url)
+            else:
+                bodies = slash_bodies(
+                    *(PRIMARY_COMMAND if args.kind == "command" else FALLBACK_COMMAND), slack_url
+                )
+            async with contextlib.AsyncExitStack() as stack:
+                for side in sides:
+                    config = {
+                        **base,
+                        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / f'{side.label}.db'}",
+                    }
+                    side.url, side.pid = await stack.enter_async_context(
+                        server(side.tree, config, workdir / f"{side.label}.log")
+                    )
+                for side in sides:  # warm-up, not counted
+                    await block(side, bodies, args.rate / 2, 3, slack_url)
+                for _ in range(args.rounds):
+                    for side in sides:
+                        side.cpu_ms.append(
+                            await block(side, bodies, args.rate, args.block, slack_url)
+                        )
+        finally:
+            sandbox_proc.terminate()
+            await sandbox_proc.wait()
+    a, b = sides
+    print(f"{args.kind} at {args.rate:.0f} req/s, {args.rounds} rounds of {args.block:.0f} s each")
+    print(f"  A {a.tree}\n  B {b.tree}")
+    print("  round   A CPU ms/req   B CPU ms/req   B ÷ A")
+    ratios = [y / x for x, y in zip(a.cpu_ms, b.cpu_ms, strict=True)]
+    for i, (x, y, r) in enumerate(zip(a.cpu_ms, b.cpu_ms, ratios, strict=True), 1):
+        print(f"  {i:>5}   {x:>12.3f}   {y:>12.3f}   {r:5.2f}")
+    print(
+        f"  median A {statistics.median(a.cpu_ms):.3f}, B {statistics.median(b.cpu_ms):.3f};"
+        f" B ÷ A median {statistics.median(ratios):.2f} (range {min(ratios):.2f}–{max(ratios):.2f})"
+    )
+    print(machine_line("end"), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--a", type=Path, default=REPO, help="tree A (default: this one)")
+    parser.add_argument("--b", type=Path, required=True, help="tree B")
+    parser.add_argument("--kind", choices=["command", "help", "click"], default="command")
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--block", type=float, default=5.0, help="seconds per block")
+    parser.add_argument("--rounds", type=int, default=6)
+    return asyncio.run(bench(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
