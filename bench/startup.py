@@ -13,6 +13,11 @@ Each round starts, in turn, and times from the exec to the first answer:
 - with ``--postgres``, **StreamOps on PostgreSQL** (current schema: the first round
   migrates it, which is reported apart).
 
+Each StreamOps line also gives the server's idle RSS (``VmRSS`` 0.5 s after its first
+200; issue 20's goal: ≤ 80 MB). ``--python`` runs StreamOps with another interpreter:
+the development virtualenv holds packages the Docker image does not (rich and
+pygments, which httpx's CLI module loads when present).
+
 Slack's ``auth.test`` (checked before ``serve`` accepts requests) goes to the bench's
 fake Slack in a sandbox process. Issue 20's goal: ≤ 1.5 s with migrations applied.
 """
@@ -147,7 +152,7 @@ async def bench(args: argparse.Namespace) -> int:
                     runs.append((label, args.postgres))
                 for label, url in runs:
                     port = free_port()
-                    argv = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
+                    argv = [args.python, "-m", "bot", "serve", "--port", str(port)]
                     took, resident = await time_process(
                         argv,
                         serve_env(config, url),
@@ -185,6 +190,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--postgres", help="also start on this PostgreSQL URL")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter that runs `-m bot serve`, e.g. a virtualenv installed from"
+        " requirements.lock as the Docker image is (default: this one)",
+    )
     return asyncio.run(bench(parser.parse_args()))
 
 
