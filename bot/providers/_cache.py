@@ -50,7 +50,10 @@ class ReadCache:
         cached = self._values.get(key)
         if cached is not None and cached[0] > now:
             if isinstance(cached[1], _Kept):
-                raise cached[1].error
+                # The one exception object is raised to every caller while fresh: each
+                # raise would add its frames to the traceback it already carries, and the
+                # chain (every caller's frames and locals) would live as long as the entry.
+                raise cached[1].error.with_traceback(None)
             return cached[1]
         pending = self._inflight.get(key)
         if pending is not None:

@@ -137,3 +137,29 @@ async def test_stable_errors_named_in_keep_errors_are_cached_like_values() -> No
         with pytest.raises(ProviderUnavailable):
             await cache.get("other", down)
     assert calls == 4
+
+
+async def test_a_kept_error_raised_again_and_again_does_not_grow_its_traceback() -> None:
+    """Each caller gets the cached error with its own traceback only: raising the one
+    object again must not chain every earlier caller's frames (and their locals) to it
+    (under a flood of /build projects this held ~80 MB of frames)."""
+    cache = ReadCache(60, clock=Clock(), keep_errors=(Forbidden,))
+
+    async def denied() -> int:
+        raise Forbidden("streampixel", "Access denied")
+
+    async def caller(depth: int) -> int:  # a few frames of its own, as a handler has
+        if depth:
+            return await caller(depth - 1)
+        return await cache.get("stats", denied)
+
+    lengths = []
+    for _ in range(50):
+        with pytest.raises(Forbidden) as raised:
+            await caller(3)
+        tb, length = raised.value.__traceback__, 0
+        while tb is not None:
+            tb, length = tb.tb_next, length + 1
+        lengths.append(length)
+    assert len(set(lengths[1:])) == 1, lengths  # the same depth every time, not growing
+    assert lengths[-1] <= lengths[0]
