@@ -184,7 +184,7 @@ class Database:
             except sqlite3.Error as exc:
                 raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
             if rows is not None:
-                if self._inline.checkpoint_due and self._checkpoint is None:
+                if self._inline.take_checkpoint_due() and self._checkpoint is None:
                     self._checkpoint = asyncio.get_running_loop().create_task(
                         self._checkpoint_wal()
                     )

@@ -14,7 +14,7 @@ statement at a time that never waits:
   the pooled connection, which waits as usual;
 - every statement is its own transaction (autocommit), as on the pooled path;
 - it never checkpoints the WAL itself (a checkpoint writes and syncs the database
-  file, which must not happen on the loop's thread): :attr:`checkpoint_due` tells
+  file, which must not happen on the loop's thread): :meth:`take_checkpoint_due` tells
   the caller to run one on the pooled connection, in aiosqlite's thread.
 
 Only plain database files qualify: an in-memory database is private to its
@@ -75,9 +75,8 @@ class InlineSqlite:
                 return None
             raise
 
-    @property
-    def checkpoint_due(self) -> bool:
-        """True (once) when enough rows changed here since the last time it was True."""
+    def take_checkpoint_due(self) -> bool:
+        """True when enough rows changed here since it last said True (then counts anew)."""
         if self._conn is None:
             return False
         changes = self._conn.total_changes
