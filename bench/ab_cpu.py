@@ -24,7 +24,6 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,24 +34,21 @@ import aiohttp
 from bench.loadgen import open_loop
 from bench.notify_delay import machine_line
 from bench.run import (
-    BENCH_USER,
-    BOT_TOKEN,
     FALLBACK_COMMAND,
     PRIMARY_COMMAND,
     REPO,
-    SIGNING_SECRET,
     WEBHOOK_TOKEN,
+    child,
     click_bodies,
     cpu_seconds,
     free_port,
     sandbox_stats,
     sign,
     slash_bodies,
-    stop,
+    streamops_config,
     wait_followups,
     wait_for_port,
 )
-from storage.audit_keys import generate_key
 
 SERVER_CPU = 1
 
@@ -66,33 +62,6 @@ class Side:
     url: str = ""
     pid: int = 0
     cpu_ms: list[float] = field(default_factory=list)
-
-
-@contextlib.asynccontextmanager
-async def server(
-    tree: Path, config: dict[str, str], log_path: Path
-) -> AsyncIterator[tuple[str, int]]:
-    """Run ``tree``'s StreamOps bench target (its own code: cwd and sys.path are ``tree``)."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        str(tree / "bench" / "targets.py"),
-        "streamops",
-        "--port",
-        str(port),
-        "--cpu",
-        str(SERVER_CPU),
-    ]
-    env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=tree, env=env, stdout=log, stderr=log
-        )
-        try:
-            await wait_for_port(port, proc)
-            yield f"http://127.0.0.1:{port}/slack/events", proc.pid
-        finally:
-            await stop(proc)
 
 
 async def block(
@@ -117,55 +86,43 @@ async def bench(args: argparse.Namespace) -> int:
     sides = [Side("A", args.a.resolve()), Side("B", args.b.resolve())]
     with tempfile.TemporaryDirectory(prefix="streamops-ab-") as tmp:
         workdir = Path(tmp)
-        sandbox_argv = [sys.executable, str(REPO / "bench" / "targets.py"), "sandbox"]
-        env = {
-            **os.environ,
-            "BENCH_CONFIG": json.dumps({"webhook_token": WEBHOOK_TOKEN}),
-            "PYTHONUNBUFFERED": "1",
-        }
-        sandbox_proc = await asyncio.create_subprocess_exec(
-            *sandbox_argv, "--cpu", "0", cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE
-        )
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            sandbox_proc = await stack.enter_async_context(
+                child(
+                    "sandbox",
+                    cpu=0,
+                    config={"webhook_token": WEBHOOK_TOKEN},
+                    log_path=workdir / "sandbox.log",
+                )
+            )
             assert sandbox_proc.stdout is not None
             sandbox = json.loads(await asyncio.wait_for(sandbox_proc.stdout.readline(), 60))
             slack_url: str = sandbox["slack_url"]
-            base = {
-                **sandbox["settings"],
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": f"{slack_url}/api/",
-                "STREAMOPS_ADMINS": BENCH_USER,
-                "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-                "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
-                "STREAMOPS_LOG_LEVEL": "WARNING",
-                "STREAMOPS_AUDIT_KEY": generate_key(),
-            }
             if args.kind == "click":
                 bodies = click_bodies(slack_url)
             else:
-                bodies = slash_bodies(
-                    *(PRIMARY_COMMAND if args.kind == "command" else FALLBACK_COMMAND), slack_url
-                )
-            async with contextlib.AsyncExitStack() as stack:
-                for side in sides:
-                    config = {
-                        **base,
-                        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / f'{side.label}.db'}",
-                    }
-                    side.url, side.pid = await stack.enter_async_context(
-                        server(side.tree, config, workdir / f"{side.label}.log")
+                command = PRIMARY_COMMAND if args.kind == "command" else FALLBACK_COMMAND
+                bodies = slash_bodies(*command, slack_url)
+            for side in sides:
+                port = free_port()
+                database_url = f"sqlite+aiosqlite:///{workdir / f'{side.label}.db'}"
+                proc = await stack.enter_async_context(
+                    child(
+                        "streamops",
+                        port=port,
+                        cpu=SERVER_CPU,
+                        config=streamops_config(sandbox["settings"], slack_url, database_url),
+                        log_path=workdir / f"{side.label}.log",
+                        tree=side.tree,
                     )
-                for side in sides:  # warm-up, not counted
-                    await block(side, bodies, args.rate / 2, 3, slack_url)
-                for _ in range(args.rounds):
-                    for side in sides:
-                        side.cpu_ms.append(
-                            await block(side, bodies, args.rate, args.block, slack_url)
-                        )
-        finally:
-            sandbox_proc.terminate()
-            await sandbox_proc.wait()
+                )
+                await wait_for_port(port, proc)
+                side.url, side.pid = f"http://127.0.0.1:{port}/slack/events", proc.pid
+            for side in sides:  # warm-up, not counted
+                await block(side, bodies, args.rate / 2, 3, slack_url)
+            for _ in range(args.rounds):
+                for side in sides:
+                    side.cpu_ms.append(await block(side, bodies, args.rate, args.block, slack_url))
     a, b = sides
     print(f"{args.kind} at {args.rate:.0f} req/s, {args.rounds} rounds of {args.block:.0f} s each")
     print(f"  A {a.tree}\n  B {b.tree}")

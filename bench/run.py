@@ -146,19 +146,44 @@ async def wait_for_port(port: int, proc: asyncio.subprocess.Process, within: flo
     raise RuntimeError(f"nothing listened on port {port} within {within} s")
 
 
+def streamops_config(settings: dict[str, str], slack_url: str, database_url: str) -> dict[str, str]:
+    """The settings a benchmarked StreamOps runs with: the sandbox's providers (``settings``),
+    its fake Slack, ``database_url``, the bench's admin and webhook token, production mode."""
+    return {
+        **settings,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "DATABASE_URL": database_url,
+        "STREAMOPS_ADMINS": BENCH_USER,
+        "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
+        "STREAMOPS_LOG_LEVEL": "WARNING",
+        # Production mode: the audit log is keyed (HMAC per row), as in issue 16.
+        "STREAMOPS_AUDIT_KEY": generate_key(),
+    }
+
+
 @contextlib.asynccontextmanager
 async def child(
-    kind: str, *, port: int = 0, cpu: int | None, config: dict[str, str], log_path: Path
+    kind: str,
+    *,
+    port: int = 0,
+    cpu: int | None,
+    config: dict[str, str],
+    log_path: Path,
+    tree: Path = REPO,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run ``bench/targets.py KIND`` in its own process until the block ends."""
-    argv = [sys.executable, str(REPO / "bench" / "targets.py"), kind, "--port", str(port)]
+    """Run ``TREE/bench/targets.py KIND`` in its own process until the block ends (``tree``:
+    another checkout, whose own code the process runs)."""
+    argv = [sys.executable, str(tree / "bench" / "targets.py"), kind, "--port", str(port)]
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            cwd=REPO,
+            cwd=tree,
             env=env,
             stdout=asyncio.subprocess.PIPE if kind == "sandbox" else log,
             stderr=log,
@@ -773,19 +798,9 @@ async def bench(args: argparse.Namespace) -> int:
                 raise RuntimeError(f"sandbox did not start:\n{log}")
             sandbox = json.loads(line)
             slack_url: str = sandbox["slack_url"]
-            config = {
-                **sandbox["settings"],
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": f"{slack_url}/api/",
-                "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'streamops.db'}",
-                "STREAMOPS_ADMINS": BENCH_USER,
-                "STREAMOPS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-                "STREAMOPS_DEFAULT_CHANNEL": "C0BENCH001",
-                "STREAMOPS_LOG_LEVEL": "WARNING",
-                # Production mode: the audit log is keyed (HMAC per row), as in issue 16.
-                "STREAMOPS_AUDIT_KEY": generate_key(),
-            }
+            config = streamops_config(
+                sandbox["settings"], slack_url, f"sqlite+aiosqlite:///{workdir / 'streamops.db'}"
+            )
             command = await choose_command(config, slack_url, server_cpu, workdir)
             print(f"slash command under test: {command[0]} {command[1]}", flush=True)
             bodies = slash_bodies(*command, slack_url)
