@@ -72,7 +72,7 @@ async def block(
         before = await sandbox_stats(stats, slack_url)
         cpu_before = cpu_seconds(side.pid)
         result = await open_loop(side.url, sign(bodies), rate=rate, duration=seconds)
-        await wait_followups(stats, slack_url, before, len(result.latencies) - result.nonempty)
+        await wait_followups(stats, slack_url, before, result.followups_due)
         await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
         if result.errors:
             raise RuntimeError(f"{side.label}: {result.errors} errors {dict(result.error_kinds)}")

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+#: What StreamOps' "busy, try again" answer says (``bot.ack_runner.BUSY_TEXT``).
+BUSY_MARKER = b"is busy right now"
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -35,7 +38,9 @@ class LoadResult:
     Attributes:
         latencies: seconds from due time to full response, for answered requests.
         errors: requests that failed (non-expected status, connection error, timeout).
-        nonempty: answered requests whose body was not empty (e.g. a "busy" ack).
+        busy: answered requests whose body was StreamOps' "busy, try again" answer.
+        in_ack: answered requests whose body carried any other answer (a usage error,
+            or the command's answer itself): no ``response_url`` follow-up comes for them.
         error_kinds: the errors by kind (``"status 500"``, ``"TimeoutError"``...).
         max_send_lag: the latest any request left after its due time (generator lag).
         wall: seconds from the first due time to the last response.
@@ -47,11 +52,17 @@ class LoadResult:
     sent: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
-    nonempty: int = 0
+    busy: int = 0
+    in_ack: int = 0
     error_kinds: Counter[str] = field(default_factory=Counter)
     max_send_lag: float = 0.0
     wall: float = 0.0
     cpu: float = 0.0
+
+    @property
+    def followups_due(self) -> int:
+        """Answered requests whose answer comes later, through ``response_url``."""
+        return len(self.latencies) - self.busy - self.in_ack
 
     def percentile(self, q: float) -> float:
         """The ``q``-th percentile latency in seconds (nearest rank; NaN if nothing answered)."""
@@ -116,8 +127,10 @@ async def open_loop(
             result.error_kinds[f"status {status}"] += 1
             return
         result.latencies.append(loop.time() - due)
-        if body.strip():
-            result.nonempty += 1
+        if BUSY_MARKER in body:
+            result.busy += 1
+        elif body.strip():
+            result.in_ack += 1
 
     async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
         cpu0 = time.process_time()

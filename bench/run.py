@@ -340,14 +340,14 @@ async def sandbox_stats(session: aiohttp.ClientSession, slack_url: str) -> dict[
 
 
 async def probe_command(url: str, bodies: list[bytes]) -> bool:
-    """Whether StreamOps acks ``bodies[0]`` empty (the subcommand exists and runs)."""
+    """Whether StreamOps runs ``bodies[0]``: acks it empty or with its answer, not usage."""
     prepared = sign(bodies[:1])[0]
     async with (
         aiohttp.ClientSession() as session,
         session.post(url, data=prepared.body, headers=prepared.headers) as resp,
     ):
-        body = await resp.read()
-        return resp.status == 200 and not body.strip()
+        body = await resp.read()  # a usage error is plain text; an answer is JSON
+        return resp.status == 200 and (not body.strip() or body.lstrip().startswith(b"{"))
 
 
 # -- the ack-latency runs ----------------------------------------------------
@@ -378,9 +378,7 @@ async def run_target(
             before = await sandbox_stats(stats_session, slack_url)
             warm = await open_loop(url, sign(bodies), rate=50, duration=warmup)
             if target in FOLLOWS_UP:  # let warm-up follow-ups land before counting
-                await wait_followups(
-                    stats_session, slack_url, before, len(warm.latencies) - warm.nonempty
-                )
+                await wait_followups(stats_session, slack_url, before, warm.followups_due)
             for rate in rates:
                 before = await sandbox_stats(stats_session, slack_url)
                 cpu_before = cpu_seconds(proc.pid)
@@ -388,11 +386,11 @@ async def run_target(
                 run.results[rate] = result
                 if target in FOLLOWS_UP:
                     run.followups[rate] = await wait_followups(
-                        # busy answers (non-empty acks) run nothing and post no follow-up
+                        # busy answers run nothing; answers in the ack need no follow-up
                         stats_session,
                         slack_url,
                         before,
-                        len(result.latencies) - result.nonempty,
+                        result.followups_due,
                     )
                 await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
                 served = max(len(result.latencies), 1)
@@ -430,7 +428,8 @@ def summary(result: LoadResult) -> str:
     errors = f"{result.errors}" + (f" {dict(result.error_kinds)}" if result.errors else "")
     return (
         f"p50 {ms(result.percentile(50))} ms  p99 {ms(result.percentile(99))} ms"
-        f"  max {ms(result.max)} ms  errors {errors}  busy {result.nonempty}"
+        f"  max {ms(result.max)} ms  errors {errors}  busy {result.busy}"
+        f"  in ack {result.in_ack}"
         f"  ({result.achieved_rate:.0f}/s answered)"
     )
 
@@ -454,8 +453,8 @@ class Overload:
 
     @property
     def accepted(self) -> int:
-        """Commands acked empty (run), as opposed to answered busy."""
-        return len(self.result.latencies) - self.result.nonempty if self.result else 0
+        """Commands run (answered in the ack or later), as opposed to answered busy."""
+        return len(self.result.latencies) - self.result.busy if self.result else 0
 
     def lines(self) -> list[str]:
         """The report lines, with the issue-20 checks."""
@@ -471,15 +470,15 @@ class Overload:
             f" server CPU during the flood {self.flood_cpu:.0%} of one core",
             f"  {self.rate:.0f} req/s for {self.duration:g} s: sent {r.sent}, answered"
             f" {len(r.latencies)}, errors {r.errors}, accepted {self.accepted},"
-            f" answered busy {r.nonempty}",
+            f" answered busy {r.busy}, answered in the ack {r.in_ack}",
             f"  ack p50 {ms(r.percentile(50))} ms, p99 {ms(r.percentile(99))} ms,"
             f" max {ms(worst)} ms; peak RSS {self.peak_rss_mb:.1f} MB",
-            f"  follow-ups {self.followups}/{self.accepted}, backlog gone"
+            f"  follow-ups {self.followups}/{r.followups_due}, backlog gone"
             f" {self.drain_s:.1f} s after the flood",
             f"  {verdict(r.errors == 0 and worst <= 3.0)}  no request over 3 s (and none failed)",
             f"  {verdict(self.peak_rss_mb < 200)}  RSS under 200 MB",
-            f"  {verdict(self.followups >= self.accepted)}  every accepted command got its"
-            " follow-up",
+            f"  {verdict(self.followups >= r.followups_due)}  every accepted command got its"
+            " answer (in the ack, or as a follow-up)",
             f"  {verdict(self.drain_s <= 10)}  backlog gone within 10 s of the flood's end",
         ]
 
@@ -511,7 +510,7 @@ async def run_overload(
             before = await sandbox_stats(stats_session, slack_url)
             cpu_before = cpu_seconds(proc.pid)
             warm = await open_loop(url, sign(bodies), rate=50, duration=3)
-            await wait_followups(stats_session, slack_url, before, len(warm.latencies))
+            await wait_followups(stats_session, slack_url, before, warm.followups_due)
             await asyncio.sleep(0.3)
             served = max(len(warm.latencies), 1)
             flood.warm_cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / served
@@ -525,7 +524,7 @@ async def run_overload(
             )
             flood.flood_cpu = (cpu_seconds(proc.pid) - cpu_before) / (time.monotonic() - t0)
             flood.followups, flood.drain_s = await wait_followups(
-                stats_session, slack_url, before, flood.accepted
+                stats_session, slack_url, before, flood.result.followups_due
             )
         flood.peak_rss_mb = peak_rss_mb(proc.pid)
     flood.load = (flood.load[0], loadavg())
@@ -649,10 +648,10 @@ def report(
     for run in followers:
         for rate, (seen, waited) in run.followups.items():
             result = run.results[rate]
-            accepted = len(result.latencies) - result.nonempty
             lines.append(
-                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{accepted}"
-                f" within {waited:.1f} s of the last ack ({result.nonempty} answered busy)"
+                f"    {LABELS[run.target]:<22}{rate:>5.0f} req/s: {seen}/{result.followups_due}"
+                f" within {waited:.1f} s of the last ack ({result.busy} answered busy,"
+                f" {result.in_ack} in the ack)"
             )
     lines += ["", "== Runtime of each server (its BENCH-RUNTIME line)"]
     for target in TARGETS:
@@ -921,6 +920,8 @@ def to_json(
                         "sent": r.sent,
                         "answered": len(r.latencies),
                         "errors": r.errors,
+                        "busy": r.busy,
+                        "in_ack": r.in_ack,
                         "p50_ms": r.percentile(50) * 1000,
                         "p99_ms": r.percentile(99) * 1000,
                         "max_ms": r.max * 1000,

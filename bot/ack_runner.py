@@ -117,10 +117,28 @@ class AckSignal(AsyncAck):
         _resolve(self.acked)
         return response
 
+    async def settle(self) -> None:
+        """Wait for the deferred claim before answering: a lost one acks empty and raises."""
+        if self.claim is not None and not await asyncio.shield(self.claim):
+            await self.answer()
+            raise DeliveryLost
+
     async def confirm(self) -> None:
         """Wait for the deferred claim; raise :class:`DeliveryLost` if it was lost."""
         if self.claim is not None and not await asyncio.shield(self.claim):
             raise DeliveryLost
+
+
+async def claim_before_answer(ack: AsyncAck) -> None:
+    """Wait for a deferred delivery claim before anything is answered in the ack body.
+
+    A replayed slash command must not read an answer in its own HTTP response; with
+    the claim won first, only the claimed delivery's ack can carry one. A lost claim
+    acks empty and raises :class:`DeliveryLost` (the runner ends the listener quietly).
+    Any other ``ack`` (Bolt's runner claimed before the listener): returns at once.
+    """
+    if isinstance(ack, AckSignal):
+        await ack.settle()
 
 
 def _resolve(future: asyncio.Future[None], *_: object) -> None:

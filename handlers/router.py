@@ -2,9 +2,11 @@
 
 Every slash command (``/build``, ``/media``, ``/live``, ``/audit``,
 ``/streamops``) is a :class:`CommandRouter` whose subcommands are plain
-async functions. The router acks within Slack's deadline *before* anything
-slow: a malformed command is answered in the ack itself (ephemeral usage);
-everything else acks empty, then runs and answers through ``respond``.
+async functions. The router acks well within Slack's deadline: a malformed
+command is answered in the ack itself (ephemeral usage); a valid one runs once
+its delivery claim is won, and its first answer is the ack body when it is ready
+within :data:`handlers.ack_answer.ANSWER_IN_ACK_SECONDS` (else the ack leaves
+empty then, and the answer is posted through ``respond``).
 User-facing errors become ephemeral messages; provider errors are shown in
 the provider's words; anything unexpected is logged and answered politely.
 """
@@ -22,9 +24,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.ack_runner import claim_before_answer
 from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.services.governance import FrozenError
+from handlers.ack_answer import AckAnswer, run_answering_in_ack
 from handlers.blocks.approvals import frozen_refusal
 from handlers.blocks.parts import code, esc
 from handlers.intake import MAX_COMMAND_TEXT
@@ -176,8 +180,10 @@ class CommandRouter:
             if isinstance(target, str):
                 await ack(text=target)
                 return
-            await ack()
-            await run_safely(target.run(inv, container, respond, client), respond, context=inv)
+            await claim_before_answer(ack)
+            answer = AckAnswer(ack, respond)
+            work = run_safely(target.run(inv, container, answer, client), answer, context=inv)
+            await run_answering_in_ack(work, answer)
 
         app.command(self.command)(listener)
 

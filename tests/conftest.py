@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from handlers import ack_answer
 from storage import migrate
 from storage.db import Database
 
@@ -84,6 +85,16 @@ def _logging_as_it_was() -> Iterator[None]:
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     logging.getLogger().handlers[:] = handlers
+
+
+@pytest.fixture
+def answers_after_ack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands ack empty and answer through ``response_url``, however fast their answer.
+
+    For tests about ``response_url`` itself (its limits, its refusals, its follow-ups);
+    by default a command answers in its ack when the answer is ready in time.
+    """
+    monkeypatch.setattr(ack_answer, "ANSWER_IN_ACK_SECONDS", 0.0)
 
 
 @pytest.fixture(autouse=True, scope="session")

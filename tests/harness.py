@@ -57,10 +57,26 @@ class Bot:
         return await self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
     async def command(self, command: str, text: str = "", **kwargs: Any) -> httpx.Response:
-        """Send a signed slash command whose ``response_url`` points at the fake Slack."""
+        """Send a signed slash command whose ``response_url`` points at the fake Slack.
+
+        As Slack does, the fake Slack shows a non-empty ack body to the user like a
+        ``response_url`` post (:meth:`FakeSlack.show_ack`): an answer given in the ack
+        is among the fake Slack's ``response_url`` calls (``_in_ack`` set).
+        """
         kwargs.setdefault("response_url", self.response_url())
         kwargs.setdefault("trigger_id", self.slack.issue_trigger_id())
-        return await self.post_signed(slack_requests.slash_command(command, text, **kwargs))
+        body = slack_requests.slash_command(command, text, **kwargs)
+        return await self.post_command(body, kwargs["response_url"])
+
+    async def post_command(
+        self, body: bytes, response_url: str, slack: FakeSlack | None = None
+    ) -> httpx.Response:
+        """POST a signed slash command; its ack body is shown by ``slack`` (default: ours)."""
+        response = await self.post_signed(body)
+        if response.status_code == 200:
+            content_type = response.headers.get("content-type", "")
+            await (slack or self.slack).show_ack(response_url, response.content, content_type)
+        return response
 
     async def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:
         """Send a signed ``block_actions`` click."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from bot.settings import Settings
 PROVIDER = "streampixel"
 
 _ReplyT = TypeVar("_ReplyT", bound=BaseModel)
+_ParsedT = TypeVar("_ParsedT")
 
 #: The documented rate limit on upload and distribute: 1 request / 2 min / user.
 RATE_LIMIT_SECONDS = 120.0
@@ -170,8 +172,11 @@ class StreampixelClient:
         Raises:
             ProviderError: e.g. ``AuthFailed`` ("Invalid User", "Unauthorized: Invalid API Key").
         """
-        reply = self._read(ProjectsReply, await self._get("/projects/projects-status"))
-        return [
+        return list(await self._get("/projects/projects-status", self._projects))
+
+    def _projects(self, body: dict[str, Any]) -> tuple[Project, ...]:
+        reply = self._read(ProjectsReply, body)
+        return tuple(
             Project(
                 id=item.id,
                 name=item.name,
@@ -179,7 +184,7 @@ class StreampixelClient:
                 subscription_status=item.subscription_status,
             )
             for item in reply.projects
-        ]
+        )
 
     async def user_stats(self, project_id: str) -> UserStats:
         """Live and queued user counts of ``project_id``.
@@ -188,7 +193,9 @@ class StreampixelClient:
             ProviderError: ``ProviderNotFound`` ("Project not found"), ``Forbidden``
                 ("Access denied": not yours, or disabled), ``AuthFailed``.
         """
-        body = await self._get(f"/projects/userStats/{quote(project_id, safe='')}")
+        return await self._get(f"/projects/userStats/{quote(project_id, safe='')}", self._stats)
+
+    def _stats(self, body: dict[str, Any]) -> UserStats:
         reply = self._read(UserStatsReply, body)
         return UserStats(live_users=reply.live_users, queued_users=reply.queued_users)
 
@@ -201,7 +208,9 @@ class StreampixelClient:
         Raises:
             ProviderError: ``ProviderNotFound``, ``Forbidden``, ``AuthFailed``, ...
         """
-        body = await self._get(f"/projects/{quote(project_id, safe='')}")
+        return list(await self._get(f"/projects/{quote(project_id, safe='')}", self._files))
+
+    def _files(self, body: dict[str, Any]) -> tuple[ProjectFile, ...]:
         files = body.get("files")
         if not isinstance(files, list):
             raise self._unexpected()
@@ -220,7 +229,7 @@ class StreampixelClient:
                     objection=file.objection,
                 )
             )
-        return found
+        return tuple(found)
 
     async def upload(
         self, project_id: str, file_url: str, *, auto_release: bool = True
@@ -271,16 +280,18 @@ class StreampixelClient:
             delivered=bool(reply.success), message=reply.message, status_code=reply.status_code
         )
 
-    async def _get(self, path: str) -> Any:
+    async def _get(self, path: str, parse: Callable[[dict[str, Any]], _ParsedT]) -> _ParsedT:
+        """``GET path``, parsed by ``parse``; the parsed (immutable) value is what is cached."""
         params = {"userId": self.user_id, "apikey": self._api_key.get_secret_value()}
 
-        async def load() -> Any:
+        async def load() -> _ParsedT:
             response = await self._http.send(
                 "GET", path, idempotent=True, params=params, error_from=self._error_from
             )
-            return self._json(response)
+            return parse(self._json(response))
 
-        return await self._cache.get(path, load)
+        parsed: _ParsedT = await self._cache.get(path, load)
+        return parsed
 
     async def _post(self, path: str, fields: dict[str, Any]) -> Any:
         payload = {"apiKey": self._api_key.get_secret_value(), "userId": self.user_id, **fields}

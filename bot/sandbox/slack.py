@@ -277,6 +277,32 @@ class FakeSlack:
         uses.append(now)
         return None
 
+    async def show_ack(self, response_url: str, body: bytes, content_type: str) -> str | None:
+        """Show a slash command's ack body as Slack does; the error Slack would show, else None.
+
+        Slack shows a non-empty ack body to the user like a ``response_url`` post (a
+        JSON message, or plain text as an ephemeral text): it is recorded as a
+        ``"response_url"`` call of the command's ``response_url`` id, with ``_in_ack``
+        set, under the same Block Kit and text limits. It uses none of the URL's five
+        posts. An empty body shows nothing and records nothing.
+        """
+        if not body.strip():
+            return None
+        payload: dict[str, Any]
+        if "json" in content_type:
+            data = json.loads(body)
+            payload = data if isinstance(data, dict) else {"_": data}
+        else:
+            payload = {"text": body.decode(), "response_type": "ephemeral"}
+        problem = slack_limits.message_errors(payload)
+        error = problem[0] if problem is not None else None
+        if error is None and not payload.get("text") and not payload.get("blocks"):
+            error = "no_text"
+        payload["_response_id"] = response_url.rpartition("/response/")[2]
+        payload["_in_ack"] = True
+        await self._record(SlackCall("response_url", payload, error))
+        return error
+
     def authenticate(self, authorization: str) -> str | None:
         """The error for a request carrying this ``Authorization`` header, else None."""
         if not authorization.startswith("Bearer ") or not authorization[7:]:

@@ -264,6 +264,12 @@ class SocketModeServer:
                 payload if isinstance(payload, dict) else None,
                 self.clock() - sent[1],
             )
+            envelope = sent[0]
+            response_url = envelope.payload.get("response_url")
+            if envelope.type == SLASH_COMMANDS and payload and isinstance(response_url, str):
+                # Slack shows a slash command's ack payload to the user, as over HTTP.
+                body = json.dumps(payload).encode()
+                await self.slack.show_ack(response_url, body, "application/json")
         await self._notify()
 
     async def _notify(self) -> None:

@@ -38,7 +38,7 @@ async def test_export_works_with_the_manifest_scopes(database: Database) -> None
 
 
 async def test_an_exhausted_response_url_is_logged_without_the_url(
-    database: Database, caplog: pytest.LogCaptureFixture
+    database: Database, caplog: pytest.LogCaptureFixture, answers_after_ack: None
 ) -> None:
     """The 6th post to one response_url is refused by Slack; the bot logs it (no URL)."""
     slack = FakeSlack()

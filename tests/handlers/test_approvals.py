@@ -43,9 +43,7 @@ async def command(env: Env, text: str, user_id: str, command: str = "/build") ->
     before = len(env.replies())
     response = await env.bot.command(command, text, user_id=user_id)
     assert response.status_code == 200
-    if response.text:
-        return {"text": response.text, "in_ack": True}
-    return (await env.reply_count(before + 1))[before]
+    return (await env.reply_count(before + 1))[before]  # in the ack or posted later
 
 
 async def click(

@@ -37,12 +37,10 @@ def approved_build(env: Env, name: str) -> str:
 
 
 async def command(env: Env, text: str, user_id: str, command: str = "/streamops") -> dict[str, Any]:
-    """Send a slash command; the reply it caused (or the ack's text)."""
+    """Send a slash command; the reply it caused (in the ack, or posted later)."""
     before = len(env.replies())
     response = await env.bot.command(command, text, user_id=user_id)
     assert response.status_code == 200
-    if response.text:
-        return {"text": response.text}
     return (await env.reply_count(before + 1))[before]
 
 

@@ -44,15 +44,26 @@ def _probe_router(bot: Bot) -> list[Invocation]:
     return seen
 
 
-async def test_subcommand_runs_after_ack_and_answers_via_respond(bot: Bot) -> None:
-    """A valid subcommand acks empty, then its answer reaches the response_url."""
+async def test_subcommand_parses_quoted_words_and_answers(bot: Bot) -> None:
+    """A valid subcommand runs with its words split shell-style; its answer reaches the user."""
     seen = _probe_router(bot)
     response = await bot.command("/probe", 'echo "hello there" again')
     assert response.status_code == 200
-    assert response.text == ""
     await bot.slack.wait_for(lambda s: bool(s.calls_to("response_url")))
     assert seen[0].args == ["hello there", "again"]
     assert bot.slack.calls_to("response_url")[0]["text"] == "hello there again"
+
+
+async def test_with_answers_after_the_ack_the_ack_is_empty_and_the_answer_posted(
+    bot: Bot, answers_after_ack: None
+) -> None:
+    """``ANSWER_IN_ACK_SECONDS`` 0: the ack is empty and the answer is a response_url post."""
+    _probe_router(bot)
+    response = await bot.command("/probe", "echo hi")
+    assert (response.status_code, response.text) == (200, "")
+    await bot.slack.wait_for(lambda s: bool(s.calls_to("response_url")))
+    [posted] = bot.slack.calls_to("response_url")
+    assert posted["text"] == "hi" and "_in_ack" not in posted
 
 
 async def test_unknown_subcommand_is_answered_in_the_ack_with_usage(bot: Bot) -> None:
