@@ -15,10 +15,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -33,6 +33,9 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.sqlite_inline import InlineSqlite, inline_path
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger("streamops.db")
 
@@ -128,6 +131,10 @@ class Database:
     def insert(self, table: type[SQLModel] | Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT into ``table`` that supports this dialect's ``ON CONFLICT`` clauses."""
         if self.dialect == "postgresql":
+            # Imported here: SQLAlchemy's PostgreSQL dialect (with its four drivers' modules,
+            # ~2.2 MB resident) is loaded by the engine of a PostgreSQL URL, never on SQLite.
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(table)
         return sqlite.insert(table)
 

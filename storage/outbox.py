@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Text, column, or_, table, text, update
+from sqlalchemy import Index, Table, Text, column, event, or_, table, text, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,22 +52,11 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         # The lease's index (storage.outbox_lease, migration 0010): pending rows only.
-        Index(
-            INDEX_NAME,
-            "channel",
-            "id",
-            sqlite_where=text(INDEX_PREDICATE),
-            postgresql_where=text(INDEX_PREDICATE),
-        ),
+        # PostgreSQL's copy of the predicate is added when the table is created there
+        # (_pending_only_on_postgresql).
+        Index(INDEX_NAME, "channel", "id", sqlite_where=text(INDEX_PREDICATE)),
         # A subject's pending rows, for collapsing them (storage.outbox_groups, 0020).
-        Index(
-            SUBJECT_INDEX,
-            "channel",
-            "subject_key",
-            "id",
-            sqlite_where=text(INDEX_PREDICATE),
-            postgresql_where=text(INDEX_PREDICATE),
-        ),
+        Index(SUBJECT_INDEX, "channel", "subject_key", "id", sqlite_where=text(INDEX_PREDICATE)),
         Index("ix_outbox_status_finished", "status", "finished_at"),  # retention (0013)
         Index("ix_outbox_delivery", "delivery_id"),  # retention (0013)
     )
@@ -88,6 +78,26 @@ class OutboxRow(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     collapsed_into: int | None = None
     digest_ts: str | None = Field(default=None, max_length=32)
+
+
+#: The partial indexes over pending rows (migrations 0010 and 0020 create them on both databases).
+PENDING_INDEXES = (INDEX_NAME, SUBJECT_INDEX)
+
+
+@event.listens_for(OutboxRow.__table__, "before_create")  # type: ignore[attr-defined]  # SQLModel table
+def _pending_only_on_postgresql(target: Table, connection: Connection, **_: Any) -> None:
+    """Give the pending-row indexes their predicate on PostgreSQL too (``create_all``).
+
+    Not ``postgresql_where=`` in ``__table_args__``: SQLAlchemy imports a dialect to
+    validate an argument named after it, so every process, SQLite ones included, loaded
+    the PostgreSQL dialect and its four drivers' modules (~2.2 MB resident) for it.
+    Here the dialect is the connection's own, already loaded.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for index in target.indexes:
+        if index.name in PENDING_INDEXES:
+            index.dialect_options["postgresql"]["where"] = text(INDEX_PREDICATE)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Modules ``serve`` must not load: other subcommands, charts (loaded by the Chart button
 #: only), migrations (applied in a child process), the XML parser (loaded by the first
-#: StreamAPI reply), test and benchmark tools.
+#: StreamAPI reply), SQLAlchemy's PostgreSQL dialect on SQLite (~2.2 MB; the app below
+#: runs on SQLite, and a PostgreSQL engine loads it), test and benchmark tools.
 FORBIDDEN = (
     "bot.demo",
     "bot.sandbox",
@@ -30,6 +31,7 @@ FORBIDDEN = (
     "mako",
     "xml.etree",
     "defusedxml",
+    "sqlalchemy.dialects.postgresql",
     "hypothesis",
     "pytest",
     "playwright",
