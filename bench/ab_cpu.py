@@ -11,7 +11,8 @@ load generator (CPU 0) sends ``--rate`` requests/s to A for ``--block`` seconds,
 to B, and so on for ``--rounds`` rounds. Each block's CPU per request is the
 server's CPU time over the block (and the post-ack work that follows it, until
 every follow-up has landed) divided by the requests it answered. It prints each
-round's pair and B ÷ A per round, with the median and spread of those ratios.
+round's pair and B ÷ A per round, with the median and spread of those ratios, and
+each side's ack latency (p50 and p99, median of its blocks).
 """
 
 from __future__ import annotations
@@ -62,12 +63,14 @@ class Side:
     url: str = ""
     pid: int = 0
     cpu_ms: list[float] = field(default_factory=list)
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
 
 
 async def block(
     side: Side, bodies: list[bytes], rate: float, seconds: float, slack_url: str
 ) -> float:
-    """One block against ``side``: its CPU-ms per answered request."""
+    """One block against ``side``: its CPU-ms per answered request (its ack p50/p99 kept too)."""
     async with aiohttp.ClientSession() as stats:
         before = await sandbox_stats(stats, slack_url)
         cpu_before = cpu_seconds(side.pid)
@@ -76,6 +79,8 @@ async def block(
         await asyncio.sleep(0.3)  # post-ack work without a follow-up (audit rows)
         if result.errors:
             raise RuntimeError(f"{side.label}: {result.errors} errors {dict(result.error_kinds)}")
+        side.p50_ms.append(result.percentile(50) * 1000)
+        side.p99_ms.append(result.percentile(99) * 1000)
         return (cpu_seconds(side.pid) - cpu_before) * 1000 / max(len(result.latencies), 1)
 
 
@@ -120,6 +125,8 @@ async def bench(args: argparse.Namespace) -> int:
                 side.url, side.pid = f"http://127.0.0.1:{port}/slack/events", proc.pid
             for side in sides:  # warm-up, not counted
                 await block(side, bodies, args.rate / 2, 3, slack_url)
+                side.p50_ms.clear()
+                side.p99_ms.clear()
             for _ in range(args.rounds):
                 for side in sides:
                     side.cpu_ms.append(await block(side, bodies, args.rate, args.block, slack_url))
@@ -134,6 +141,12 @@ async def bench(args: argparse.Namespace) -> int:
         f"  median A {statistics.median(a.cpu_ms):.3f}, B {statistics.median(b.cpu_ms):.3f};"
         f" B ÷ A median {statistics.median(ratios):.2f} (range {min(ratios):.2f}–{max(ratios):.2f})"
     )
+    for side in sides:
+        print(
+            f"  {side.label} ack latency, median of the blocks: p50"
+            f" {statistics.median(side.p50_ms):.2f} ms, p99 {statistics.median(side.p99_ms):.2f} ms"
+            f" (blocks' p99 {min(side.p99_ms):.2f}–{max(side.p99_ms):.2f})"
+        )
     print(machine_line("end"), flush=True)
     return 0
 
