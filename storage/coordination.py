@@ -77,7 +77,12 @@ class ClaimStore:
         # SQLite: the same INSERT sent to the driver in one call (Database.sqlite_fetch),
         # the time stored as UTCDateTime stores it.
         claimed_at = ActionClaim.__table__.c.claimed_at.type  # type: ignore[attr-defined]
-        self._stored_time = claimed_at.bind_processor(db.engine.dialect) or (lambda v: v)
+        # (dialect_impl: the dialect's own DATETIME formats the text, microseconds always,
+        # not sqlite3's default adapter, which drops ".000000")
+        dialect = db.engine.dialect
+        self._stored_time = claimed_at.dialect_impl(dialect).bind_processor(dialect) or (
+            lambda v: v
+        )
         self._busy = False
         self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None

@@ -28,7 +28,12 @@ from storage.coordination import SlackPacing
 from storage.db import Database
 from storage.notifications import Notification
 from storage.outbox_groups import SUBJECT_INDEX, channel_backlog, subject_rows, undigested_rows
-from storage.outbox_lease import INDEX_NAME, INDEX_PREDICATE, deliverable_heads
+from storage.outbox_lease import (
+    INDEX_NAME,
+    INDEX_PREDICATE,
+    SQLITE_HEADS_SQL,
+    deliverable_heads,
+)
 from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
@@ -147,6 +152,10 @@ class OutboxStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite: a time as UTCDateTime stores it, for the statement on the loop's connection.
+        due = OutboxRow.__table__.c.next_attempt_at.type  # type: ignore[attr-defined]
+        dialect = db.engine.dialect
+        self._stored_time = due.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
 
     @staticmethod
     def row_values(
@@ -204,6 +213,12 @@ class OutboxStore:
         ``backlog_limit``, the channel's pending rows are counted up to it. All in
         the lease's one transaction.
         """
+        if self.db.dialect == "sqlite":
+            # Most calls are the idle poll and find nothing: ask on the loop's own
+            # connection first; a session (re-checking in its transaction) only if found.
+            stored = self._stored_time(now)
+            if not await self.db.sqlite_fetch(SQLITE_HEADS_SQL, (stored, stored, 1)):
+                return None
         query = select(OutboxRow).where(
             OutboxRow.status == PENDING,
             OutboxRow.next_attempt_at <= now,

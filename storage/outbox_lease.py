@@ -88,6 +88,13 @@ def heads_statement(dialect: str) -> TextClause:
 
 _STATEMENTS = {dialect: heads_statement(dialect) for dialect in ("sqlite", "postgresql")}
 
+#: SQLite: the same query with ``?`` placeholders (now, now, limit), for
+#: ``Database.sqlite_fetch``: the idle poll's "anything deliverable?" costs one statement
+#: on the event loop's own connection instead of a session through aiosqlite's thread.
+SQLITE_HEADS_SQL = (
+    HEADS_SQL.format(hint=f" INDEXED BY {INDEX_NAME}").replace(":now", "?").replace(":limit", "?")
+)
+
 
 async def deliverable_heads(
     session: AsyncSession, now: datetime, limit: int = CANDIDATES

@@ -131,3 +131,29 @@ async def test_intake_routes_to_matching_subscriptions_else_the_default(database
         subject_key="streamstack:v1",
     )
     assert (await store.record(media, T0, default_channel="CDEF")).channels == ("CDEF",)
+
+
+async def test_on_sqlite_a_lease_with_nothing_due_opens_no_session(database, monkeypatch) -> None:
+    """The idle poll's answer comes from one statement on the loop's connection (SQLite).
+
+    The session (and its transaction through aiosqlite's thread) is opened only when a
+    deliverable row exists; the lease's result is the same either way.
+    """
+    if database.dialect != "sqlite":
+        return
+    store = OutboxStore(database)
+    await _queue(database, "C1")
+    held = await store.lease("a", T0, LEASE)  # the only row is leased now: nothing is due
+    assert held is not None
+    opened = []
+    real_session = database.session
+
+    def counted_session():  # type: ignore[no-untyped-def]
+        opened.append(1)
+        return real_session()
+
+    monkeypatch.setattr(database, "session", counted_session)
+    assert await store.lease("b", T0 + timedelta(seconds=1), LEASE) is None
+    assert opened == []
+    taken = await store.lease("b", T0 + LEASE + timedelta(seconds=1), LEASE)  # lease ran out
+    assert taken is not None and taken.row.id == held.row.id and opened == [1]
