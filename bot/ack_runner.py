@@ -177,6 +177,15 @@ class PostAckRunner(AsyncioListenerRunner):
         """True when a new listener would be answered busy instead of started."""
         return self.pending >= self.limit.value
 
+    def keeping_up(self) -> bool:
+        """False while the event loop has run late lately (the lag-driven cap is lowered).
+
+        Then a slash command acks before its work instead of answering in the ack
+        (``handlers.ack_answer``): an ack must not wait for work the process is behind on,
+        and a request held open for its answer would count against :class:`Admission`.
+        """
+        return self.limit.value >= self.limit.ceiling
+
     async def run(
         self,
         request: AsyncBoltRequest,

@@ -6,7 +6,8 @@ async functions. The router acks well within Slack's deadline: a malformed
 command is answered in the ack itself (ephemeral usage); a valid one runs once
 its delivery claim is won, and its first answer is the ack body when it is ready
 within :data:`handlers.ack_answer.ANSWER_IN_ACK_SECONDS` (else the ack leaves
-empty then, and the answer is posted through ``respond``).
+empty then, and the answer is posted through ``respond``). While the event loop
+runs late (:meth:`bot.ack_runner.PostAckRunner.keeping_up`), it acks empty first.
 User-facing errors become ephemeral messages; provider errors are shown in
 the provider's words; anything unexpected is logged and answered politely.
 """
@@ -20,11 +21,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ack_runner import claim_before_answer
+from bot.ack_runner import PostAckRunner, claim_before_answer
 from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.services.governance import FrozenError
@@ -165,7 +166,11 @@ class CommandRouter:
         """Attach the router to ``app`` as the listener of :attr:`command`."""
 
         async def listener(
-            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+            ack: AsyncAck,
+            body: dict[str, Any],
+            respond: AsyncRespond,
+            client: AsyncWebClient,
+            context: AsyncBoltContext,
         ) -> None:
             if len(str(body.get("text") or "")) > MAX_COMMAND_TEXT:
                 # Before any parsing: shlex on megabytes of text would stall the event loop.
@@ -179,6 +184,12 @@ class CommandRouter:
             target = self.check(inv)
             if isinstance(target, str):
                 await ack(text=target)
+                return
+            runner = context.get("listener_runner")
+            if isinstance(runner, PostAckRunner) and not runner.keeping_up():
+                # Behind: ack at once (the claim is settled after it), answer by a post.
+                await ack()
+                await run_safely(target.run(inv, container, respond, client), respond, context=inv)
                 return
             await claim_before_answer(ack)
             answer = AckAnswer(ack, respond)
