@@ -42,7 +42,6 @@ class AckAnswer(AsyncRespond):
         self.ack = ack
         self.inner = inner
         self.acked = False  # the ack is sent (with an answer, or empty) or on its way
-        self.answered_in_ack = False
         self._expired: asyncio.Future[Any] | None = None
 
     async def __call__(  # type: ignore[override]  # same parameters, passed through
@@ -54,7 +53,6 @@ class AckAnswer(AsyncRespond):
             if fits_in_ack(text, kwargs):
                 fields = {k: v for k, v in kwargs.items() if k in _ACK_FIELDS and v is not None}
                 await self.ack(text=text, **fields)
-                self.answered_in_ack = True
                 return WebhookResponse(
                     url=self.response_url or "", status_code=200, body="ok", headers={}
                 )
