@@ -415,21 +415,25 @@ async def test_two_replicas_run_an_approved_distribution_once(tmp_path: Path) ->
         try:
             async with replicas(2, env, tmp_path, http) as (one, two):
 
-                async def post(replica: Replica, body: bytes) -> int:
+                async def post(replica: Replica, body: bytes, response_url: str = "") -> int:
                     headers = slack_requests.signed_headers(body)
                     response = await http.post(
                         f"{replica.url}/slack/events", content=body, headers=headers
                     )
+                    if response_url and response.status_code == 200:  # Slack shows the ack
+                        content_type = response.headers.get("content-type", "")
+                        await slack.show_ack(response_url, response.content, content_type)
                     return response.status_code
 
+                policy_url = f"{slack_server.url}/response/policy"
                 policy = slack_requests.slash_command(
                     "/build",
                     "policy showroom approvals=2",
                     user_id=ADMIN,
                     channel_id=CHANNEL,
-                    response_url=f"{slack_server.url}/response/policy",
+                    response_url=policy_url,
                 )
-                assert await post(one, policy) == 200
+                assert await post(one, policy, policy_url) == 200
                 await slack.wait_for(lambda s: bool(s.calls_to("response_url")), 20)
                 value = json.dumps({"project_id": PROJECT, "upload_id": upload.id})
                 ask = slack_requests.block_actions(
