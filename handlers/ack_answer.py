@@ -26,8 +26,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.webhook.webhook_response import WebhookResponse
 
+from bot.ack_runner import PostAckRunner
+
 #: How long a subcommand may take to answer in its ack; past it, the ack goes out empty.
-#: 0 turns answers in the ack off (every ack empty at once, every answer a post).
+#: 0 turns answers in the ack off (every command acks at once and answers by a post).
 ANSWER_IN_ACK_SECONDS = 0.5
 
 #: ``respond()`` parameters an ack body can carry (Bolt's ``ack()`` takes the same names).
@@ -85,18 +87,23 @@ def fits_in_ack(text: str | dict[str, Any], kwargs: dict[str, Any]) -> bool:
     return bool(text or kwargs.get("blocks"))
 
 
-async def run_answering_in_ack(
-    work: Awaitable[None], answer: AckAnswer, *, within: float | None = None
-) -> None:
-    """Run ``work`` (which answers through ``answer``); the ack leaves by ``within`` seconds.
+def answers_in_ack(runner: object) -> bool:
+    """Whether a command may answer in its ack now (else: ack at once, answer by a post).
 
-    ``within`` defaults to :data:`ANSWER_IN_ACK_SECONDS`; 0 acks empty before ``work`` starts.
+    Not when :data:`ANSWER_IN_ACK_SECONDS` is 0, nor while Bolt's listener runner (the
+    request context's ``listener_runner``) reports the event loop running late
+    (:meth:`bot.ack_runner.PostAckRunner.keeping_up`): an ack must not wait for work the
+    process is behind on, and a request held open counts against the admission cap.
     """
-    within = ANSWER_IN_ACK_SECONDS if within is None else within
-    if within <= 0:
-        answer.acked = True
-        await answer.ack()
-    timer = asyncio.get_running_loop().call_later(max(within, 0), answer.expire)
+    if ANSWER_IN_ACK_SECONDS <= 0:
+        return False
+    return not isinstance(runner, PostAckRunner) or runner.keeping_up()
+
+
+async def run_answering_in_ack(work: Awaitable[None], answer: AckAnswer) -> None:
+    """Run ``work`` (which answers through ``answer``); the ack leaves within the deadline."""
+    loop = asyncio.get_running_loop()
+    timer = loop.call_later(ANSWER_IN_ACK_SECONDS, answer.expire)
     try:
         await work
     finally:

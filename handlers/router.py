@@ -7,7 +7,7 @@ command is answered in the ack itself (ephemeral usage); a valid one runs once
 its delivery claim is won, and its first answer is the ack body when it is ready
 within :data:`handlers.ack_answer.ANSWER_IN_ACK_SECONDS` (else the ack leaves
 empty then, and the answer is posted through ``respond``). While the event loop
-runs late (:meth:`bot.ack_runner.PostAckRunner.keeping_up`), it acks empty first.
+runs late (:func:`handlers.ack_answer.answers_in_ack`), it acks empty first.
 User-facing errors become ephemeral messages; provider errors are shown in
 the provider's words; anything unexpected is logged and answered politely.
 """
@@ -25,11 +25,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ack_runner import PostAckRunner, claim_before_answer
+from bot.ack_runner import claim_before_answer
 from bot.container import Container
 from bot.errors import InvalidInput, ProviderError, UserFacingError
 from bot.services.governance import FrozenError
-from handlers.ack_answer import AckAnswer, run_answering_in_ack
+from handlers.ack_answer import AckAnswer, answers_in_ack, run_answering_in_ack
 from handlers.blocks.approvals import frozen_refusal
 from handlers.blocks.parts import code, esc
 from handlers.intake import MAX_COMMAND_TEXT
@@ -185,10 +185,8 @@ class CommandRouter:
             if isinstance(target, str):
                 await ack(text=target)
                 return
-            runner = context.get("listener_runner")
-            if isinstance(runner, PostAckRunner) and not runner.keeping_up():
-                # Behind: ack at once (the claim is settled after it), answer by a post.
-                await ack()
+            if not answers_in_ack(context.get("listener_runner")):
+                await ack()  # at once (the claim is settled after it); the answer is a post
                 await run_safely(target.run(inv, container, respond, client), respond, context=inv)
                 return
             await claim_before_answer(ack)

@@ -162,3 +162,11 @@ def test_ab_cpu_bench_compares_two_trees_in_alternating_blocks() -> None:
     row = next(line.split() for line in proc.stdout.splitlines() if line.strip().startswith("1 "))
     a, b, ratio = (float(x) for x in row[1:])
     assert a > 0 and b > 0 and ratio == pytest.approx(b / a, abs=0.01), proc.stdout
+
+
+def test_the_load_generator_tells_the_busy_answer_apart() -> None:
+    """bench/loadgen.py counts busy answers by a phrase of the bot's own busy text."""
+    from bench.loadgen import BUSY_MARKER
+    from bot.ack_runner import BUSY_TEXT
+
+    assert BUSY_MARKER.decode() in BUSY_TEXT
