@@ -119,9 +119,11 @@ class AckSignal(AsyncAck):
 
     async def settle(self) -> None:
         """Wait for the deferred claim before answering: a lost one acks empty and raises."""
-        if self.claim is not None and not await asyncio.shield(self.claim):
+        try:
+            await self.confirm()
+        except DeliveryLost:
             await self.answer()
-            raise DeliveryLost
+            raise
 
     async def confirm(self) -> None:
         """Wait for the deferred claim; raise :class:`DeliveryLost` if it was lost."""

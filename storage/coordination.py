@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.group_commit import settle
-from storage.timeutil import UTCDateTime
+from storage.timeutil import UTCDateTime, stored_time
 
 # -- one-shot claims -------------------------------------------------------------
 
@@ -74,15 +74,8 @@ class ClaimStore:
         self.db = db
         self._one = db.insert(ActionClaim).on_conflict_do_nothing(index_elements=["claim_key"])
         self._many = self._one.returning(col(ActionClaim.claim_key))
-        # SQLite: the same INSERT sent to the driver in one call (Database.sqlite_fetch),
-        # the time stored as UTCDateTime stores it.
-        claimed_at = ActionClaim.__table__.c.claimed_at.type  # type: ignore[attr-defined]
-        # (dialect_impl: the dialect's own DATETIME formats the text, microseconds always,
-        # not sqlite3's default adapter, which drops ".000000")
-        dialect = db.engine.dialect
-        self._stored_time = claimed_at.dialect_impl(dialect).bind_processor(dialect) or (
-            lambda v: v
-        )
+        # SQLite: the same INSERT sent to the driver in one call (Database.sqlite_fetch).
+        self._stored_time = stored_time(db.engine.dialect)
         self._busy = False
         self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
         self._drainer: asyncio.Task[None] | None = None

@@ -34,7 +34,7 @@ from storage.outbox_lease import (
     SQLITE_HEADS_SQL,
     deliverable_heads,
 )
-from storage.timeutil import UTCDateTime
+from storage.timeutil import UTCDateTime, stored_time
 
 PENDING = "pending"
 SENT = "sent"
@@ -152,10 +152,7 @@ class OutboxStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # SQLite: a time as UTCDateTime stores it, for the statement on the loop's connection.
-        due = OutboxRow.__table__.c.next_attempt_at.type  # type: ignore[attr-defined]
-        dialect = db.engine.dialect
-        self._stored_time = due.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        self._stored_time = stored_time(db.engine.dialect)  # for the loop's connection
 
     @staticmethod
     def row_values(

@@ -8,6 +8,7 @@ values; PostgreSQL stores ``timestamptz``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,3 +48,15 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return as_utc(value)
+
+
+def stored_time(dialect: Dialect) -> Callable[[datetime], Any]:
+    """A time in the form a :class:`UTCDateTime` column stores it on ``dialect``.
+
+    For statements sent to the driver directly (``Database.sqlite_fetch``). Through
+    ``dialect_impl``: the dialect's own DATETIME writes the text (on SQLite with
+    microseconds always, as every row has them); the type's bare ``bind_processor``
+    would leave a datetime to sqlite3's default adapter, which drops ``.000000``.
+    """
+    processor = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    return processor or (lambda value: value)

@@ -265,17 +265,10 @@ class FakeSlack:
             return "expired_url"
         if len(uses) >= RESPONSE_URL_USES:
             return "used_url"
-        problem = slack_limits.message_errors(payload)
-        if problem is not None:
-            return problem[0]
-        if (
-            not payload.get("text")
-            and not payload.get("blocks")
-            and not payload.get("delete_original")
-        ):
-            return "no_text"
-        uses.append(now)
-        return None
+        error = _message_refusal(payload)
+        if error is None:
+            uses.append(now)
+        return error
 
     async def show_ack(self, response_url: str, body: bytes, content_type: str) -> str | None:
         """Show a slash command's ack body as Slack does; the error Slack would show, else None.
@@ -294,10 +287,7 @@ class FakeSlack:
             payload = data if isinstance(data, dict) else {"_": data}
         else:
             payload = {"text": body.decode(), "response_type": "ephemeral"}
-        problem = slack_limits.message_errors(payload)
-        error = problem[0] if problem is not None else None
-        if error is None and not payload.get("text") and not payload.get("blocks"):
-            error = "no_text"
+        error = _message_refusal(payload)
         payload["_response_id"] = response_url.rpartition("/response/")[2]
         payload["_in_ack"] = True
         await self._record(SlackCall("response_url", payload, error))
@@ -490,6 +480,16 @@ def create_app(slack: FakeSlack) -> Starlette:
             Route("/upload/{fid}", upload, methods=["POST", "PUT"]),
         ]
     )
+
+
+def _message_refusal(payload: dict[str, Any]) -> str | None:
+    """What Slack refuses a message answering a command with (``response_url`` or ack)."""
+    problem = slack_limits.message_errors(payload)
+    if problem is not None:
+        return problem[0]
+    if not payload.get("text") and not payload.get("blocks") and not payload.get("delete_original"):
+        return "no_text"
+    return None
 
 
 async def _payload(request: Request) -> dict[str, Any]:
