@@ -153,7 +153,7 @@ async def bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--a", type=Path, default=REPO, help="tree A (default: this one)")
     parser.add_argument("--b", type=Path, required=True, help="tree B")
     parser.add_argument("--kind", choices=["command", "help", "click"], default="command")

@@ -177,7 +177,7 @@ def random_filters(rng: random.Random, kind: str, n: int) -> list[AuditFilters]:
 
 async def main(argv: list[str] | None = None) -> None:
     """Fill, measure and print the report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--samples", type=int, default=2_000)

@@ -58,7 +58,7 @@ def previous_walk(commit: str, workdir: Path) -> ModuleType:
 
 async def main(argv: list[str] | None = None) -> None:
     """Fill, then time both walks alternately and print each round's ratio."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--baseline", default=BASELINE, help="commit of the previous walk")

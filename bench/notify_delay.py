@@ -307,7 +307,7 @@ async def run_async(args: argparse.Namespace) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rate", type=float, default=1.0, help="webhooks per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per run")
     parser.add_argument("--postgres", help="also run on this PostgreSQL URL")

@@ -129,7 +129,7 @@ async def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--minutes", type=int, default=120, help="simulated minutes of ingest")
     parser.add_argument("--rate", type=int, default=100, help="webhooks per simulated minute")

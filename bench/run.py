@@ -42,6 +42,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from bench import machine, webhooks
+from bench.image_python import image_env, precompile
 from bench.loadgen import LoadResult, Prepared, open_loop
 from storage.audit_keys import generate_key
 
@@ -180,6 +181,9 @@ async def child(
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "PYTHONUNBUFFERED": "1"}
+    if kind != "sandbox":  # every measured server runs as the Docker image runs StreamOps
+        precompile_once(sys.executable, tree)
+        env = image_env(env)
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -192,6 +196,16 @@ async def child(
             yield proc
         finally:
             await stop(proc)
+
+
+_PRECOMPILED: set[tuple[str, Path]] = set()
+
+
+def precompile_once(python: str, tree: Path) -> None:
+    """:func:`bench.image_python.precompile` for ``python`` and ``tree``, once per run."""
+    if (python, tree) not in _PRECOMPILED:
+        precompile(python, [tree])
+        _PRECOMPILED.add((python, tree))
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
@@ -735,7 +749,7 @@ def overload_rate(text: str) -> float:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options (``--quick`` picks shorter runs and fewer audit rows)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 s per rate, 100k audit rows")
     parser.add_argument("--rates", type=float, nargs="+", help="req/s (default 50 200 500)")
     parser.add_argument("--duration", type=float, help="seconds per rate (default 30, quick 5)")

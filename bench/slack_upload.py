@@ -164,6 +164,6 @@ async def main(megabytes: int) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--mb", type=int, default=1024)
     raise SystemExit(asyncio.run(main(parser.parse_args().mb)))

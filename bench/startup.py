@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 
+from bench.image_python import image_env
 from bench.notify_delay import machine_line
 from bench.run import (
     BOT_TOKEN,
@@ -45,6 +46,7 @@ from bench.run import (
     SIGNING_SECRET,
     child,
     free_port,
+    precompile_once,
     rss_mb,
     stop,
 )
@@ -104,8 +106,10 @@ async def time_process(
 
 
 def serve_env(config: dict[str, str], database_url: str) -> dict[str, str]:
-    """The environment ``streamops serve`` reads, for the bench's fake Slack and sandbox."""
-    return {**os.environ, **config, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    """The environment ``streamops serve`` reads, for the bench's fake Slack and sandbox,
+    with the Docker image's interpreter settings (``bench.image_python``)."""
+    env = {**os.environ, **config, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    return image_env(env)
 
 
 async def bench(args: argparse.Namespace) -> int:
@@ -132,12 +136,13 @@ async def bench(args: argparse.Namespace) -> int:
             times: dict[str, list[float]] = {}
             rss: dict[str, list[float]] = {}
             current = f"sqlite+aiosqlite:///{workdir / 'current.db'}"
+            precompile_once(args.python, REPO)  # as the image build does
             for i in range(args.rounds):
                 port = free_port()
                 starlette = [sys.executable, str(REPO / "bench" / "targets.py"), "starlette"]
                 took, resident = await time_process(
                     [*starlette, "--port", str(port)],
-                    dict(os.environ),
+                    image_env(dict(os.environ)),
                     f"http://127.0.0.1:{port}/healthz",
                     want_ok=False,
                 )
@@ -187,7 +192,7 @@ async def bench(args: argparse.Namespace) -> int:
 
 def main() -> int:
     """Parse the arguments and run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--postgres", help="also start on this PostgreSQL URL")
     parser.add_argument(

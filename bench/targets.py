@@ -93,7 +93,8 @@ def bare_bolt_app(config: dict[str, str], *, respond_after_ack: bool = False) ->
 
 
 def report_runtime(kind: str) -> None:
-    """Print the running event loop and uvicorn's HTTP protocol as one line on stderr."""
+    """Print the running event loop, uvicorn's HTTP protocol and the interpreter's
+    optimization settings as one line on stderr."""
     from uvicorn.config import Config
 
     config = Config(app=bare_starlette_app())  # the defaults bot.server.serve uses
@@ -103,6 +104,9 @@ def report_runtime(kind: str) -> None:
         "kind": kind,
         "loop": type(asyncio.get_running_loop()).__module__,
         "http": f"{protocol.__module__}.{protocol.__qualname__}",  # type: ignore[union-attr]
+        # the Docker image's interpreter settings (bench.image_python)
+        "optimize": str(sys.flags.optimize),
+        "no_debug_ranges": os.environ.get("PYTHONNODEBUGRANGES", ""),
     }
     print(f"BENCH-RUNTIME {json.dumps(runtime)}", file=sys.stderr, flush=True)
 
@@ -164,7 +168,7 @@ async def serve_sandbox(webhook_base: str | None, webhook_token: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and serve the chosen kind until terminated."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     kinds = ["starlette", "bolt", "bolt-respond", "streamops", "sandbox"]
     parser.add_argument("kind", choices=kinds)
     parser.add_argument("--port", type=int, default=0)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.image_python import IMAGE_PYTHON_ENV
 from bench.loadgen import LoadResult, Prepared, open_loop
 from bot.serving import serve_in_background
 
@@ -58,7 +59,8 @@ def test_percentiles_use_nearest_rank() -> None:
 
 
 def test_run_py_measures_every_server_at_a_tiny_rate(tmp_path: Path) -> None:
-    """bench/run.py at 10 req/s for 1 s: 10 answered acks per server, each on uvloop + httptools."""
+    """bench/run.py at 10 req/s for 1 s: 10 answered acks per server, each on uvloop +
+    httptools with the Docker image's Python settings."""
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
@@ -88,6 +90,9 @@ def test_run_py_measures_every_server_at_a_tiny_rate(tmp_path: Path) -> None:
         # every server runs the way `streamops serve` does: uvloop + httptools
         assert figures["runtime"]["loop"] == "uvloop", target
         assert "httptools" in figures["runtime"]["http"], target
+        # ... with the Python settings of the Docker image (docstrings out, no column ranges)
+        assert figures["runtime"]["optimize"] == IMAGE_PYTHON_ENV["PYTHONOPTIMIZE"], target
+        assert figures["runtime"]["no_debug_ranges"] == IMAGE_PYTHON_ENV["PYTHONNODEBUGRANGES"]
         assert figures["cpu_ms_per_request"]["10.0"] >= 0, target  # 10 ms clock ticks
     # every command answered: in its ack (ready in time) or by a response_url follow-up
     streamops = data["ack"]["streamops"]

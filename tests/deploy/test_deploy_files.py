@@ -18,6 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from bench.image_python import IMAGE_PYTHON_ENV
 from bot.datadir import check_data_directory, sqlite_directory
 from bot.errors import ConfigError
 
@@ -108,6 +109,26 @@ def test_dockerfile_installs_the_lock_before_the_source() -> None:
         assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert "deploy" not in ignored and "requirements.lock" not in ignored
+
+
+def test_image_runs_python_as_the_benchmarks_measure_it() -> None:
+    """Every Python in the image runs with the settings the benchmarks measure ``serve`` with
+    (bench.image_python), set before anything is installed so pip compiles for them, and the
+    build compiles the standard library for them too."""
+    steps = _dockerfile_instructions()
+    env: dict[str, str] = {}
+    first_install = next(i for i, (k, r) in enumerate(steps) if k == "RUN" and "pip install" in r)
+    for keyword, rest in steps[:first_install]:
+        if keyword == "ENV":
+            env.update(pair.split("=", 1) for pair in rest.split())
+    for name, value in IMAGE_PYTHON_ENV.items():
+        assert env.get(name) == value, f"the Dockerfile sets {name}={env.get(name)}"
+    assert env.get("PYTHONDONTWRITEBYTECODE") == "1"  # so bytecode must come from the build
+    compiles = [i for i, (k, r) in enumerate(steps) if k == "RUN" and "-m compileall" in r]
+    last_install = max(i for i, (k, r) in enumerate(steps) if k == "RUN" and "pip install" in r)
+    assert compiles and compiles[-1] > last_install
+    assert "/usr/local/lib/python3.11" in steps[compiles[-1]][1]  # stdlib + site-packages
+    assert ("FROM", "python:3.11-slim") in steps
 
 
 def test_compose_file_is_valid_compose() -> None:
