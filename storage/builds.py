@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lengths
 from storage.db import Database, Write
+from storage.due_probe import DueProbe
 from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
@@ -138,6 +139,8 @@ class BuildStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._upsert: Executable | None = None
+        table = QueuedDistribution.__table__  # type: ignore[attr-defined]
+        self._due = DueProbe(db, table, ("state", PENDING), "run_at")
 
     # -- known builds --------------------------------------------------------
 
@@ -319,6 +322,8 @@ class BuildStore:
 
     async def claim_due(self, now: datetime) -> Queued | None:
         """Take the oldest due pending distribution for this caller (one replica wins it)."""
+        if await self._due.none_due(now):  # the usual poll: nothing due, no session
+            return None
         while True:
             async with self.db.session() as session:
                 rows = await session.exec(

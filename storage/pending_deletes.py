@@ -16,6 +16,7 @@ from sqlalchemy import Index, Text, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
+from storage.due_probe import DueProbe
 from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
@@ -85,6 +86,8 @@ class PendingDeleteStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        table = PendingDeleteRow.__table__  # type: ignore[attr-defined]
+        self._due = DueProbe(db, table, ("state", PENDING), "due_at")
 
     async def schedule(
         self,
@@ -151,6 +154,8 @@ class PendingDeleteStore:
 
     async def claim_due(self, now: datetime) -> PendingDelete | None:
         """Move the oldest due delete to ``running`` and return it (one caller per row)."""
+        if await self._due.none_due(now):  # the usual poll: nothing due, no session
+            return None
         async with self.db.session() as session:
             candidates = await session.exec(
                 select(PendingDeleteRow.id)

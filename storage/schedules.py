@@ -27,6 +27,7 @@ from sqlalchemy import Index, Text, func, update
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
+from storage.due_probe import DueProbe
 from storage.timeutil import UTCDateTime
 
 PENDING = "pending"
@@ -124,6 +125,9 @@ class ScheduleStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        table = ScheduledRelease.__table__  # type: ignore[attr-defined]
+        self._due = DueProbe(db, table, ("state", PENDING), "run_at")
+        self._stale = DueProbe(db, table, ("state", RUNNING), "claimed_at", "<")
 
     async def create(
         self,
@@ -200,6 +204,8 @@ class ScheduleStore:
         Returns:
             The claimed row in its new state, or None when nothing is due.
         """
+        if await self._due.none_due(now):  # the usual poll: nothing due, no session
+            return None
         while True:
             async with self.db.session() as session:
                 rows = await session.exec(
@@ -267,6 +273,8 @@ class ScheduleStore:
     async def expire_stale(self, now: datetime, *, older_than: timedelta) -> list[Schedule]:
         """End rows left ``running`` by a runner that vanished; each is returned once."""
         cutoff = now - older_than
+        if await self._stale.none_due(cutoff):  # the usual poll: nothing stale, no session
+            return []
         async with self.db.session() as session:
             rows = await session.exec(
                 select(ScheduledRelease.id).where(
