@@ -7,7 +7,7 @@ FROM python:3.11-slim
 
 # Every Python in the image runs without docstrings and asserts (PYTHONOPTIMIZE=2) and
 # without column ranges in its code objects (PYTHONNODEBUGRANGES=1: tracebacks lose their ^^^
-# markers, nothing else): ~7 MB less resident memory for `serve` (BENCHMARKS.md, issue 20).
+# markers, nothing else): ~6 MB less resident memory for `serve` (BENCHMARKS.md §10).
 # The bytecode for these settings is compiled at build time (pip compiles what it installs
 # under them; the last RUN below compiles the standard library), as nothing is written at run
 # time.
