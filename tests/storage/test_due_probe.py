@@ -22,6 +22,7 @@ from storage.db import Database
 from storage.due_probe import DueProbe
 from storage.pending_deletes import PendingDeleteStore
 from storage.schedules import RUNNING, ScheduleStore
+from tests.storage.test_schedule_store import scheduled
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)  # an exact second: stored as "...12:00:00.000000"
 GRACE = timedelta(minutes=30)
@@ -107,16 +108,7 @@ async def test_idle_polls_open_no_session_on_sqlite(
 async def test_due_rows_are_still_claimed_and_stale_runs_expired(database: Database) -> None:
     """A due schedule is claimed through the probe; left running, it is expired later."""
     store = ScheduleStore(database)
-    row = await store.create(
-        project_id="p1",
-        project_name="Showroom Demo",
-        upload_id="u1",
-        action="distribute",
-        requested_by="U1",
-        channel_id="C1",
-        due_at=T0,
-        now=T0 - timedelta(hours=1),
-    )
+    row = await scheduled(store, due=T0)
     claimed = await store.claim_due(T0, runner="r1", grace=GRACE)
     assert claimed is not None and (claimed.id, claimed.state) == (row.id, RUNNING)
     # Not stale at exactly the cutoff (claimed_at < cutoff is strict), stale a moment later.
