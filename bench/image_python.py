@@ -13,10 +13,10 @@ the compiler's work.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
-from collections.abc import Iterable
 from pathlib import Path
 
 #: The interpreter settings the Dockerfile's ``ENV`` gives every Python in the image.
@@ -31,11 +31,12 @@ def image_env(env: dict[str, str]) -> dict[str, str]:
     return {**env, **IMAGE_PYTHON_ENV}
 
 
-def precompile(python: str, trees: Iterable[Path]) -> None:
+@functools.cache
+def precompile(python: str, tree: Path) -> None:
     """Compile, with the image's settings, what ``python`` imports from its installation
-    (standard library and packages) and StreamOps' packages in ``trees``. Up-to-date
-    bytecode is skipped, so only the first call takes long (16 s for the development
-    virtualenv on 2 cores)."""
+    (standard library and packages) and StreamOps' packages in ``tree``; once per process
+    for each pair. Up-to-date bytecode is skipped, so only the first call on a machine
+    takes long (16 s for the development virtualenv on 2 cores)."""
     env = image_env(dict(os.environ))
     paths = json.loads(
         subprocess.run(
@@ -51,7 +52,7 @@ def precompile(python: str, trees: Iterable[Path]) -> None:
             check=True,
         ).stdout
     )
-    paths += [str(tree / package) for tree in trees for package in PACKAGES]
+    paths += [str(tree / package) for package in PACKAGES]
     subprocess.run(
         [python, "-m", "compileall", "-q", "-j", "0", *paths],
         env=env,

@@ -182,7 +182,7 @@ async def child(
         argv += ["--cpu", str(cpu)]
     env = {**os.environ, "BENCH_CONFIG": json.dumps(config), "PYTHONUNBUFFERED": "1"}
     if kind != "sandbox":  # every measured server runs as the Docker image runs StreamOps
-        precompile_once(sys.executable, tree)
+        precompile(sys.executable, tree)
         env = image_env(env)
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
@@ -196,16 +196,6 @@ async def child(
             yield proc
         finally:
             await stop(proc)
-
-
-_PRECOMPILED: set[tuple[str, Path]] = set()
-
-
-def precompile_once(python: str, tree: Path) -> None:
-    """:func:`bench.image_python.precompile` for ``python`` and ``tree``, once per run."""
-    if (python, tree) not in _PRECOMPILED:
-        precompile(python, [tree])
-        _PRECOMPILED.add((python, tree))
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 
-from bench.image_python import image_env
+from bench.image_python import image_env, precompile
 from bench.notify_delay import machine_line
 from bench.run import (
     BOT_TOKEN,
@@ -46,7 +46,6 @@ from bench.run import (
     SIGNING_SECRET,
     child,
     free_port,
-    precompile_once,
     rss_mb,
     stop,
 )
@@ -136,7 +135,7 @@ async def bench(args: argparse.Namespace) -> int:
             times: dict[str, list[float]] = {}
             rss: dict[str, list[float]] = {}
             current = f"sqlite+aiosqlite:///{workdir / 'current.db'}"
-            precompile_once(args.python, REPO)  # as the image build does
+            precompile(args.python, REPO)  # as the image build does
             for i in range(args.rounds):
                 port = free_port()
                 starlette = [sys.executable, str(REPO / "bench" / "targets.py"), "starlette"]

@@ -43,33 +43,34 @@ class DueProbe:
         time_column: str,
         op: Literal["<=", "<"] = "<=",
     ) -> None:
-        state_column, self._state = state
+        state_column, state_value = state
+        status, stamp = table.c[state_column], table.c[time_column]  # KeyError if absent
         self._db = db
-        self._stored: Callable[[datetime], Any] = stored_time(db.engine.dialect)
         self._sql: str | None = None
-        self._order: tuple[str, ...] = ()
-        self._params: dict[str, Any] = {}
-        stamp = table.c[time_column]
+        if db.dialect != "sqlite":
+            return
+        self._stored: Callable[[datetime], Any] = stored_time(db.engine.dialect)
         query: Select[Any] = (
             select(literal_column("1"))
             .select_from(table)
             .where(
-                table.c[state_column] == bindparam("state"),
+                status == bindparam("state"),
                 stamp <= bindparam("moment") if op == "<=" else stamp < bindparam("moment"),
             )
             .limit(1)
         )
-        if db.dialect == "sqlite":
-            compiled = query.compile(dialect=db.engine.dialect)
-            self._sql = str(compiled)
-            self._order = tuple(compiled.positiontup or ())
-            self._params = dict(compiled.construct_params({"state": self._state, "moment": None}))
+        compiled = query.compile(dialect=db.engine.dialect)
+        values = compiled.construct_params({"state": state_value, "moment": None})
+        order = compiled.positiontup or ()
+        self._sql = str(compiled)
+        self._args = [values[name] for name in order]  # the time goes in at _moment_at
+        self._moment_at = order.index("moment")
 
     async def none_due(self, moment: datetime) -> bool:
         """True when SQLite has no such row at ``moment`` (skip the session's look); False
         when one may be there, and always on PostgreSQL (the caller's query decides)."""
         if self._sql is None:
             return False
-        values = {**self._params, "moment": self._stored(moment)}
-        rows = await self._db.sqlite_fetch(self._sql, [values[name] for name in self._order])
-        return not rows
+        args = list(self._args)
+        args[self._moment_at] = self._stored(moment)
+        return not await self._db.sqlite_fetch(self._sql, args)
