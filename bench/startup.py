@@ -6,6 +6,10 @@ Each round starts, in turn, and times from the exec to the first answer:
 
 - **bare Starlette** (``bench/targets.py starlette``: an interpreter, uvicorn, one
   route), the baseline: any HTTP answer counts;
+- **libraries only** (``bench/targets.py stack``): every package ``serve`` loads, set up
+  as ``serve`` sets it up (bare Bolt, a SQLModel table on aiosqlite, pydantic-settings,
+  httpx with TLS, Prometheus, ``auth.test``) and no StreamOps module: the floor under
+  ``serve``'s idle memory; its ``/healthz`` answers 200 after a query;
 - **StreamOps, fresh database**: ``python -m bot serve`` (what ``streamops serve``
   runs) on a new, empty SQLite file, so every migration is applied first;
 - **StreamOps, current database**: the same on the database the previous round
@@ -13,7 +17,7 @@ Each round starts, in turn, and times from the exec to the first answer:
 - with ``--postgres``, **StreamOps on PostgreSQL** (current schema: the first round
   migrates it, which is reported apart).
 
-Each StreamOps line also gives the server's idle RSS (``VmRSS`` 0.5 s after its first
+Each line also gives the server's idle RSS (``VmRSS`` 0.5 s after its first
 200; issue 20's goal: ≤ 80 MB). ``--python`` runs StreamOps with another interpreter:
 the development virtualenv holds packages the Docker image does not (rich and
 pygments, which httpx's CLI module loads when present).
@@ -53,6 +57,8 @@ from storage.audit_keys import generate_key
 
 GOAL_S = 1.5
 RSS_GOAL_MB = 80.0
+#: bench/targets.py ``stack``: the packages ``serve`` loads, set up as it does, no StreamOps code
+FLOOR = "libraries only (no StreamOps)"
 
 
 async def first_answer(
@@ -136,17 +142,22 @@ async def bench(args: argparse.Namespace) -> int:
             rss: dict[str, list[float]] = {}
             current = f"sqlite+aiosqlite:///{workdir / 'current.db'}"
             precompile(args.python, REPO)  # as the image build does
+            floor_config = {**config, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'floor.db'}"}
             for i in range(args.rounds):
-                port = free_port()
-                starlette = [sys.executable, str(REPO / "bench" / "targets.py"), "starlette"]
-                took, resident = await time_process(
-                    [*starlette, "--port", str(port)],
-                    image_env(dict(os.environ)),
-                    f"http://127.0.0.1:{port}/healthz",
-                    want_ok=False,
-                )
-                times.setdefault("bare Starlette", []).append(took)
-                rss.setdefault("bare Starlette", []).append(resident)
+                for label, kind, target_env in (
+                    ("bare Starlette", "starlette", {}),
+                    (FLOOR, "stack", {"BENCH_CONFIG": json.dumps(floor_config)}),
+                ):
+                    port = free_port()
+                    target = [args.python, str(REPO / "bench" / "targets.py"), kind]
+                    took, resident = await time_process(
+                        [*target, "--port", str(port)],
+                        image_env({**os.environ, **target_env}),
+                        f"http://127.0.0.1:{port}/healthz",
+                        want_ok=kind == "stack",
+                    )
+                    times.setdefault(label, []).append(took)
+                    rss.setdefault(label, []).append(resident)
                 runs = [
                     ("StreamOps, fresh SQLite", f"sqlite+aiosqlite:///{workdir / f'fresh{i}.db'}"),
                     ("StreamOps, current SQLite" if i else "(first migration)", current),
@@ -185,6 +196,11 @@ async def bench(args: argparse.Namespace) -> int:
         f"  {verdict}  idle RSS ≤ {RSS_GOAL_MB:.0f} MB ({IDLE_AFTER_S} s after the first 200,"
         f" current SQLite): median {idle:.1f} MB"
     )
+    floor = statistics.median(rss[FLOOR])
+    print(
+        f"  the libraries alone idle at {floor:.1f} MB: StreamOps' own share is"
+        f" {idle - floor:.1f} MB; the goal leaves it {RSS_GOAL_MB - floor:.1f} MB"
+    )
     print(machine_line("end"), flush=True)
     return 0
 
@@ -192,7 +208,12 @@ async def bench(args: argparse.Namespace) -> int:
 def main() -> int:
     """Parse the arguments and run."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="at least 2: the first round migrates the database the later ones restart on",
+    )
     parser.add_argument("--postgres", help="also start on this PostgreSQL URL")
     parser.add_argument(
         "--python",
@@ -200,7 +221,10 @@ def main() -> int:
         help="the interpreter that runs `-m bot serve`, e.g. a virtualenv installed from"
         " requirements.lock as the Docker image is (default: this one)",
     )
-    return asyncio.run(bench(parser.parse_args()))
+    args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2 (round 1 only migrates the current database)")
+    return asyncio.run(bench(args))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@
 - ``bolt-respond``: the same, but each listener also posts one ``respond()`` to the
   ``response_url`` after acking, as StreamOps' ``/streamops help`` does (a diagnostic
   baseline: Bolt's own follow-up cost on the same core);
+- ``stack``: the libraries ``streamops serve`` is built on and none of its code (the floor
+  under its idle memory and start-up): the bare Bolt app, plus what ``serve`` sets up
+  before its first request: pydantic-settings, a SQLModel table on an aiosqlite engine
+  with its connection open, an httpx client with a verifying TLS context, a Prometheus
+  counter, tenacity, and ``auth.test`` through Bolt's Web API client; ``GET /healthz``
+  answers 200 after a query;
 - ``streamops``: the real app (``bot.server.serve``, i.e. ``streamops serve``) with
   migrations applied at start-up;
 - ``sandbox``: the fake Slack Web API and the three provider simulators; prints one
@@ -89,7 +95,59 @@ def bare_bolt_app(config: dict[str, str], *, respond_after_ack: bool = False) ->
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
-    return Starlette(routes=[Route("/slack/events", slack_events, methods=["POST"])])
+    app = Starlette(routes=[Route("/slack/events", slack_events, methods=["POST"])])
+    app.state.bolt = bolt
+    return app
+
+
+def stack_floor_app(config: dict[str, str]) -> Starlette:
+    """Baseline (c): every third-party package ``serve`` loads, each used once the way
+    ``serve`` uses it at start-up, around the bare Bolt app; no StreamOps module."""
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    import httpx
+    import prometheus_client
+    import tenacity
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlmodel import Field, SQLModel, select
+
+    class FloorSettings(BaseSettings):
+        model_config = SettingsConfigDict(extra="ignore")
+        database_url: str
+        slack_bot_token: str
+
+    class FloorRow(SQLModel, table=True):
+        id: int | None = Field(default=None, primary_key=True)
+        name: str = Field(index=True, max_length=80)
+
+    settings = FloorSettings(**config)  # type: ignore[arg-type]  # fields from the mapping
+    requests = prometheus_client.Counter("floor_requests", "Health checks answered")
+    engine = create_async_engine(settings.database_url)
+    bolt_routes = bare_bolt_app(config)
+
+    async def healthz(_: Request) -> Response:
+        async with engine.connect() as connection:
+            await connection.execute(select(FloorRow.id).limit(1))
+        requests.inc()
+        return Response(status_code=200)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async for attempt in tenacity.AsyncRetrying(stop=tenacity.stop_after_attempt(3)):
+            with attempt:
+                async with engine.begin() as connection:
+                    await connection.run_sync(SQLModel.metadata.create_all)
+        await bolt_routes.state.bolt.client.auth_test()
+        async with httpx.AsyncClient(verify=httpx.create_ssl_context()):
+            yield
+        await engine.dispose()
+
+    return Starlette(
+        routes=[*bolt_routes.routes, Route("/healthz", healthz, methods=["GET"])],
+        lifespan=lifespan,
+    )
 
 
 def report_runtime(kind: str) -> None:
@@ -169,7 +227,7 @@ async def serve_sandbox(webhook_base: str | None, webhook_token: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and serve the chosen kind until terminated."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
-    kinds = ["starlette", "bolt", "bolt-respond", "streamops", "sandbox"]
+    kinds = ["starlette", "bolt", "bolt-respond", "stack", "streamops", "sandbox"]
     parser.add_argument("kind", choices=kinds)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU")
@@ -184,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         run(serve_plain(args.kind, bare_bolt_app(config), args.port))
     elif args.kind == "bolt-respond":
         run(serve_plain(args.kind, bare_bolt_app(config, respond_after_ack=True), args.port))
+    elif args.kind == "stack":
+        run(serve_plain(args.kind, stack_floor_app(config), args.port))
     elif args.kind == "streamops":
         run(serve_streamops(config, args.port))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,10 +149,28 @@ def test_startup_bench_starts_serve_on_a_fresh_and_a_current_database() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for label in ("bare Starlette", "StreamOps, fresh SQLite", "StreamOps, current SQLite"):
+    labels = (
+        "bare Starlette",
+        "libraries only (no StreamOps)",
+        "StreamOps, fresh SQLite",
+        "StreamOps, current SQLite",
+    )
+    for label in labels:
         assert f"  {label:30} median" in proc.stdout, proc.stdout
     assert "start-up ≤ 1.5 s with migrations applied: max" in proc.stdout, proc.stdout
     assert "idle RSS ≤ 80 MB (0.5 s after the first 200, current SQLite): median" in proc.stdout
+    floor = re.search(r"the libraries alone idle at ([\d.]+) MB: StreamOps' own share", proc.stdout)
+    assert floor is not None and float(floor.group(1)) > 0, proc.stdout
+
+
+def test_startup_bench_needs_a_round_that_restarts_on_a_migrated_database() -> None:
+    """One round only migrates the "current" database: refused with a usage line."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "startup.py"), "--rounds", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--rounds must be at least 2" in proc.stderr, proc.stderr
 
 
 def test_ab_cpu_bench_compares_two_trees_in_alternating_blocks() -> None:
