@@ -122,7 +122,9 @@ def stack_floor_app(config: dict[str, str]) -> Starlette:
         id: int | None = Field(default=None, primary_key=True)
         name: str = Field(index=True, max_length=80)
 
-    settings = FloorSettings(**config)  # type: ignore[arg-type]  # fields from the mapping
+    settings = FloorSettings(
+        database_url=config["DATABASE_URL"], slack_bot_token=config["SLACK_BOT_TOKEN"]
+    )
     requests = prometheus_client.Counter("floor_requests", "Health checks answered")
     engine = create_async_engine(settings.database_url)
     bolt_routes = bare_bolt_app(config)
