@@ -24,7 +24,9 @@ Bolt's start, error and completion handlers — but:
   :func:`defer_claim` instead of waiting for its database write before the
   ack; ``ack()`` sends the answer, then waits for the claim, and raises
   :class:`DeliveryLost` into the listener when another delivery (a replay, on
-  any replica) holds it, so nothing after ``await ack()`` runs twice;
+  any replica) holds it, so nothing after ``await ack()`` runs twice; a claim
+  that cannot be written (database down) stops the listener the same way, and
+  the user reads that nothing ran (in the ack if still open, else by ``respond``);
 - with a :class:`bot.response_url.ResponseSession`, **every ``respond()`` posts
   on that one pooled session** (:class:`bot.response_url.PooledRespond`)
   instead of Bolt's new ``aiohttp`` session and connection per call; a
@@ -70,8 +72,20 @@ BUSY_TEXT = (
 CLAIM_KEY = "streamops_delivery_claim"
 
 
+#: What the user reads when a slash command's claim could not be written (database down).
+CLAIM_FAILED_TEXT = (
+    ":x: StreamOps could not record this command (its database did not answer), "
+    "so nothing was run. Please try again in a moment."
+)
+
+
 class DeliveryLost(Exception):  # a stop signal, not a failure
     """Another delivery of this request holds its claim: the listener stops after its ack."""
+
+
+class ClaimFailed(Exception):
+    """A deferred claim could not be settled (its write failed): the listener stops, and the
+    runner tells the user nothing ran (:data:`CLAIM_FAILED_TEXT`)."""
 
 
 def defer_claim(context: dict[str, Any], claim: Awaitable[bool]) -> None:
@@ -126,8 +140,15 @@ class AckSignal(AsyncAck):
             raise
 
     async def confirm(self) -> None:
-        """Wait for the deferred claim; raise :class:`DeliveryLost` if it was lost."""
-        if self.claim is not None and not await asyncio.shield(self.claim):
+        """Wait for the deferred claim; raise :class:`DeliveryLost` if it was lost and
+        :class:`ClaimFailed` if it could not be written."""
+        if self.claim is None:
+            return
+        try:
+            won = await asyncio.shield(self.claim)
+        except Exception as exc:
+            raise ClaimFailed from exc
+        if not won:
             raise DeliveryLost
 
 
@@ -199,8 +220,12 @@ class PostAckRunner(AsyncioListenerRunner):
         """Run ``listener`` in the background and return its ack as soon as it is given."""
         claim: asyncio.Future[bool] | None = request.context.get(CLAIM_KEY)
         if self.process_before_response or request.lazy_only or listener.lazy_functions:
-            if claim is not None and not await claim:  # Bolt's own runner: claim first
-                return _dropped()
+            try:  # Bolt's own runner: claim first
+                if claim is not None and not await claim:
+                    return _dropped()
+            except Exception as exc:
+                _log_claim_failure(exc)
+                return _ephemeral(CLAIM_FAILED_TEXT)
             return await super().run(request, response, listener_name, listener, starting_time)
         starting_time = starting_time if starting_time is not None else time.time()
         if self.full():
@@ -251,7 +276,9 @@ class PostAckRunner(AsyncioListenerRunner):
         """Bolt's ``run_ack_function_asynchronously``: the listener with its handlers.
 
         A lost deferred claim (:class:`DeliveryLost`, raised by ``ack()`` or, for an
-        auto-acknowledged listener, before it starts) ends the listener quietly.
+        auto-acknowledged listener, before it starts) ends the listener quietly; one that
+        could not be written (:class:`ClaimFailed`) ends it too, and the user reads
+        :data:`CLAIM_FAILED_TEXT`: in the ack if it is still open, else by ``respond``.
         """
         try:
             await self.listener_start_handler.handle(request=request, response=response)
@@ -260,6 +287,9 @@ class PostAckRunner(AsyncioListenerRunner):
             await listener.run_ack_function(request=request, response=response)  # type: ignore[arg-type]
         except DeliveryLost:
             log.info("dropped a repeated Slack delivery after its ack")
+        except ClaimFailed as exc:
+            _log_claim_failure(exc.__cause__ or exc)
+            await self._tell_claim_failed(ack, request)
         except Exception as e:
             if response is None:
                 response = BoltResponse(status=500)
@@ -270,6 +300,19 @@ class PostAckRunner(AsyncioListenerRunner):
             ack.response = response
         finally:
             await self.listener_completion_handler.handle(request=request, response=response)
+
+    async def _tell_claim_failed(self, ack: AckSignal, request: AsyncBoltRequest) -> None:
+        """Say that nothing ran: in the ack while it is open, else as an ephemeral post."""
+        if ack.response is None:
+            await ack.answer(text=CLAIM_FAILED_TEXT, response_type="ephemeral")
+            return
+        respond = request.context.get("respond")
+        if respond is None:
+            return
+        try:
+            await respond(text=CLAIM_FAILED_TEXT, response_type="ephemeral", replace_original=False)
+        except Exception as exc:  # the user cannot be told; the log has the claim's failure
+            log.warning("could not post the failed claim's notice: %s", type(exc).__name__)
 
     def _busy(self, request: AsyncBoltRequest) -> BoltResponse:
         """The immediate answer when post-ack work is full: an ephemeral retry hint."""
@@ -284,10 +327,22 @@ class PostAckRunner(AsyncioListenerRunner):
                 self.refused,
             )
         del request
-        body = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT})
-        return BoltResponse(
-            status=200, body=body, headers={"content-type": "application/json;charset=utf-8"}
-        )
+        return _ephemeral(BUSY_TEXT)
+
+
+def _ephemeral(text: str) -> BoltResponse:
+    """A slash command's ack carrying ``text``, shown to the requester only."""
+    body = json.dumps({"response_type": "ephemeral", "text": text})
+    return BoltResponse(
+        status=200, body=body, headers={"content-type": "application/json;charset=utf-8"}
+    )
+
+
+def _log_claim_failure(error: BaseException) -> None:
+    log.error(
+        "could not record a slash command's delivery claim; nothing ran and the user was told",
+        exc_info=error,
+    )
 
 
 def _dropped() -> BoltResponse:

@@ -15,12 +15,14 @@ an error and retries it later. A slash command's claim is *deferred*
 (:func:`bot.ack_runner.defer_claim`) when the app's listener runner is the
 :class:`~bot.ack_runner.PostAckRunner` that awaits it: its INSERT runs while the ack goes out,
 and the listener's ``await ack()`` returns only once the claim is won — a lost
-one stops the listener right there. Every command listener (the routers of
-``handlers.router``) answers usage errors in the ack before the claim (a replay may
-repeat them harmlessly); before running anything else, and so before answering in
-the ack body, it waits for the claim (:func:`bot.ack_runner.claim_before_answer`), so
-a replayed request's own HTTP answer is always empty. Slack never retries a slash
-command, so settling the claim while the ack is open loses no retry.
+one stops the listener right there, and one that cannot be written (database
+down) stops it too, with an ephemeral "nothing was run, try again" to the user.
+Every command listener (the routers of ``handlers.router``) answers usage errors in
+the ack before the claim (a replay may repeat them harmlessly); before running
+anything else, and so before answering in the ack body, it waits for the claim
+(:func:`bot.ack_runner.claim_before_answer`), so a replayed request's own HTTP answer
+is always empty. Slack never retries a slash command, so settling the claim while the
+ack is open loses no retry.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -216,3 +216,43 @@ async def test_a_deferred_claim_is_awaited_after_the_ack_and_stops_a_lost_delive
         else:
             with pytest.raises(ack_runner.DeliveryLost):
                 await call
+
+
+async def test_with_process_before_response_a_failed_claim_is_answered_in_the_ack(
+    slack: tuple[_Slack, BackgroundServer],
+) -> None:
+    """Bolt's own path (``process_before_response``) awaits the claim before the listener; a
+    claim whose write fails is answered with the ephemeral notice, and the listener never runs."""
+    _, receiver_server = slack
+    bolt = AsyncApp(
+        client=AsyncWebClient(token="xoxb-test", base_url=f"{receiver_server.url}/api/"),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=True,
+    )
+    ran: list[str] = []
+
+    async def database_down() -> bool:
+        raise ConnectionRefusedError("database unavailable")
+
+    async def defer(context: dict[str, object], next: Callable[[], Awaitable[None]]) -> None:
+        ack_runner.defer_claim(context, database_down())
+        await next()
+
+    @bolt.command("/work")
+    async def work(ack: AsyncAck) -> None:
+        ran.append("work")
+        await ack()
+
+    bolt.middleware(defer)
+    ack_runner.install(bolt, max_pending=4)
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    app = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+    async with serve_in_background(app) as server, httpx.AsyncClient() as client:
+        answer = await _send(client, f"{server.url}/slack/events", f"{receiver_server.url}/r/1")
+    assert answer.status_code == 200
+    assert answer.json() == {"response_type": "ephemeral", "text": ack_runner.CLAIM_FAILED_TEXT}
+    assert ran == []

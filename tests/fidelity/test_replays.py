@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
+import pytest
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
+from sqlalchemy.exc import OperationalError
 
+from bot import ack_runner
+from handlers import ack_answer
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.roles import RoleStore
 from tests import slack_requests
 from tests.handlers.build_env import RELEASER, build_env
 from tests.harness import ADMIN, Bot, running_bot
@@ -124,3 +130,33 @@ async def test_with_bolts_own_runner_a_replayed_command_is_claimed_before_it_run
         lazy_listener_runner=ours.lazy_listener_runner,
     )
     await _grant_sent_twice_runs_once(bot)
+
+
+@pytest.mark.parametrize("in_ack", [True, False], ids=["answer-in-ack", "ack-first"])
+async def test_a_command_whose_claim_cannot_be_recorded_says_so_and_runs_nothing(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, in_ack: bool
+) -> None:
+    """The database is down when a slash command's one-shot claim is written: the user is
+    told, ephemerally, that nothing ran and to try again (in the ack when it is still
+    open, else by a ``response_url`` post); nothing runs, no stack trace, no 500."""
+
+    async def database_down(key: str, actor_id: str) -> bool:
+        raise OperationalError(
+            "INSERT INTO delivery_claims", {}, sqlite3.OperationalError("disk I/O error")
+        )
+
+    monkeypatch.setattr(bot.container.claims, "claim", database_down)
+    if not in_ack:  # the event loop is behind: commands ack empty first, then post
+        monkeypatch.setattr(ack_answer, "ANSWER_IN_ACK_SECONDS", 0.0)
+    response = await bot.command("/streamops", "roles grant U0BOB123 releaser", user_id=ADMIN)
+    assert response.status_code == 200
+    await bot.slack.wait_for(lambda s: len(s.calls_to("response_url")) == 1)
+    [shown] = bot.slack.calls_to("response_url")
+    assert shown["response_type"] == "ephemeral"
+    assert shown["text"] == ack_runner.CLAIM_FAILED_TEXT
+    assert bool(shown.get("_in_ack")) is in_ack
+    assert "disk I/O" not in response.text and "Traceback" not in response.text
+    await asyncio.sleep(0.3)
+    assert len(bot.slack.calls_to("response_url")) == 1
+    assert audit_actions(bot) == []
+    assert await RoleStore(bot.container.db).roles_of("U0BOB123") == set()
