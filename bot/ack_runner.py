@@ -422,4 +422,4 @@ class Admission:
         return 200, BUSY_BODY
 
 
-BUSY_BODY = json.dumps({"response_type": "ephemeral", "text": BUSY_TEXT}).encode()
+BUSY_BODY = _ephemeral(BUSY_TEXT).body.encode()
